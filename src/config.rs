@@ -1,0 +1,237 @@
+//! Typed settings, read from environment variables once at start-up and passed in.
+//! Every variable has a default that runs out of the box; a bad value stops start-up with
+//! one line naming the variable and what it expects.
+
+use secrecy::{ExposeSecret, SecretString};
+use std::collections::HashMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// A setting that could not be used.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid {var}={value:?}: expected {expected}")]
+pub struct ConfigError {
+    pub var: &'static str,
+    pub value: String,
+    pub expected: &'static str,
+}
+
+/// Which database to use, chosen by the scheme of `DATABASE_URL`.
+#[derive(Clone)]
+pub enum DatabaseUrl {
+    Sqlite(PathBuf),
+    Postgres(SecretString),
+}
+
+impl DatabaseUrl {
+    /// `postgres://…` / `postgresql://…` or `sqlite://path` / `sqlite:path` / a plain path.
+    pub fn parse(raw: &str) -> Result<Self, &'static str> {
+        if raw.starts_with("postgres://") || raw.starts_with("postgresql://") {
+            url::Url::parse(raw).map_err(|_| "a postgres://user@host:port/database URL")?;
+            return Ok(DatabaseUrl::Postgres(SecretString::from(raw.to_string())));
+        }
+        let path = raw
+            .strip_prefix("sqlite://")
+            .or_else(|| raw.strip_prefix("sqlite:"))
+            .unwrap_or(raw);
+        if path.is_empty() || path.contains("://") {
+            return Err("postgres://user@host/db, or sqlite://path/to/file.db");
+        }
+        Ok(DatabaseUrl::Sqlite(PathBuf::from(path)))
+    }
+
+    pub fn backend_name(&self) -> &'static str {
+        match self {
+            DatabaseUrl::Sqlite(_) => "sqlite",
+            DatabaseUrl::Postgres(_) => "postgres",
+        }
+    }
+
+    /// The URL with any password removed, for logs.
+    pub fn redacted(&self) -> String {
+        match self {
+            DatabaseUrl::Sqlite(path) => format!("sqlite://{}", path.display()),
+            DatabaseUrl::Postgres(secret) => match url::Url::parse(secret.expose_secret()) {
+                Ok(mut u) => {
+                    if u.password().is_some() {
+                        let _ = u.set_password(Some("***"));
+                    }
+                    u.set_query(None);
+                    u.to_string()
+                }
+                Err(_) => "postgres://***".to_string(),
+            },
+        }
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.redacted())
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `BIND`: address to listen on.
+    pub bind: SocketAddr,
+    /// `DATA_DIR`: where the default SQLite file and mail files live.
+    pub data_dir: PathBuf,
+    /// `DATABASE_URL`.
+    pub database: DatabaseUrl,
+    /// `BASE_URL`: how the app is reached from outside, for links in mails.
+    pub base_url: url::Url,
+    /// `LOG`: tracing filter.
+    pub log: String,
+    /// `DB_POOL_SIZE`: connections per app instance.
+    pub pool_size: u32,
+    /// `DB_POOL_TIMEOUT_SECS`: how long a request waits for a connection.
+    pub pool_timeout: Duration,
+}
+
+pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
+pub const DEFAULT_DATA_DIR: &str = "./data";
+pub const SQLITE_FILE: &str = "case-triage.db";
+
+impl Settings {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_vars(&std::env::vars().collect())
+    }
+
+    /// Reads settings from the given variables (the process environment in production,
+    /// a map in tests).
+    pub fn from_vars(vars: &HashMap<String, String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| vars.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
+        let bad = |var: &'static str, value: &str, expected: &'static str| ConfigError {
+            var,
+            value: value.to_string(),
+            expected,
+        };
+
+        let bind_raw = get("BIND").unwrap_or(DEFAULT_BIND);
+        let bind: SocketAddr = bind_raw
+            .parse()
+            .map_err(|_| bad("BIND", bind_raw, "host:port such as 127.0.0.1:8080"))?;
+
+        let data_dir = PathBuf::from(get("DATA_DIR").unwrap_or(DEFAULT_DATA_DIR));
+
+        let database = match get("DATABASE_URL") {
+            None => DatabaseUrl::Sqlite(data_dir.join(SQLITE_FILE)),
+            Some(raw) => DatabaseUrl::parse(raw).map_err(|expected| ConfigError {
+                var: "DATABASE_URL",
+                // Never echo a URL that may hold a password.
+                value: "<hidden>".to_string(),
+                expected,
+            })?,
+        };
+
+        let base_default = format!("http://{bind}");
+        let base_raw = get("BASE_URL").unwrap_or(&base_default);
+        let base_url = url::Url::parse(base_raw)
+            .ok()
+            .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+            .ok_or_else(|| {
+                bad(
+                    "BASE_URL",
+                    base_raw,
+                    "an http(s) URL such as https://triage.example.org",
+                )
+            })?;
+
+        let log = get("LOG").unwrap_or("info").to_string();
+        tracing_subscriber::EnvFilter::try_new(&log).map_err(|_| {
+            bad(
+                "LOG",
+                &log,
+                "a tracing filter such as info or case_triage=debug",
+            )
+        })?;
+
+        let pool_size = parse_number(get("DB_POOL_SIZE"), 8, 1..=256)
+            .map_err(|v| bad("DB_POOL_SIZE", &v, "a number of connections from 1 to 256"))?;
+        let pool_timeout = parse_number(get("DB_POOL_TIMEOUT_SECS"), 10, 1..=300).map_err(|v| {
+            bad(
+                "DB_POOL_TIMEOUT_SECS",
+                &v,
+                "a number of seconds from 1 to 300",
+            )
+        })?;
+
+        Ok(Settings {
+            bind,
+            data_dir,
+            database,
+            base_url,
+            log,
+            pool_size,
+            pool_timeout: Duration::from_secs(pool_timeout.into()),
+        })
+    }
+
+    /// Settings for a throw-away instance: port 0, everything under `dir`.
+    pub fn for_dir(dir: &Path) -> Self {
+        let mut vars = HashMap::new();
+        vars.insert("BIND".to_string(), "127.0.0.1:0".to_string());
+        vars.insert("DATA_DIR".to_string(), dir.display().to_string());
+        Self::from_vars(&vars).expect("defaults are valid")
+    }
+}
+
+fn parse_number(
+    raw: Option<&str>,
+    default: u32,
+    range: std::ops::RangeInclusive<u32>,
+) -> Result<u32, String> {
+    match raw {
+        None => Ok(default),
+        Some(s) => s
+            .parse::<u32>()
+            .ok()
+            .filter(|n| range.contains(n))
+            .ok_or_else(|| s.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_run_out_of_the_box() {
+        let s = Settings::from_vars(&HashMap::new()).unwrap();
+        assert_eq!(s.bind.to_string(), "127.0.0.1:8080");
+        assert_eq!(s.database.redacted(), "sqlite://./data/case-triage.db");
+        assert_eq!(s.base_url.as_str(), "http://127.0.0.1:8080/");
+    }
+
+    #[test]
+    fn bad_values_name_the_variable() {
+        let err = Settings::from_vars(&vars(&[("BIND", "nowhere")])).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "invalid BIND=\"nowhere\": expected host:port such as 127.0.0.1:8080"
+        );
+        let err = Settings::from_vars(&vars(&[("DB_POOL_SIZE", "0")])).unwrap_err();
+        assert_eq!(err.var, "DB_POOL_SIZE");
+        let err =
+            Settings::from_vars(&vars(&[("DATABASE_URL", "mysql://u:secret@h/db")])).unwrap_err();
+        assert!(!err.to_string().contains("secret"));
+    }
+
+    #[test]
+    fn postgres_passwords_never_reach_logs() {
+        let url = DatabaseUrl::parse("postgres://app:hunter2@db:5432/triage").unwrap();
+        assert_eq!(url.redacted(), "postgres://app:***@db:5432/triage");
+        assert!(!format!("{url:?}").contains("hunter2"));
+    }
+}

@@ -1,0 +1,146 @@
+//! Storage: one connection type over SQLite and PostgreSQL, its pool, migrations and seed
+//! data, and the queries. The only module that speaks SQL.
+
+pub mod models;
+pub mod requests;
+pub mod schema;
+pub mod setup;
+
+use diesel::connection::SimpleConnection;
+use diesel::pg::PgConnection;
+use diesel::r2d2::{self, ManageConnection, R2D2Connection};
+use diesel::sqlite::SqliteConnection;
+use diesel::Connection;
+use secrecy::ExposeSecret;
+use std::time::Duration;
+
+use crate::config::DatabaseUrl;
+
+/// A connection to whichever backend `DATABASE_URL` chose.
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    Postgres(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+pub type Pool = r2d2::Pool<Manager>;
+pub type PooledConnection = r2d2::PooledConnection<Manager>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("could not connect to the database")]
+    Connect(#[from] diesel::ConnectionError),
+    #[error("no database connection available")]
+    Pool(#[from] r2d2::PoolError),
+    #[error("database query failed")]
+    Query(#[from] diesel::result::Error),
+    #[error("database migration failed: {0}")]
+    Migration(String),
+    #[error("stored data is not valid: {0}")]
+    Corrupt(String),
+}
+
+impl DbError {
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, DbError::Query(diesel::result::Error::NotFound))
+    }
+}
+
+/// Opens connections for the pool, on the backend the URL names, never guessing.
+#[derive(Clone)]
+pub struct Manager {
+    url: DatabaseUrl,
+}
+
+impl Manager {
+    pub fn new(url: DatabaseUrl) -> Self {
+        Manager { url }
+    }
+
+    pub fn connect(&self) -> Result<DbConnection, diesel::ConnectionError> {
+        match &self.url {
+            DatabaseUrl::Sqlite(path) => {
+                let path = path.to_string_lossy();
+                let mut conn = SqliteConnection::establish(&path)?;
+                // WAL for concurrent readers; FULL so a committed intake survives a power cut;
+                // a busy timeout so concurrent writers wait instead of failing.
+                conn.batch_execute(
+                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+                     PRAGMA busy_timeout = 15000; PRAGMA foreign_keys = ON;",
+                )
+                .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+                Ok(DbConnection::Sqlite(conn))
+            }
+            DatabaseUrl::Postgres(url) => {
+                let mut url = url::Url::parse(url.expose_secret())
+                    .map_err(|_| diesel::ConnectionError::InvalidConnectionUrl("bad url".into()))?;
+                if !url.query_pairs().any(|(k, _)| k == "connect_timeout") {
+                    url.query_pairs_mut().append_pair("connect_timeout", "5");
+                }
+                Ok(DbConnection::Postgres(PgConnection::establish(
+                    url.as_str(),
+                )?))
+            }
+        }
+    }
+}
+
+impl ManageConnection for Manager {
+    type Connection = DbConnection;
+    type Error = r2d2::Error;
+
+    fn connect(&self) -> Result<DbConnection, r2d2::Error> {
+        Manager::connect(self).map_err(r2d2::Error::ConnectionError)
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), r2d2::Error> {
+        conn.ping().map_err(r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+        conn.is_broken()
+    }
+}
+
+/// Builds the pool. Connections are opened lazily, so a database that is down at this
+/// moment shows up as `/healthz` 503s, not a crash.
+pub fn build_pool(url: &DatabaseUrl, size: u32, timeout: Duration) -> Pool {
+    r2d2::Pool::builder()
+        .max_size(size)
+        .min_idle(Some(1))
+        .connection_timeout(timeout)
+        .build_unchecked(Manager::new(url.clone()))
+}
+
+/// Runs a blocking database closure on the blocking thread pool, so that neither the
+/// checkout nor the query ever stalls the async runtime.
+pub async fn run<T, F>(pool: &Pool, f: F) -> Result<T, DbError>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, DbError> + Send + 'static,
+    T: Send + 'static,
+{
+    let pool = pool.clone();
+    match actix_web::rt::task::spawn_blocking(move || {
+        let mut conn = pool.get()?;
+        f(&mut conn)
+    })
+    .await
+    {
+        Ok(result) => result,
+        Err(join) => Err(DbError::Corrupt(format!("database task failed: {join}"))),
+    }
+}
+
+/// Answers whether the database answers, within `timeout`.
+pub fn ping(pool: &Pool, timeout: Duration) -> Result<(), DbError> {
+    let mut conn = pool.get_timeout(timeout)?;
+    conn.batch_execute("SELECT 1")?;
+    Ok(())
+}
+
+/// Parses a stored enum text, reporting which column held a bad value.
+pub fn parse_column<T: std::str::FromStr>(column: &str, value: &str) -> Result<T, DbError> {
+    value
+        .parse()
+        .map_err(|_| DbError::Corrupt(format!("{column} holds an unknown value")))
+}

@@ -1,0 +1,143 @@
+//! Rows as stored, and their conversion to and from domain types.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+
+use super::schema::{
+    audit_events, case_requests, guidance, queues, request_personal_data, routing_rules,
+};
+use super::{parse_column, DbError};
+use crate::domain::{QueueSlug, RoutingRule};
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = case_requests)]
+pub struct CaseRequestRow {
+    pub id: String,
+    pub reference: String,
+    pub receipt_token: String,
+    pub source: String,
+    pub submitter_kind: String,
+    pub applicant_location: String,
+    pub household_size: Option<i32>,
+    pub siv_status: String,
+    pub referral_program: String,
+    pub claimed_programs: String,
+    pub us_tie: String,
+    pub urgent_danger: bool,
+    pub urgent_medical: bool,
+    pub category: String,
+    pub category_reason: String,
+    pub priority: String,
+    pub priority_reason: String,
+    pub queue_slug: String,
+    pub routing_rule_id: Option<String>,
+    pub routing_rule_name: Option<String>,
+    pub status: String,
+    pub consent_at: NaiveDateTime,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// The personal data of one request; read only where a role needs it, and audited.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = request_personal_data)]
+pub struct PersonalDataRow {
+    pub request_id: String,
+    pub submitter_name: Option<String>,
+    pub submitter_email: Option<String>,
+    pub submitter_phone: Option<String>,
+    pub submitter_organization: Option<String>,
+    pub applicant_full_name: String,
+    pub applicant_date_of_birth: Option<NaiveDate>,
+    pub applicant_phone: Option<String>,
+    pub applicant_whatsapp: Option<String>,
+    pub applicant_email: Option<String>,
+    pub siv_case_number: Option<String>,
+    pub referred_by: Option<String>,
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = queues)]
+pub struct QueueRow {
+    pub slug: String,
+    pub name: String,
+    pub description: String,
+    pub notify_emails: String,
+    pub is_default: bool,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = routing_rules)]
+pub struct RoutingRuleRow {
+    pub id: String,
+    pub position: i32,
+    pub name: String,
+    pub category: Option<String>,
+    pub priority: Option<String>,
+    pub source: Option<String>,
+    pub location: Option<String>,
+    pub queue_slug: String,
+    pub enabled: bool,
+    pub created_at: NaiveDateTime,
+}
+
+impl RoutingRuleRow {
+    pub fn into_rule(self) -> Result<RoutingRule, DbError> {
+        fn opt<T: std::str::FromStr>(col: &str, v: Option<String>) -> Result<Option<T>, DbError> {
+            v.map(|s| parse_column(col, &s)).transpose()
+        }
+        Ok(RoutingRule {
+            category: opt("routing_rules.category", self.category)?,
+            priority: opt("routing_rules.priority", self.priority)?,
+            source: opt("routing_rules.source", self.source)?,
+            location: opt("routing_rules.location", self.location)?,
+            queue: QueueSlug::parse(&self.queue_slug)
+                .map_err(|_| DbError::Corrupt("routing_rules.queue_slug".into()))?,
+            id: self.id,
+            position: self.position,
+            name: self.name,
+            enabled: self.enabled,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = guidance)]
+pub struct GuidanceRow {
+    pub category: String,
+    pub body: String,
+    pub next_steps: String,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = audit_events)]
+pub struct AuditEventRow {
+    pub id: String,
+    pub request_id: Option<String>,
+    pub actor: String,
+    pub action: String,
+    pub detail: String,
+    pub created_at: NaiveDateTime,
+}
+
+impl AuditEventRow {
+    pub fn new(
+        request_id: Option<&str>,
+        actor: &str,
+        action: &str,
+        detail: String,
+        at: NaiveDateTime,
+    ) -> Self {
+        AuditEventRow {
+            id: uuid::Uuid::new_v4().to_string(),
+            request_id: request_id.map(str::to_string),
+            actor: actor.to_string(),
+            action: action.to_string(),
+            detail,
+            created_at: at,
+        }
+    }
+}

@@ -1,0 +1,118 @@
+//! Queries about case requests, their queues, routing rules and guidance.
+
+use diesel::prelude::*;
+
+use super::models::{
+    AuditEventRow, CaseRequestRow, GuidanceRow, PersonalDataRow, QueueRow, RoutingRuleRow,
+};
+use super::schema::{
+    audit_events, case_requests, guidance, queues, request_personal_data, routing_rules,
+};
+use super::{DbConnection, DbError};
+use crate::domain::{Category, QueueSlug, RoutingRule};
+
+/// The routing rules in order, and the queue that takes what no rule claims.
+pub fn routing_table(conn: &mut DbConnection) -> Result<(Vec<RoutingRule>, QueueSlug), DbError> {
+    let rules = routing_rules::table
+        .order((routing_rules::position, routing_rules::id))
+        .select(RoutingRuleRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(RoutingRuleRow::into_rule)
+        .collect::<Result<Vec<_>, _>>()?;
+    let default_slug: String = queues::table
+        .filter(queues::is_default.eq(true))
+        .select(queues::slug)
+        .order(queues::slug)
+        .first(conn)?;
+    let default_queue =
+        QueueSlug::parse(&default_slug).map_err(|_| DbError::Corrupt("queues.slug".into()))?;
+    Ok((rules, default_queue))
+}
+
+/// Stores a request, its personal data and its audit rows. Call inside a transaction.
+pub fn insert(
+    conn: &mut DbConnection,
+    row: &CaseRequestRow,
+    personal: &PersonalDataRow,
+    audit: &[AuditEventRow],
+) -> Result<(), DbError> {
+    diesel::insert_into(case_requests::table)
+        .values(row)
+        .execute(conn)?;
+    diesel::insert_into(request_personal_data::table)
+        .values(personal)
+        .execute(conn)?;
+    for event in audit {
+        diesel::insert_into(audit_events::table)
+            .values(event)
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+pub fn find_by_receipt(
+    conn: &mut DbConnection,
+    token: &str,
+) -> Result<Option<CaseRequestRow>, DbError> {
+    Ok(case_requests::table
+        .filter(case_requests::receipt_token.eq(token))
+        .select(CaseRequestRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn find_by_reference(
+    conn: &mut DbConnection,
+    reference: &str,
+) -> Result<Option<CaseRequestRow>, DbError> {
+    Ok(case_requests::table
+        .filter(case_requests::reference.eq(reference))
+        .select(CaseRequestRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn queue(conn: &mut DbConnection, slug: &str) -> Result<QueueRow, DbError> {
+    Ok(queues::table
+        .find(slug)
+        .select(QueueRow::as_select())
+        .first(conn)?)
+}
+
+pub fn guidance_for(
+    conn: &mut DbConnection,
+    category: Category,
+) -> Result<Option<GuidanceRow>, DbError> {
+    Ok(guidance::table
+        .find(category.as_str())
+        .select(GuidanceRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn audit_trail(
+    conn: &mut DbConnection,
+    request_id: &str,
+) -> Result<Vec<AuditEventRow>, DbError> {
+    Ok(audit_events::table
+        .filter(audit_events::request_id.eq(request_id))
+        .order((audit_events::created_at, audit_events::id))
+        .select(AuditEventRow::as_select())
+        .load(conn)?)
+}
+
+pub fn count(conn: &mut DbConnection) -> Result<i64, DbError> {
+    Ok(case_requests::table.count().get_result(conn)?)
+}
+
+pub fn personal_data(
+    conn: &mut DbConnection,
+    request_id: &str,
+) -> Result<Option<PersonalDataRow>, DbError> {
+    Ok(request_personal_data::table
+        .find(request_id)
+        .select(PersonalDataRow::as_select())
+        .first(conn)
+        .optional()?)
+}

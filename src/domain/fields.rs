@@ -1,0 +1,267 @@
+//! Value types parsed once at the edge: a name, an email address, a phone number, a case
+//! number, a date of birth. Inside the product each is valid by construction.
+
+use chrono::{Datelike, NaiveDate};
+use std::fmt;
+
+/// Unicode digits people type on Dari/Pashto keyboards, mapped to ASCII.
+fn ascii_digit(c: char) -> Option<char> {
+    match c {
+        '0'..='9' => Some(c),
+        // Arabic-Indic (U+0660..) and Extended Arabic-Indic / Persian (U+06F0..)
+        '\u{0660}'..='\u{0669}' => char::from_digit(c as u32 - 0x0660, 10),
+        '\u{06F0}'..='\u{06F9}' => char::from_digit(c as u32 - 0x06F0, 10),
+        _ => None,
+    }
+}
+
+/// Replaces Eastern Arabic and Persian digits with ASCII ones, leaving everything else.
+pub fn ascii_digits(raw: &str) -> String {
+    raw.chars().map(|c| ascii_digit(c).unwrap_or(c)).collect()
+}
+
+/// Trims, collapses inner whitespace and rejects control and bidi-override characters.
+pub fn clean_text(raw: &str) -> Result<String, &'static str> {
+    if raw.chars().any(is_forbidden_char) {
+        return Err("contains invisible control characters; please retype it");
+    }
+    Ok(raw.split_whitespace().collect::<Vec<_>>().join(" "))
+}
+
+/// Like `clean_text` but keeps line breaks, for free text.
+pub fn clean_multiline(raw: &str) -> Result<String, &'static str> {
+    if raw
+        .chars()
+        .any(|c| is_forbidden_char(c) && c != '\n' && c != '\r' && c != '\t')
+    {
+        return Err("contains invisible control characters; please retype it");
+    }
+    Ok(raw.replace("\r\n", "\n").trim().to_string())
+}
+
+fn is_forbidden_char(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// A person's name as they wrote it (any script), trimmed, 1 to 200 characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PersonName(String);
+
+impl PersonName {
+    pub const MAX_CHARS: usize = 200;
+
+    pub fn parse(raw: &str) -> Result<Self, &'static str> {
+        let cleaned = clean_text(raw)?;
+        if cleaned.is_empty() {
+            return Err("please enter a name");
+        }
+        if cleaned.chars().count() > Self::MAX_CHARS {
+            return Err("is too long; please use at most 200 characters");
+        }
+        if !cleaned.chars().any(char::is_alphabetic) {
+            return Err("must contain letters");
+        }
+        Ok(PersonName(cleaned))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// An email address that a mail can be sent to (no display name, no header tricks).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContactEmail(String);
+
+impl ContactEmail {
+    pub fn parse(raw: &str) -> Result<Self, &'static str> {
+        let trimmed = raw.trim();
+        if trimmed.chars().any(|c| c.is_control() || c.is_whitespace()) {
+            return Err("must be a single email address without spaces, like name@example.org");
+        }
+        if trimmed.len() > 254 {
+            return Err("is too long for an email address");
+        }
+        let (local, domain) = trimmed
+            .rsplit_once('@')
+            .ok_or("must be an email address like name@example.org")?;
+        let valid = !local.is_empty()
+            && !domain.starts_with('.')
+            && !domain.ends_with('.')
+            && domain.contains('.')
+            && trimmed.parse::<lettre::Address>().is_ok();
+        if !valid {
+            return Err("must be an email address like name@example.org");
+        }
+        Ok(ContactEmail(format!("{local}@{}", domain.to_lowercase())))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A phone number kept as `+` and ASCII digits; 6 to 20 digits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PhoneNumber(String);
+
+impl PhoneNumber {
+    pub fn parse(raw: &str) -> Result<Self, &'static str> {
+        let trimmed = raw.trim();
+        let mut out = String::new();
+        for (i, c) in trimmed.chars().enumerate() {
+            if let Some(d) = ascii_digit(c) {
+                out.push(d);
+            } else if (c == '+' || c == '\u{FF0B}') && i == 0 {
+                out.push('+');
+            } else if !matches!(c, ' ' | '-' | '(' | ')' | '.' | '/' | '\u{00A0}') {
+                return Err("may contain only digits, spaces, dashes and a leading +");
+            }
+        }
+        let digits = out.chars().filter(char::is_ascii_digit).count();
+        if !(6..=20).contains(&digits) {
+            return Err("must have between 6 and 20 digits, with the country code if you can");
+        }
+        Ok(PhoneNumber(out))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A COM or NVC case number, upper-cased without spaces or dashes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseNumber(String);
+
+impl CaseNumber {
+    pub fn parse(raw: &str) -> Result<Self, &'static str> {
+        let mut out = String::new();
+        for c in raw.trim().chars() {
+            if let Some(d) = ascii_digit(c) {
+                out.push(d);
+            } else if c.is_ascii_alphabetic() {
+                out.push(c.to_ascii_uppercase());
+            } else if !matches!(c, ' ' | '-' | '/' | '.' | '_') {
+                return Err("may contain only Latin letters, digits and dashes");
+            }
+        }
+        if !(4..=30).contains(&out.len()) {
+            return Err("must be 4 to 30 letters and digits, as printed on your case letter");
+        }
+        Ok(CaseNumber(out))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for CaseNumber {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Parses a date of birth written as `YYYY-MM-DD` (or `DD/MM/YYYY`), not in the future and
+/// not before 1900.
+pub fn parse_date_of_birth(raw: &str, today: NaiveDate) -> Result<NaiveDate, &'static str> {
+    let ascii = ascii_digits(raw.trim());
+    let date = NaiveDate::parse_from_str(&ascii, "%Y-%m-%d")
+        .or_else(|_| NaiveDate::parse_from_str(&ascii, "%d/%m/%Y"))
+        .map_err(|_| "must be a date like 1990-05-31 (year-month-day)")?;
+    if date > today {
+        return Err("cannot be in the future");
+    }
+    if date.year() < 1900 {
+        return Err("must be after 1900");
+    }
+    Ok(date)
+}
+
+/// Whole years between `born` and `today`.
+pub fn age_on(born: NaiveDate, today: NaiveDate) -> u32 {
+    today.years_since(born).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn persian_digits_are_accepted_in_phone_numbers() {
+        let phone = PhoneNumber::parse("+۹۳ ۷۰۰ ۱۲۳ ۴۵۶").unwrap();
+        assert_eq!(phone.as_str(), "+93700123456");
+    }
+
+    #[test]
+    fn phone_numbers_reject_letters_and_short_input() {
+        assert!(PhoneNumber::parse("call me").is_err());
+        assert!(PhoneNumber::parse("123").is_err());
+        assert!(PhoneNumber::parse("12+345678").is_err());
+    }
+
+    #[test]
+    fn email_rejects_header_injection_and_garbage() {
+        assert!(ContactEmail::parse("a@example.org\r\nBcc: x@evil.test").is_err());
+        assert!(ContactEmail::parse("not-an-email").is_err());
+        assert!(ContactEmail::parse("a@localhost").is_err());
+        assert_eq!(
+            ContactEmail::parse(" Ana@Example.ORG ").unwrap().as_str(),
+            "Ana@example.org"
+        );
+    }
+
+    #[test]
+    fn names_keep_arabic_script_and_reject_bidi_overrides() {
+        assert_eq!(
+            PersonName::parse("  محمد   رحیمی ").unwrap().as_str(),
+            "محمد رحیمی"
+        );
+        assert!(PersonName::parse("Ali\u{202E}evil").is_err());
+        assert!(PersonName::parse("   ").is_err());
+        assert!(PersonName::parse("12345").is_err());
+    }
+
+    #[test]
+    fn dates_of_birth_must_be_plausible() {
+        let today = NaiveDate::from_ymd_opt(2026, 11, 26).unwrap();
+        assert!(parse_date_of_birth("1990-05-01", today).is_ok());
+        assert_eq!(
+            parse_date_of_birth("01/05/1990", today).unwrap(),
+            NaiveDate::from_ymd_opt(1990, 5, 1).unwrap()
+        );
+        assert!(parse_date_of_birth("2030-01-01", today).is_err());
+        assert!(parse_date_of_birth("1850-01-01", today).is_err());
+        assert!(parse_date_of_birth("yesterday", today).is_err());
+        assert_eq!(
+            age_on(NaiveDate::from_ymd_opt(2010, 11, 27).unwrap(), today),
+            15
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn case_numbers_ignore_case_and_separators(s in "[A-Za-z0-9]{4,20}") {
+            let plain = CaseNumber::parse(&s).unwrap();
+            let dashed: String = s.chars().flat_map(|c| [c, '-']).collect();
+            prop_assert_eq!(CaseNumber::parse(&dashed.to_lowercase()).unwrap(), plain);
+        }
+
+        #[test]
+        fn phone_parsing_is_idempotent(s in "\\+?[0-9 ()-]{6,30}") {
+            if let Ok(p) = PhoneNumber::parse(&s) {
+                prop_assert_eq!(PhoneNumber::parse(p.as_str()).unwrap(), p);
+            }
+        }
+
+        #[test]
+        fn names_never_keep_outer_whitespace(s in "\\PC{1,60}") {
+            if let Ok(n) = PersonName::parse(&s) {
+                prop_assert_eq!(n.as_str().trim(), n.as_str());
+                prop_assert!(!n.as_str().contains("  "));
+            }
+        }
+    }
+}

@@ -1,0 +1,469 @@
+//! A case request as it arrives (`IntakeInput`, the JSON contract and the form's content)
+//! and as the product keeps it (`NewCaseRequest`), with the one conversion between them that
+//! collects every field error at once.
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+
+use super::fields::{
+    clean_multiline, clean_text, parse_date_of_birth, CaseNumber, ContactEmail, PersonName,
+    PhoneNumber,
+};
+use super::vocab::{Location, Program, ReferralProgram, SivStatus, Source, SubmitterKind, UsTie};
+
+/// Longest free-text description accepted, in characters.
+pub const DESCRIPTION_MAX_CHARS: usize = 5000;
+/// Largest household accepted.
+pub const HOUSEHOLD_MAX: i64 = 50;
+
+/// The request body of `POST /api/v1/requests`. Required parts are `Option` here so that a
+/// missing one becomes a field error next to the others, not a parse failure.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct IntakeInput {
+    pub submitter: Option<SubmitterInput>,
+    pub applicant: Option<ApplicantInput>,
+    pub siv: Option<SivInput>,
+    pub referral: Option<ReferralInput>,
+    #[serde(default)]
+    pub claimed_programs: Vec<Program>,
+    pub us_tie: Option<UsTie>,
+    pub urgent: Option<UrgentInput>,
+    pub description: Option<String>,
+    pub consent: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubmitterInput {
+    pub kind: Option<SubmitterKind>,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub organization: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApplicantInput {
+    pub full_name: Option<String>,
+    pub date_of_birth: Option<String>,
+    pub phone: Option<String>,
+    pub whatsapp: Option<String>,
+    pub email: Option<String>,
+    pub location: Option<Location>,
+    pub household_size: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SivInput {
+    pub status: Option<SivStatus>,
+    pub case_number: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReferralInput {
+    pub program: Option<ReferralProgram>,
+    pub referred_by: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct UrgentInput {
+    #[serde(default)]
+    pub danger: bool,
+    #[serde(default)]
+    pub medical: bool,
+}
+
+/// One problem with one field, named by its path in the JSON contract
+/// (`applicant.full_name`), in words the person who typed it can act on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        FieldError {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Submitter {
+    pub kind: SubmitterKind,
+    pub name: Option<PersonName>,
+    pub email: Option<ContactEmail>,
+    pub phone: Option<PhoneNumber>,
+    pub organization: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Applicant {
+    pub full_name: PersonName,
+    pub date_of_birth: Option<NaiveDate>,
+    pub phone: Option<PhoneNumber>,
+    pub whatsapp: Option<PhoneNumber>,
+    pub email: Option<ContactEmail>,
+    pub location: Location,
+    pub household_size: Option<u16>,
+}
+
+/// A validated request, ready to classify, route and store.
+#[derive(Debug, Clone)]
+pub struct NewCaseRequest {
+    pub source: Source,
+    pub submitter: Submitter,
+    pub applicant: Applicant,
+    pub siv_status: SivStatus,
+    pub siv_case_number: Option<CaseNumber>,
+    pub referral_program: ReferralProgram,
+    pub referred_by: Option<String>,
+    pub claimed_programs: BTreeSet<Program>,
+    pub us_tie: UsTie,
+    pub danger: bool,
+    pub medical: bool,
+    pub description: Option<String>,
+}
+
+impl NewCaseRequest {
+    /// The address an acknowledgment goes to: the applicant's, else the submitter's.
+    pub fn reply_email(&self) -> Option<&ContactEmail> {
+        self.applicant
+            .email
+            .as_ref()
+            .or(self.submitter.email.as_ref())
+    }
+}
+
+/// Collects field errors while the parts of a request are parsed.
+struct Checker {
+    errors: Vec<FieldError>,
+}
+
+impl Checker {
+    fn fail(&mut self, field: &str, message: &str) {
+        self.errors.push(FieldError::new(field, message));
+    }
+
+    /// Parses an optional text field; blank counts as absent.
+    fn optional<T>(
+        &mut self,
+        field: &str,
+        raw: Option<&String>,
+        parse: impl FnOnce(&str) -> Result<T, &'static str>,
+    ) -> Option<T> {
+        let raw = raw.map(|s| s.trim()).filter(|s| !s.is_empty())?;
+        match parse(raw) {
+            Ok(v) => Some(v),
+            Err(msg) => {
+                self.fail(field, msg);
+                None
+            }
+        }
+    }
+
+    fn short_text(&mut self, field: &str, raw: Option<&String>, max: usize) -> Option<String> {
+        self.optional(field, raw, |s| {
+            let cleaned = clean_text(s)?;
+            if cleaned.chars().count() > max {
+                return Err("is too long; please shorten it");
+            }
+            Ok(cleaned)
+        })
+    }
+}
+
+impl IntakeInput {
+    /// Parses the input into a request, or returns every field error found.
+    pub fn into_request(
+        self,
+        source: Source,
+        today: NaiveDate,
+    ) -> Result<NewCaseRequest, Vec<FieldError>> {
+        let mut c = Checker { errors: Vec::new() };
+        let submitter_in = self.submitter.unwrap_or_default();
+        let applicant_in = self.applicant.unwrap_or_default();
+
+        let kind = submitter_in.kind;
+        if kind.is_none() {
+            c.fail(
+                "submitter.kind",
+                "please say who is sending this request: the person themself, a sponsor or relative, an organization or an agency office",
+            );
+        }
+        let submitter_name = c.optional(
+            "submitter.name",
+            submitter_in.name.as_ref(),
+            PersonName::parse,
+        );
+        let submitter_email = c.optional(
+            "submitter.email",
+            submitter_in.email.as_ref(),
+            ContactEmail::parse,
+        );
+        let submitter_phone = c.optional(
+            "submitter.phone",
+            submitter_in.phone.as_ref(),
+            PhoneNumber::parse,
+        );
+        let organization = c.short_text(
+            "submitter.organization",
+            submitter_in.organization.as_ref(),
+            200,
+        );
+        if matches!(
+            kind,
+            Some(SubmitterKind::Organization | SubmitterKind::AgencyOffice)
+        ) && organization.is_none()
+            && !c.errors.iter().any(|e| e.field == "submitter.organization")
+        {
+            c.fail(
+                "submitter.organization",
+                "please give the name of your organization or office",
+            );
+        }
+        if matches!(kind, Some(SubmitterKind::Sponsor))
+            && submitter_name.is_none()
+            && !c.errors.iter().any(|e| e.field == "submitter.name")
+        {
+            c.fail(
+                "submitter.name",
+                "please give your own name as the sponsor or relative",
+            );
+        }
+
+        let full_name = match applicant_in.full_name.as_deref().map(str::trim) {
+            None | Some("") => {
+                c.fail(
+                    "applicant.full_name",
+                    "please enter the full name of the person who needs help",
+                );
+                None
+            }
+            Some(raw) => match PersonName::parse(raw) {
+                Ok(n) => Some(n),
+                Err(msg) => {
+                    c.fail("applicant.full_name", msg);
+                    None
+                }
+            },
+        };
+        let date_of_birth = c.optional(
+            "applicant.date_of_birth",
+            applicant_in.date_of_birth.as_ref(),
+            |s| parse_date_of_birth(s, today),
+        );
+        let applicant_phone = c.optional(
+            "applicant.phone",
+            applicant_in.phone.as_ref(),
+            PhoneNumber::parse,
+        );
+        let whatsapp = c.optional(
+            "applicant.whatsapp",
+            applicant_in.whatsapp.as_ref(),
+            PhoneNumber::parse,
+        );
+        let applicant_email = c.optional(
+            "applicant.email",
+            applicant_in.email.as_ref(),
+            ContactEmail::parse,
+        );
+        let location = applicant_in.location;
+        if location.is_none() {
+            c.fail("applicant.location", "please say where the person is now");
+        }
+        let household_size = match applicant_in.household_size {
+            None => None,
+            Some(n) if (1..=HOUSEHOLD_MAX).contains(&n) => Some(n as u16),
+            Some(_) => {
+                c.fail(
+                    "applicant.household_size",
+                    "must be a number of people from 1 to 50 (count the applicant too)",
+                );
+                None
+            }
+        };
+
+        let siv = self.siv.unwrap_or_default();
+        let siv_status = siv.status.unwrap_or(SivStatus::None);
+        let siv_case_number = c.optional(
+            "siv.case_number",
+            siv.case_number.as_ref(),
+            CaseNumber::parse,
+        );
+
+        let referral = self.referral.unwrap_or_default();
+        let referral_program = referral.program.unwrap_or(ReferralProgram::None);
+        let referred_by = c.short_text("referral.referred_by", referral.referred_by.as_ref(), 200);
+
+        let description = c.optional("description", self.description.as_ref(), |s| {
+            let text = clean_multiline(s)?;
+            if text.chars().count() > DESCRIPTION_MAX_CHARS {
+                return Err("is too long; please use at most 5000 characters");
+            }
+            Ok(text)
+        });
+
+        let any_contact = [&applicant_phone, &whatsapp, &submitter_phone]
+            .iter()
+            .any(|p| p.is_some())
+            || applicant_email.is_some()
+            || submitter_email.is_some();
+        let contact_fields_failed = c.errors.iter().any(|e| {
+            e.field.ends_with(".email")
+                || e.field.ends_with(".phone")
+                || e.field.ends_with(".whatsapp")
+        });
+        if !any_contact && !contact_fields_failed {
+            c.fail(
+                "applicant.phone",
+                "please give at least one way to reach you: a phone or WhatsApp number or an email address",
+            );
+        }
+
+        if self.consent != Some(true) {
+            c.fail(
+                "consent",
+                "we can only take the request if you agree that the task force and its referral partners may store and use this information",
+            );
+        }
+
+        if !c.errors.is_empty() {
+            return Err(c.errors);
+        }
+        // Every `None` below was reported as an error above.
+        let (Some(kind), Some(full_name), Some(location)) = (kind, full_name, location) else {
+            return Err(vec![FieldError::new("", "incomplete request")]);
+        };
+        Ok(NewCaseRequest {
+            source,
+            submitter: Submitter {
+                kind,
+                name: submitter_name,
+                email: submitter_email,
+                phone: submitter_phone,
+                organization,
+            },
+            applicant: Applicant {
+                full_name,
+                date_of_birth,
+                phone: applicant_phone,
+                whatsapp,
+                email: applicant_email,
+                location,
+                household_size,
+            },
+            siv_status,
+            siv_case_number,
+            referral_program,
+            referred_by,
+            claimed_programs: self.claimed_programs.into_iter().collect(),
+            us_tie: self.us_tie.unwrap_or(UsTie::None),
+            danger: self.urgent.map(|u| u.danger).unwrap_or(false),
+            medical: self.urgent.map(|u| u.medical).unwrap_or(false),
+            description,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn today() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 11, 26).unwrap()
+    }
+
+    fn minimal() -> IntakeInput {
+        serde_json::from_value(serde_json::json!({
+            "submitter": {"kind": "self"},
+            "applicant": {"full_name": "Ahmad Karimi", "phone": "+93 700 123 456", "location": "pakistan"},
+            "consent": true
+        }))
+        .unwrap()
+    }
+
+    fn fields(errors: &[FieldError]) -> Vec<&str> {
+        errors.iter().map(|e| e.field.as_str()).collect()
+    }
+
+    #[test]
+    fn minimal_request_is_accepted_with_defaults() {
+        let req = minimal().into_request(Source::PartnerApi, today()).unwrap();
+        assert_eq!(req.siv_status, SivStatus::None);
+        assert_eq!(req.us_tie, UsTie::None);
+        assert!(!req.danger && !req.medical);
+        assert_eq!(req.applicant.phone.unwrap().as_str(), "+93700123456");
+    }
+
+    #[test]
+    fn every_missing_required_part_is_reported_at_once() {
+        let errors = IntakeInput::default()
+            .into_request(Source::WebForm, today())
+            .unwrap_err();
+        assert_eq!(
+            fields(&errors),
+            [
+                "submitter.kind",
+                "applicant.full_name",
+                "applicant.location",
+                "applicant.phone",
+                "consent"
+            ]
+        );
+    }
+
+    #[test]
+    fn consent_false_is_refused() {
+        let mut input = minimal();
+        input.consent = Some(false);
+        let errors = input.into_request(Source::WebForm, today()).unwrap_err();
+        assert_eq!(fields(&errors), ["consent"]);
+    }
+
+    #[test]
+    fn organizations_must_name_themselves() {
+        let mut input = minimal();
+        input.submitter = Some(SubmitterInput {
+            kind: Some(SubmitterKind::Organization),
+            ..Default::default()
+        });
+        let errors = input.into_request(Source::PartnerApi, today()).unwrap_err();
+        assert_eq!(fields(&errors), ["submitter.organization"]);
+    }
+
+    #[test]
+    fn bad_values_name_their_field() {
+        let mut input = minimal();
+        let applicant = input.applicant.as_mut().unwrap();
+        applicant.household_size = Some(-3);
+        applicant.date_of_birth = Some("2099-01-01".into());
+        applicant.email = Some("nope".into());
+        let errors = input.into_request(Source::PartnerApi, today()).unwrap_err();
+        assert_eq!(
+            fields(&errors),
+            [
+                "applicant.date_of_birth",
+                "applicant.email",
+                "applicant.household_size"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_submitter_email_is_enough_contact() {
+        let mut input = minimal();
+        input.applicant.as_mut().unwrap().phone = None;
+        input.submitter.as_mut().unwrap().email = Some("sponsor@example.org".into());
+        let req = input.into_request(Source::PartnerApi, today()).unwrap();
+        assert_eq!(req.reply_email().unwrap().as_str(), "sponsor@example.org");
+    }
+}

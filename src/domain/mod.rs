@@ -1,0 +1,16 @@
+//! Types and rules of the product with no I/O: what a request is, how it is classified and
+//! routed, and what a fresh installation starts with.
+
+pub mod classify;
+pub mod defaults;
+pub mod fields;
+pub mod intake;
+pub mod reference;
+pub mod routing;
+pub mod vocab;
+
+pub use classify::{classify, Classification, Facts};
+pub use intake::{FieldError, IntakeInput, NewCaseRequest};
+pub use reference::CaseReference;
+pub use routing::{route, QueueSlug, RoutingDecision, RoutingFacts, RoutingRule};
+pub use vocab::{Category, Location, Priority, Source, Status};

@@ -1,0 +1,330 @@
+//! The closed vocabularies of a case request: who sent it, where the applicant is, which
+//! programs they hold or claim, and what the product derives from them. Each is a Rust enum
+//! with exactly one text form, used on the wire (snake_case JSON), in forms and in the database.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// A text value that is not one of an enum's allowed values.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("must be one of: {allowed}")]
+pub struct UnknownValue {
+    pub allowed: String,
+}
+
+macro_rules! text_enum {
+    (
+        $(#[$meta:meta])*
+        pub enum $name:ident { $( $(#[$vmeta:meta])* $variant:ident => $text:literal ),+ $(,)? }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum $name { $( $(#[$vmeta])* $variant ),+ }
+
+        impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The one text form of this value.
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = UnknownValue;
+            fn from_str(s: &str) -> Result<Self, UnknownValue> {
+                match s {
+                    $($text => Ok($name::$variant),)+
+                    _ => Err(UnknownValue { allowed: [$($text),+].join(", ") }),
+                }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+                text.parse().map_err(|e: UnknownValue| {
+                    serde::de::Error::custom(format!("`{text}` is not allowed; {e}"))
+                })
+            }
+        }
+    };
+}
+
+text_enum! {
+    /// Who is sending the request.
+    pub enum SubmitterKind {
+        /// The principal applicant themself.
+        SelfApplicant => "self",
+        /// A sponsor or relative vouching for the applicant.
+        Sponsor => "sponsor",
+        Organization => "organization",
+        AgencyOffice => "agency_office",
+    }
+}
+
+text_enum! {
+    /// Where the principal applicant is now.
+    pub enum Location {
+        Afghanistan => "afghanistan",
+        Border => "border",
+        Pakistan => "pakistan",
+        Elsewhere => "elsewhere",
+    }
+}
+
+text_enum! {
+    /// Special Immigrant Visa status as the requester reports it.
+    pub enum SivStatus {
+        None => "none",
+        InProcess => "in_process",
+        Approved => "approved",
+    }
+}
+
+text_enum! {
+    /// A refugee-program referral the applicant holds.
+    pub enum ReferralProgram {
+        None => "none",
+        P1 => "p1",
+        P2 => "p2",
+    }
+}
+
+text_enum! {
+    /// A program the applicant claims to be eligible for.
+    pub enum Program {
+        Siv => "siv",
+        P1 => "p1",
+        P2 => "p2",
+        Parole => "parole",
+    }
+}
+
+text_enum! {
+    /// A tie to the United States that makes the case consular rather than refugee work.
+    pub enum UsTie {
+        None => "none",
+        Citizen => "citizen",
+        Lpr => "lpr",
+        ImmediateFamily => "immediate_family",
+    }
+}
+
+text_enum! {
+    /// How the request reached the task force.
+    pub enum Source {
+        WebForm => "web_form",
+        PartnerApi => "partner_api",
+        StaffEntered => "staff_entered",
+    }
+}
+
+text_enum! {
+    /// The category the server derives from the answers (see `classify`).
+    pub enum Category {
+        UrgentProtection => "urgent_protection",
+        AmcitLpr => "amcit_lpr",
+        SivApproved => "siv_approved",
+        SivPending => "siv_pending",
+        RefugeeReferral => "refugee_referral",
+        BorderArrival => "border_arrival",
+        NoReferral => "no_referral",
+        Other => "other",
+    }
+}
+
+text_enum! {
+    /// How soon someone must look at the request.
+    pub enum Priority {
+        Urgent => "urgent",
+        High => "high",
+        Normal => "normal",
+    }
+}
+
+text_enum! {
+    /// Where a request stands in the task force's workflow.
+    pub enum Status {
+        New => "new",
+        Triaged => "triaged",
+        InProgress => "in_progress",
+        AwaitingInformation => "awaiting_information",
+        ReferredOut => "referred_out",
+        Resolved => "resolved",
+        ClosedDuplicate => "closed_duplicate",
+    }
+}
+
+impl SubmitterKind {
+    pub fn label(self) -> &'static str {
+        match self {
+            SubmitterKind::SelfApplicant => "I am the person who needs help",
+            SubmitterKind::Sponsor => "A sponsor or relative",
+            SubmitterKind::Organization => "An organization",
+            SubmitterKind::AgencyOffice => "A government agency office",
+        }
+    }
+}
+
+impl Location {
+    pub fn label(self) -> &'static str {
+        match self {
+            Location::Afghanistan => "Inside Afghanistan",
+            Location::Border => "At or near the Afghanistan-Pakistan border",
+            Location::Pakistan => "In Pakistan",
+            Location::Elsewhere => "Somewhere else",
+        }
+    }
+}
+
+impl SivStatus {
+    pub fn label(self) -> &'static str {
+        match self {
+            SivStatus::None => "No Special Immigrant Visa application",
+            SivStatus::InProcess => "Applied, still in process",
+            SivStatus::Approved => "Approved",
+        }
+    }
+}
+
+impl ReferralProgram {
+    pub fn label(self) -> &'static str {
+        match self {
+            ReferralProgram::None => "No referral",
+            ReferralProgram::P1 => "P-1 referral (from UNHCR, a U.S. embassy or an NGO)",
+            ReferralProgram::P2 => "P-2 referral (from a U.S. employer, media or NGO)",
+        }
+    }
+}
+
+impl Program {
+    pub fn label(self) -> &'static str {
+        match self {
+            Program::Siv => {
+                "Special Immigrant Visa (worked for or on behalf of the U.S. government)"
+            }
+            Program::P1 => "P-1 refugee referral",
+            Program::P2 => {
+                "P-2 refugee referral (worked for a U.S.-funded program, U.S. media or NGO)"
+            }
+            Program::Parole => "Humanitarian parole",
+        }
+    }
+}
+
+impl UsTie {
+    pub fn label(self) -> &'static str {
+        match self {
+            UsTie::None => "No",
+            UsTie::Citizen => "Yes, a U.S. citizen",
+            UsTie::Lpr => "Yes, a U.S. lawful permanent resident (green card holder)",
+            UsTie::ImmediateFamily => "Yes, the spouse, parent or child under 21 of one",
+        }
+    }
+}
+
+impl Source {
+    pub fn label(self) -> &'static str {
+        match self {
+            Source::WebForm => "Web form",
+            Source::PartnerApi => "Partner API",
+            Source::StaffEntered => "Entered by staff",
+        }
+    }
+}
+
+impl Category {
+    /// The category in plain words, as a requester reads it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Category::UrgentProtection => "Urgent protection or medical need",
+            Category::AmcitLpr => "U.S. citizen, permanent resident or their family",
+            Category::SivApproved => "Special Immigrant Visa approved",
+            Category::SivPending => "Special Immigrant Visa in process",
+            Category::RefugeeReferral => "Refugee program referral (P-1 / P-2)",
+            Category::BorderArrival => "Arriving at the Afghanistan-Pakistan border",
+            Category::NoReferral => "Eligibility claimed, no referral on file",
+            Category::Other => "Other request",
+        }
+    }
+}
+
+impl Priority {
+    pub fn label(self) -> &'static str {
+        match self {
+            Priority::Urgent => "Urgent",
+            Priority::High => "High",
+            Priority::Normal => "Normal",
+        }
+    }
+}
+
+impl Status {
+    pub fn label(self) -> &'static str {
+        match self {
+            Status::New => "Received",
+            Status::Triaged => "Triaged",
+            Status::InProgress => "In progress",
+            Status::AwaitingInformation => "Awaiting information",
+            Status::ReferredOut => "Referred out",
+            Status::Resolved => "Resolved",
+            Status::ClosedDuplicate => "Closed as duplicate",
+        }
+    }
+
+    /// Whether the request still needs work from the task force.
+    pub fn is_open(self) -> bool {
+        !matches!(
+            self,
+            Status::ReferredOut | Status::Resolved | Status::ClosedDuplicate
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_value_round_trips_through_its_text() {
+        for c in Category::ALL {
+            assert_eq!(c.as_str().parse::<Category>(), Ok(*c));
+        }
+        for s in Status::ALL {
+            assert_eq!(s.as_str().parse::<Status>(), Ok(*s));
+        }
+        for k in SubmitterKind::ALL {
+            assert_eq!(k.as_str().parse::<SubmitterKind>(), Ok(*k));
+        }
+    }
+
+    #[test]
+    fn unknown_text_names_the_allowed_values() {
+        let err = "mars".parse::<Location>().unwrap_err();
+        assert_eq!(err.allowed, "afghanistan, border, pakistan, elsewhere");
+    }
+
+    #[test]
+    fn json_uses_snake_case() {
+        let json = serde_json::to_string(&SubmitterKind::AgencyOffice).unwrap();
+        assert_eq!(json, "\"agency_office\"");
+        let back: SivStatus = serde_json::from_str("\"in_process\"").unwrap();
+        assert_eq!(back, SivStatus::InProcess);
+        let err = serde_json::from_str::<SivStatus>("\"pending\"").unwrap_err();
+        assert!(err.to_string().contains("none, in_process, approved"));
+    }
+}

@@ -1,0 +1,13 @@
+//! case-triage: logs every resettlement request once, derives its category, attaches the
+//! standard guidance, routes it to a task-force queue and keeps an audit trail.
+//!
+//! Layers, each using only those below it:
+//! `cli` / `startup` -> `web` -> `intake` -> `db` -> `domain` (+ `config`).
+
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod intake;
+pub mod startup;
+pub mod web;

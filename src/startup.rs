@@ -1,0 +1,100 @@
+//! Builds the running application from `Settings`: database, migrations, seed data,
+//! the HTTP server. Tests build it exactly as `main` does, on port 0.
+
+use actix_web::dev::Server;
+use actix_web::middleware::{from_fn, Compress};
+use actix_web::{web, App, HttpServer};
+use anyhow::Context;
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use crate::config::{DatabaseUrl, Settings};
+use crate::db::{self, Manager, Pool};
+use crate::web::{middleware, routes, AppState, FORM_BODY_LIMIT};
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    pool: Pool,
+}
+
+/// Opens the database, creating the SQLite file's folder if needed, and brings the schema
+/// and seed data up to date.
+pub fn prepare_database(settings: &Settings) -> anyhow::Result<Pool> {
+    if let DatabaseUrl::Sqlite(path) = &settings.database {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create the data folder {}", dir.display()))?;
+        }
+    }
+    let mut conn = Manager::new(settings.database.clone())
+        .connect()
+        .with_context(|| format!("cannot open the database {}", settings.database.redacted()))?;
+    let ran = db::setup::migrate(&mut conn)?;
+    if ran > 0 {
+        tracing::info!(migrations = ran, "database migrated");
+    }
+    if db::setup::seed(&mut conn)? {
+        tracing::info!("seeded default queues, routing rules and guidance");
+    }
+    drop(conn);
+    Ok(db::build_pool(
+        &settings.database,
+        settings.pool_size,
+        settings.pool_timeout,
+    ))
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let prepared = settings.clone();
+        let pool = web::block(move || prepare_database(&prepared))
+            .await
+            .context("database preparation was interrupted")??;
+        let listener = TcpListener::bind(settings.bind)
+            .with_context(|| format!("cannot listen on {}", settings.bind))?;
+        let port = listener.local_addr()?.port();
+        let state = AppState {
+            pool: pool.clone(),
+            settings: Arc::new(settings.clone()),
+        };
+        let server = HttpServer::new(move || {
+            App::new()
+                .wrap(from_fn(middleware::security_headers))
+                .wrap(Compress::default())
+                .wrap(from_fn(middleware::log_requests))
+                .app_data(web::Data::new(state.clone()))
+                .app_data(web::PayloadConfig::new(FORM_BODY_LIMIT))
+                .configure(routes)
+        })
+        .listen(listener)?
+        .run();
+        tracing::info!(
+            "listening on http://{}:{port} (database: {})",
+            settings.bind.ip(),
+            settings.database.redacted()
+        );
+        Ok(Application { port, server, pool })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// Starts the tracing subscriber with the `LOG` filter.
+pub fn init_tracing(filter: &str) {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .with_target(false)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
+        .try_init();
+}

@@ -1,0 +1,168 @@
+//! How failures reach clients: JSON for the API, a page for browsers. Bad input is the
+//! client's to fix and says which field; our own failures are a 500 whose cause is logged,
+//! never shown.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use askama::Template;
+use serde::Serialize;
+
+use crate::db::DbError;
+use crate::domain::FieldError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("the body is not valid JSON")]
+    MalformedJson(Vec<FieldError>),
+    #[error("the request has invalid fields")]
+    Invalid(Vec<FieldError>),
+    #[error("the body is larger than {0} bytes")]
+    TooLarge(usize),
+    #[error("the body must be JSON (Content-Type: application/json)")]
+    UnsupportedMediaType,
+    #[error("not found")]
+    NotFound,
+    #[error("the service is temporarily unavailable")]
+    Unavailable(#[source] DbError),
+    #[error("internal error")]
+    Internal(#[source] anyhow::Error),
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    error: &'static str,
+    message: String,
+    errors: &'a [FieldError],
+}
+
+impl ApiError {
+    fn code(&self) -> &'static str {
+        match self {
+            ApiError::MalformedJson(_) => "malformed_json",
+            ApiError::Invalid(_) => "invalid_fields",
+            ApiError::TooLarge(_) => "body_too_large",
+            ApiError::UnsupportedMediaType => "unsupported_media_type",
+            ApiError::NotFound => "not_found",
+            ApiError::Unavailable(_) => "unavailable",
+            ApiError::Internal(_) => "internal_error",
+        }
+    }
+}
+
+impl From<DbError> for ApiError {
+    fn from(e: DbError) -> Self {
+        match e {
+            DbError::Pool(_) | DbError::Connect(_) => ApiError::Unavailable(e),
+            other => ApiError::Internal(other.into()),
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            ApiError::MalformedJson(_) => StatusCode::BAD_REQUEST,
+            ApiError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        log_server_error(self);
+        let errors: &[FieldError] = match self {
+            ApiError::MalformedJson(e) | ApiError::Invalid(e) => e,
+            _ => &[],
+        };
+        HttpResponse::build(self.status_code()).json(ErrorBody {
+            error: self.code(),
+            message: self.to_string(),
+            errors,
+        })
+    }
+}
+
+/// Errors of the HTML pages.
+#[derive(Debug, thiserror::Error)]
+pub enum PageError {
+    #[error("page not found")]
+    NotFound,
+    #[error("the service is temporarily unavailable")]
+    Unavailable(#[source] DbError),
+    #[error("internal error")]
+    Internal(#[source] anyhow::Error),
+}
+
+impl From<DbError> for PageError {
+    fn from(e: DbError) -> Self {
+        match e {
+            DbError::Pool(_) | DbError::Connect(_) => PageError::Unavailable(e),
+            other => PageError::Internal(other.into()),
+        }
+    }
+}
+
+impl From<askama::Error> for PageError {
+    fn from(e: askama::Error) -> Self {
+        PageError::Internal(e.into())
+    }
+}
+
+#[derive(Template)]
+#[template(path = "public/message.html")]
+pub struct MessagePage<'a> {
+    pub title: &'a str,
+    pub message: &'a str,
+}
+
+impl ResponseError for PageError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            PageError::NotFound => StatusCode::NOT_FOUND,
+            PageError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            PageError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        log_server_error(self);
+        let (title, message) = match self {
+            PageError::NotFound => (
+                "Page not found",
+                "This page does not exist or the link has expired. Your request, if you sent one, is safe.",
+            ),
+            _ => (
+                "Something went wrong on our side",
+                "Nothing you did caused this. Please try again in a few minutes.",
+            ),
+        };
+        let body = MessagePage { title, message }
+            .render()
+            .unwrap_or_else(|_| message.to_string());
+        html(self.status_code(), body)
+    }
+}
+
+/// An HTML response with the given status.
+pub fn html(status: StatusCode, body: String) -> HttpResponse {
+    HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .body(body)
+}
+
+/// Logs server-side failures with their cause chain; client errors are not logged here.
+fn log_server_error(e: &(dyn std::error::Error + 'static)) {
+    let mut chain = String::new();
+    let mut source = e.source();
+    while let Some(s) = source {
+        chain.push_str(": ");
+        chain.push_str(&s.to_string());
+        source = s.source();
+    }
+    if !chain.is_empty() {
+        tracing::error!(error = %e, cause = %chain, "request failed");
+    }
+}

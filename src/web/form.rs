@@ -1,0 +1,176 @@
+//! The public form's fields: flat names (`applicant_full_name`) for the JSON contract's
+//! dotted paths (`applicant.full_name`), read into the same `IntakeInput` the API uses.
+
+use std::collections::HashMap;
+
+use crate::domain::fields::ascii_digits;
+use crate::domain::intake::{ApplicantInput, ReferralInput, SivInput, SubmitterInput, UrgentInput};
+use crate::domain::vocab::Program;
+use crate::domain::{FieldError, IntakeInput};
+
+/// What the browser sent, kept as typed so an invalid form comes back filled in.
+pub type FormValues = HashMap<String, String>;
+
+/// The form field that shows an error about a JSON path.
+pub fn form_name(path: &str) -> String {
+    path.replace('.', "_")
+}
+
+/// The question a form field asks, as the error summary names it.
+pub fn label_of(name: &str) -> &'static str {
+    match name {
+        "submitter_kind" => "Who is filling in this form",
+        "submitter_name" => "Your name",
+        "submitter_organization" => "Your organization or office",
+        "submitter_email" => "Your email address",
+        "submitter_phone" => "Your phone number",
+        "applicant_full_name" => "Full name",
+        "applicant_date_of_birth" => "Date of birth",
+        "applicant_phone" => "Phone number",
+        "applicant_whatsapp" => "WhatsApp number",
+        "applicant_email" => "Email address",
+        "applicant_location" => "Where the person is now",
+        "applicant_household_size" => "Family size",
+        "siv_status" => "Special Immigrant Visa",
+        "siv_case_number" => "SIV case number",
+        "referral_program" => "Referral",
+        "referral_referred_by" => "Who made the referral",
+        "us_tie" => "U.S. citizen or resident",
+        "description" => "What help is needed",
+        "consent" => "Permission",
+        _ => "This answer",
+    }
+}
+
+/// One radio choice, or a field error when the value is not one of the options.
+fn parse_choice<T: serde::de::DeserializeOwned>(
+    v: &FormValues,
+    errors: &mut Vec<FieldError>,
+    name: &str,
+    path: &str,
+) -> Option<T> {
+    let raw = v.get(name).filter(|s| !s.trim().is_empty())?;
+    match serde_json::from_value(serde_json::Value::String(raw.clone())) {
+        Ok(value) => Some(value),
+        Err(_) => {
+            errors.push(FieldError::new(path, "please choose one of the options"));
+            None
+        }
+    }
+}
+
+/// Reads the form into the API's input; choices that are not on the form (a tampered
+/// request) and non-numbers become field errors.
+pub fn to_input(v: &FormValues) -> (IntakeInput, Vec<FieldError>) {
+    let mut errors = Vec::new();
+    let text = |name: &str| v.get(name).filter(|s| !s.trim().is_empty()).cloned();
+    let on = |name: &str| v.get(name).is_some_and(|s| !s.is_empty() && s != "no");
+    let kind = parse_choice(v, &mut errors, "submitter_kind", "submitter.kind");
+    let location = parse_choice(v, &mut errors, "applicant_location", "applicant.location");
+    let siv_status = parse_choice(v, &mut errors, "siv_status", "siv.status");
+    let referral_program = parse_choice(v, &mut errors, "referral_program", "referral.program");
+    let us_tie = parse_choice(v, &mut errors, "us_tie", "us_tie");
+
+    let household_size = text("applicant_household_size").and_then(|s| {
+        match ascii_digits(s.trim()).parse::<i64>() {
+            Ok(n) => Some(n),
+            Err(_) => {
+                errors.push(FieldError::new(
+                    "applicant.household_size",
+                    "must be a number of people, like 4",
+                ));
+                None
+            }
+        }
+    });
+
+    let claimed_programs = [
+        ("claimed_siv", Program::Siv),
+        ("claimed_p1", Program::P1),
+        ("claimed_p2", Program::P2),
+        ("claimed_parole", Program::Parole),
+    ]
+    .into_iter()
+    .filter(|(name, _)| on(name))
+    .map(|(_, p)| p)
+    .collect();
+
+    let input = IntakeInput {
+        submitter: Some(SubmitterInput {
+            kind,
+            name: text("submitter_name"),
+            email: text("submitter_email"),
+            phone: text("submitter_phone"),
+            organization: text("submitter_organization"),
+        }),
+        applicant: Some(ApplicantInput {
+            full_name: text("applicant_full_name"),
+            date_of_birth: text("applicant_date_of_birth"),
+            phone: text("applicant_phone"),
+            whatsapp: text("applicant_whatsapp"),
+            email: text("applicant_email"),
+            location,
+            household_size,
+        }),
+        siv: Some(SivInput {
+            status: siv_status,
+            case_number: text("siv_case_number"),
+        }),
+        referral: Some(ReferralInput {
+            program: referral_program,
+            referred_by: text("referral_referred_by"),
+        }),
+        claimed_programs,
+        us_tie,
+        urgent: Some(UrgentInput {
+            danger: on("urgent_danger"),
+            medical: on("urgent_medical"),
+        }),
+        description: text("description"),
+        consent: Some(on("consent")),
+    };
+    (input, errors)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn values(pairs: &[(&str, &str)]) -> FormValues {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn tampered_choices_and_words_for_numbers_are_field_errors() {
+        let (_, errors) = to_input(&values(&[
+            ("submitter_kind", "robot"),
+            ("applicant_household_size", "four"),
+        ]));
+        let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["submitter.kind", "applicant.household_size"]);
+    }
+
+    #[test]
+    fn persian_digits_count_as_a_household_size() {
+        let (input, errors) = to_input(&values(&[("applicant_household_size", "۶")]));
+        assert!(errors.is_empty());
+        assert_eq!(input.applicant.unwrap().household_size, Some(6));
+    }
+
+    #[test]
+    fn every_error_path_has_a_form_label() {
+        for path in [
+            "submitter.kind",
+            "applicant.full_name",
+            "applicant.household_size",
+            "siv.case_number",
+            "referral.referred_by",
+            "consent",
+        ] {
+            assert_ne!(label_of(&form_name(path)), "This answer", "{path}");
+        }
+    }
+}

@@ -1,0 +1,50 @@
+//! Liveness and readiness for load balancers and orchestration.
+
+use actix_web::{web, HttpResponse};
+use serde_json::json;
+use std::time::Duration;
+
+use super::AppState;
+use crate::db;
+
+const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// 200 when the database answers, 503 when it does not.
+pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
+    let pool = state.pool.clone();
+    let ok = web::block(move || db::ping(&pool, CHECK_TIMEOUT))
+        .await
+        .is_ok_and(|r| r.is_ok());
+    respond(
+        ok,
+        json!({ "database": if ok { "ok" } else { "unreachable" } }),
+    )
+}
+
+/// 200 when the database answers and every migration is applied.
+pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+    let pool = state.pool.clone();
+    let checked = web::block(move || -> Result<bool, db::DbError> {
+        let mut conn = pool.get_timeout(CHECK_TIMEOUT)?;
+        db::setup::is_migrated(&mut conn)
+    })
+    .await;
+    let (database, migrations) = match checked {
+        Ok(Ok(true)) => ("ok", "applied"),
+        Ok(Ok(false)) => ("ok", "pending"),
+        _ => ("unreachable", "unknown"),
+    };
+    respond(
+        database == "ok" && migrations == "applied",
+        json!({ "database": database, "migrations": migrations }),
+    )
+}
+
+fn respond(ok: bool, mut body: serde_json::Value) -> HttpResponse {
+    body["status"] = json!(if ok { "ok" } else { "unavailable" });
+    if ok {
+        HttpResponse::Ok().json(body)
+    } else {
+        HttpResponse::ServiceUnavailable().json(body)
+    }
+}

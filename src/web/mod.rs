@@ -1,0 +1,43 @@
+//! HTTP: the public request form, the partner JSON API, health checks and static assets.
+
+pub mod api;
+pub mod assets;
+pub mod errors;
+pub mod form;
+pub mod health;
+pub mod middleware;
+pub mod pages;
+
+use actix_web::web;
+use std::sync::Arc;
+
+use crate::config::Settings;
+use crate::db::Pool;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: Pool,
+    pub settings: Arc<Settings>,
+}
+
+/// Largest JSON body the API accepts.
+pub const API_BODY_LIMIT: usize = 64 * 1024;
+/// Largest form body accepted (a 5,000-character description in Arabic script,
+/// percent-encoded, is about 60 KB).
+pub const FORM_BODY_LIMIT: usize = 128 * 1024;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/", web::get().to(pages::intake_form))
+        .route("/", web::post().to(pages::submit_form))
+        .route("/requests", web::post().to(pages::submit_form))
+        .route("/submitted/{receipt}", web::get().to(pages::confirmation))
+        .route("/api/v1/requests", web::post().to(api::create_request))
+        .route(
+            "/api/v1/requests/{reference}",
+            web::get().to(api::get_request),
+        )
+        .route("/healthz", web::get().to(health::healthz))
+        .route("/readyz", web::get().to(health::readyz))
+        .route("/static/{file}", web::get().to(assets::serve));
+}

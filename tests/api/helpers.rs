@@ -1,0 +1,276 @@
+//! Shared test helpers: start the app on port 0 with a fresh database (an SQLite file in a
+//! temporary folder, or a new PostgreSQL database), and talk to it like a client.
+
+use case_triage::config::{DatabaseUrl, Settings};
+use case_triage::db::{self, DbConnection, Pool};
+use case_triage::startup::Application;
+use diesel::connection::SimpleConnection;
+use diesel::{Connection, PgConnection};
+use secrecy::SecretString;
+use std::sync::Once;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub struct TestApp {
+    pub address: String,
+    #[allow(dead_code)]
+    pub backend: Backend,
+    /// Follows redirects and keeps cookies, like a browser.
+    pub client: reqwest::Client,
+    /// Does not follow redirects, to check them.
+    pub raw: reqwest::Client,
+    pub pool: Pool,
+    #[allow(dead_code)]
+    pub dir: tempfile::TempDir,
+    pg: Option<PgDatabase>,
+}
+
+/// A database created for one test, dropped with it.
+pub struct PgDatabase {
+    pub admin_url: String,
+    pub name: String,
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        let admin = self.admin_url.clone();
+        let name = self.name.clone();
+        // Dropping is best effort; a leftover test database is harmless.
+        let _ = std::thread::spawn(move || {
+            if let Ok(mut c) = PgConnection::establish(&admin) {
+                let _ =
+                    c.batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"));
+            }
+        })
+        .join();
+    }
+}
+
+static TRACING: Once = Once::new();
+
+/// `TEST_LOG=1` shows the app's log while tests run.
+fn init_tracing() {
+    TRACING.call_once(|| {
+        if std::env::var("TEST_LOG").is_ok() {
+            case_triage::startup::init_tracing("info");
+        }
+    });
+}
+
+/// The PostgreSQL server tests use, or `None` (with a message) when it is not configured.
+/// In CI a missing PostgreSQL is a failure, not a skip.
+pub fn postgres_admin_url() -> Option<String> {
+    match std::env::var("TEST_DATABASE_URL") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ if std::env::var("CI").is_ok_and(|v| v == "true") => {
+            panic!("CI=true but TEST_DATABASE_URL is not set: the PostgreSQL run cannot be skipped in CI")
+        }
+        _ => {
+            eprintln!(
+                "SKIPPED PostgreSQL run: set TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres to run it"
+            );
+            None
+        }
+    }
+}
+
+/// Creates an empty database on the test server and returns its URL.
+fn create_pg_database(admin_url: &str) -> (String, String) {
+    let name = format!("ct_test_{}", uuid::Uuid::new_v4().simple());
+    let mut admin = PgConnection::establish(admin_url)
+        .unwrap_or_else(|e| panic!("cannot reach the PostgreSQL test server: {e}"));
+    admin
+        .batch_execute(&format!("CREATE DATABASE \"{name}\""))
+        .expect("create test database");
+    let mut url = url::Url::parse(admin_url).expect("TEST_DATABASE_URL is a URL");
+    url.set_path(&name);
+    (url.to_string(), name)
+}
+
+/// What a test instance runs on: its settings and the folder and database it owns.
+pub struct TestEnv {
+    pub settings: Settings,
+    pub dir: tempfile::TempDir,
+    pub pg: Option<PgDatabase>,
+}
+
+/// Settings for a test instance on `backend`: port 0, a temporary data folder, a fresh
+/// database. `None` when the backend is not available outside CI.
+pub fn test_env(backend: Backend) -> Option<TestEnv> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut settings = Settings::for_dir(dir.path());
+    let mut pg = None;
+    if backend == Backend::Postgres {
+        let admin_url = postgres_admin_url()?;
+        let (url, name) = create_pg_database(&admin_url);
+        settings.database = DatabaseUrl::Postgres(SecretString::from(url));
+        pg = Some(PgDatabase { admin_url, name });
+    }
+    settings.pool_size = 4;
+    Some(TestEnv { settings, dir, pg })
+}
+
+pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
+    init_tracing();
+    let TestEnv { settings, dir, pg } =
+        actix_web::rt::task::spawn_blocking(move || test_env(backend))
+            .await
+            .expect("settings")?;
+    let app = Application::build(settings).await.expect("app starts");
+    let port = app.port();
+    let pool = app.pool().clone();
+    actix_web::rt::spawn(app.run_until_stopped());
+    Some(TestApp {
+        address: format!("http://127.0.0.1:{port}"),
+        backend,
+        client: reqwest::Client::builder()
+            .cookie_store(true)
+            .build()
+            .unwrap(),
+        raw: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
+        pool,
+        dir,
+        pg,
+    })
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub async fn post_json(&self, path: &str, body: &serde_json::Value) -> reqwest::Response {
+        self.raw
+            .post(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// Posts the public form as a browser does and follows the redirect.
+    pub async fn post_form(&self, fields: &[(&str, &str)]) -> reqwest::Response {
+        self.client
+            .post(self.url("/requests"))
+            .form(fields)
+            .send()
+            .await
+            .expect("form sent")
+    }
+
+    /// Runs a closure on a database connection of the app's own pool.
+    pub async fn db<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut DbConnection) -> Result<T, db::DbError> + Send + 'static,
+    ) -> T {
+        db::run(&self.pool, f).await.expect("database query")
+    }
+
+    pub async fn request_count(&self) -> i64 {
+        self.db(db::requests::count).await
+    }
+
+    /// Kills the app's database: the PostgreSQL database is dropped under it.
+    pub fn drop_database(&self) {
+        let pg = self
+            .pg
+            .as_ref()
+            .expect("only PostgreSQL databases can be dropped");
+        let mut admin = PgConnection::establish(&pg.admin_url).unwrap();
+        admin
+            .batch_execute(&format!("DROP DATABASE \"{}\" WITH (FORCE)", pg.name))
+            .unwrap();
+    }
+}
+
+/// A valid API request body; tests change what they need.
+pub fn valid_request() -> serde_json::Value {
+    serde_json::json!({
+        "submitter": {"kind": "self"},
+        "applicant": {
+            "full_name": "Ahmad Karimi",
+            "date_of_birth": "1990-05-01",
+            "phone": "+93 700 123 456",
+            "location": "pakistan",
+            "household_size": 4
+        },
+        "siv": {"status": "none"},
+        "referral": {"program": "none"},
+        "claimed_programs": [],
+        "us_tie": "none",
+        "urgent": {"danger": false, "medical": false},
+        "description": "We need to know what to do next.",
+        "consent": true
+    })
+}
+
+/// A valid form submission; tests change what they need.
+pub fn valid_form() -> Vec<(&'static str, &'static str)> {
+    vec![
+        ("submitter_kind", "self"),
+        ("applicant_full_name", "Ahmad Karimi"),
+        ("applicant_date_of_birth", "1990-05-01"),
+        ("applicant_phone", "+93 700 123 456"),
+        ("applicant_location", "pakistan"),
+        ("applicant_household_size", "4"),
+        ("siv_status", "in_process"),
+        ("siv_case_number", "ISB-2021-555"),
+        ("referral_program", "none"),
+        ("us_tie", "none"),
+        ("description", "We are waiting for the interview."),
+        ("consent", "yes"),
+    ]
+}
+
+/// Replaces or adds one form field.
+pub fn with_field(
+    mut form: Vec<(&'static str, &'static str)>,
+    name: &'static str,
+    value: &'static str,
+) -> Vec<(&'static str, &'static str)> {
+    form.retain(|(k, _)| *k != name);
+    form.push((name, value));
+    form
+}
+
+/// A reference number as the confirmation page and API print it.
+pub fn find_reference(text: &str) -> Option<String> {
+    let start = text.find("TF-")?;
+    let candidate: String = text[start..].chars().take(12).collect();
+    case_triage::domain::CaseReference::parse(&candidate).map(|r| r.to_string())
+}
+
+/// Declares a test that runs once on SQLite and once on PostgreSQL.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($(async fn $name:ident($app:ident: TestApp) $body:block)*) => {
+        $(
+            mod $name {
+                #[allow(unused_imports)]
+                use super::*;
+                use $crate::helpers::{spawn_app, Backend, TestApp};
+
+                async fn run($app: TestApp) $body
+
+                #[actix_web::test]
+                async fn sqlite() {
+                    run(spawn_app(Backend::Sqlite).await.expect("sqlite app")).await
+                }
+
+                #[actix_web::test]
+                async fn postgres() {
+                    if let Some(app) = spawn_app(Backend::Postgres).await {
+                        run(app).await
+                    }
+                }
+            }
+        )*
+    };
+}

@@ -1,0 +1,213 @@
+//! Partners posting requests to `POST /api/v1/requests`.
+
+use crate::helpers::valid_request;
+use crate::on_both_backends;
+use case_triage::db;
+use serde_json::{json, Value};
+
+async fn field_errors(resp: reqwest::Response) -> Vec<String> {
+    let body: Value = resp.json().await.unwrap();
+    body["errors"]
+        .as_array()
+        .expect("errors list")
+        .iter()
+        .map(|e| e["field"].as_str().unwrap().to_string())
+        .collect()
+}
+
+on_both_backends! {
+    async fn a_valid_request_is_created_classified_and_routed(app: TestApp) {
+        let mut body = valid_request();
+        body["siv"] = json!({"status": "in_process", "case_number": "ISB-2021-123456"});
+        let resp = app.post_json("/api/v1/requests", &body).await;
+        assert_eq!(resp.status(), 201);
+        let location = resp.headers()["location"].to_str().unwrap().to_string();
+        let created: Value = resp.json().await.unwrap();
+
+        let reference = created["reference"].as_str().unwrap();
+        assert!(case_triage::domain::CaseReference::parse(reference).is_some(), "{reference}");
+        assert_eq!(location, format!("/api/v1/requests/{reference}"));
+        assert_eq!(created["category"], "siv_pending");
+        assert_eq!(created["priority"], "normal");
+        assert_eq!(created["queue"]["slug"], "siv");
+        assert_eq!(created["queue"]["name"], "SIV desk");
+        assert_eq!(created["status"], "new");
+        assert_eq!(created["source"], "partner_api");
+        assert!(created["created_at"].as_str().unwrap().ends_with('Z'));
+        // The answer never echoes personal data.
+        assert!(!created.to_string().contains("Karimi"));
+
+        let fetched: Value = app.raw.get(app.url(&location)).send().await.unwrap().json().await.unwrap();
+        assert_eq!(fetched, created);
+
+        let reference = reference.to_string();
+        let (row, trail) = app
+            .db(move |c| {
+                let row = db::requests::find_by_reference(c, &reference)?.unwrap();
+                let trail = db::requests::audit_trail(c, &row.id)?;
+                Ok((row, trail))
+            })
+            .await;
+        assert_eq!(row.routing_rule_name.as_deref(), Some("Pending SIV to the SIV desk"));
+        let actions: Vec<_> = trail.iter().map(|e| e.action.as_str()).collect();
+        assert_eq!(actions, ["created", "routed"]);
+        assert!(trail[1].detail.contains("SIV desk") || trail[1].detail.contains("to siv"));
+    }
+
+    async fn every_category_lands_in_its_queue(app: TestApp) {
+        let cases: Vec<(Value, &str, &str, &str)> = vec![
+            (json!({"urgent": {"danger": true, "medical": false}, "us_tie": "citizen"}), "urgent_protection", "urgent", "urgent-protection"),
+            (json!({"urgent": {"danger": false, "medical": true}}), "urgent_protection", "urgent", "urgent-protection"),
+            (json!({"us_tie": "immediate_family", "siv": {"status": "approved"}}), "amcit_lpr", "high", "consular"),
+            (json!({"siv": {"status": "approved"}}), "siv_approved", "high", "siv"),
+            (json!({"siv": {"status": "in_process"}, "referral": {"program": "p2"}}), "siv_pending", "normal", "siv"),
+            (json!({"referral": {"program": "p1", "referred_by": "UNHCR Islamabad"}}), "refugee_referral", "normal", "refugee-referrals"),
+            (json!({"location": "border", "claimed_programs": ["parole"]}), "border_arrival", "high", "refugee-referrals"),
+            (json!({"claimed_programs": ["siv", "p2"]}), "no_referral", "normal", "triage"),
+            (json!({"household_size": 9}), "other", "high", "triage"),
+            (json!({}), "other", "normal", "triage"),
+        ];
+        for (changes, category, priority, queue) in cases {
+            let mut body = valid_request();
+            for (k, v) in changes.as_object().unwrap() {
+                match k.as_str() {
+                    "location" | "household_size" => body["applicant"][k] = v.clone(),
+                    _ => body[k] = v.clone(),
+                }
+            }
+            let resp = app.post_json("/api/v1/requests", &body).await;
+            assert_eq!(resp.status(), 201, "{changes}");
+            let created: Value = resp.json().await.unwrap();
+            assert_eq!(created["category"], category, "{changes}");
+            assert_eq!(created["priority"], priority, "{changes}");
+            assert_eq!(created["queue"]["slug"], queue, "{changes}");
+        }
+        assert_eq!(app.request_count().await, 10);
+    }
+
+    async fn missing_and_invalid_fields_are_all_named_and_nothing_is_stored(app: TestApp) {
+        let resp = app.post_json("/api/v1/requests", &json!({"submitter": {"kind": "self"}})).await;
+        assert_eq!(resp.status(), 422);
+        assert_eq!(
+            field_errors(resp).await,
+            ["applicant.full_name", "applicant.location", "applicant.phone", "consent"]
+        );
+
+        let mut body = valid_request();
+        body["consent"] = json!(false);
+        body["applicant"]["household_size"] = json!(-2);
+        body["applicant"]["email"] = json!("someone@@example");
+        body["applicant"]["date_of_birth"] = json!("2999-01-01");
+        let resp = app.post_json("/api/v1/requests", &body).await;
+        assert_eq!(resp.status(), 422);
+        assert_eq!(
+            field_errors(resp).await,
+            ["applicant.date_of_birth", "applicant.email", "applicant.household_size", "consent"]
+        );
+
+        let mut body = valid_request();
+        body["applicant"]["phone"] = Value::Null;
+        let resp = app.post_json("/api/v1/requests", &body).await;
+        assert_eq!(resp.status(), 422, "a request needs one contact channel");
+
+        assert_eq!(app.request_count().await, 0);
+    }
+
+    async fn wrong_types_unknown_fields_and_bad_enums_are_422_with_the_field(app: TestApp) {
+        let mut body = valid_request();
+        body["applicant"]["household_size"] = json!("five");
+        let resp = app.post_json("/api/v1/requests", &body).await;
+        assert_eq!(resp.status(), 422);
+        let err: Value = resp.json().await.unwrap();
+        assert_eq!(err["errors"][0]["field"], "applicant.household_size");
+        assert!(err["errors"][0]["message"].as_str().unwrap().contains("whole number"));
+
+        let mut body = valid_request();
+        body["applicant"]["nickname"] = json!("Ahmad");
+        let resp = app.post_json("/api/v1/requests", &body).await;
+        assert_eq!(resp.status(), 422);
+        let err: Value = resp.json().await.unwrap();
+        assert!(err["errors"][0]["field"].as_str().unwrap().contains("nickname"), "{err}");
+
+        let mut body = valid_request();
+        body["us_tie"] = json!("green_card");
+        let resp = app.post_json("/api/v1/requests", &body).await;
+        assert_eq!(resp.status(), 422);
+        let err: Value = resp.json().await.unwrap();
+        assert_eq!(err["errors"][0]["field"], "us_tie");
+        assert!(err["errors"][0]["message"].as_str().unwrap().contains("citizen, lpr"));
+
+        let mut body = valid_request();
+        body["claimed_programs"] = json!(["siv", "asylum"]);
+        let resp = app.post_json("/api/v1/requests", &body).await;
+        assert_eq!(resp.status(), 422);
+        assert_eq!(field_errors(resp).await, ["claimed_programs[1]"]);
+
+        assert_eq!(app.request_count().await, 0);
+    }
+
+    async fn malformed_oversized_and_non_json_bodies_are_refused(app: TestApp) {
+        let resp = app
+            .raw
+            .post(app.url("/api/v1/requests"))
+            .header("content-type", "application/json")
+            .body("{\"submitter\": ")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 400);
+        let err: Value = resp.json().await.unwrap();
+        assert_eq!(err["error"], "malformed_json");
+
+        let mut body = valid_request();
+        body["description"] = json!("x".repeat(200_000));
+        let resp = app.post_json("/api/v1/requests", &body).await;
+        assert_eq!(resp.status(), 413);
+        let err: Value = resp.json().await.unwrap();
+        assert_eq!(err["error"], "body_too_large");
+
+        let resp = app
+            .raw
+            .post(app.url("/api/v1/requests"))
+            .header("content-type", "text/plain")
+            .body(valid_request().to_string())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 415);
+
+        let mut body = valid_request();
+        body["description"] = json!("y".repeat(5001));
+        let resp = app.post_json("/api/v1/requests", &body).await;
+        assert_eq!(resp.status(), 422);
+        assert_eq!(field_errors(resp).await, ["description"]);
+
+        assert_eq!(app.request_count().await, 0);
+    }
+
+    async fn arabic_script_names_are_stored_intact(app: TestApp) {
+        let mut body = valid_request();
+        body["applicant"]["full_name"] = json!("  محمد   رحیمی  ");
+        body["applicant"]["phone"] = json!("+۹۳ ۷۰۰ ۱۲۳ ۴۵۶");
+        let resp = app.post_json("/api/v1/requests", &body).await;
+        assert_eq!(resp.status(), 201);
+        let created: Value = resp.json().await.unwrap();
+        let reference = created["reference"].as_str().unwrap().to_string();
+        let personal = app
+            .db(move |c| {
+                let row = db::requests::find_by_reference(c, &reference)?.unwrap();
+                db::requests::personal_data(c, &row.id)
+            })
+            .await
+            .unwrap();
+        assert_eq!(personal.applicant_full_name, "محمد رحیمی");
+        assert_eq!(personal.applicant_phone.as_deref(), Some("+93700123456"));
+    }
+
+    async fn unknown_references_are_404(app: TestApp) {
+        let resp = app.raw.get(app.url("/api/v1/requests/TF-0000-0000")).send().await.unwrap();
+        assert_eq!(resp.status(), 404);
+        let resp = app.raw.get(app.url("/api/v1/requests/not-a-reference")).send().await.unwrap();
+        assert_eq!(resp.status(), 404);
+    }
+}

@@ -1,0 +1,8 @@
+//! The integration suite: one binary, the app driven over HTTP as clients use it.
+
+mod helpers;
+
+mod cli;
+mod health;
+mod intake_api;
+mod intake_form;
