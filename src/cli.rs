@@ -22,6 +22,29 @@ pub enum Command {
     Serve,
     /// Apply database migrations and seed defaults, then exit.
     Migrate,
+    /// Manage staff accounts.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Create a staff account. The password is read from the terminal (or standard
+    /// input when it is not a terminal), never from the command line.
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long, default_value = "Administrator")]
+        name: String,
+        /// admin, lead, caseworker or viewer
+        #[arg(long, default_value = "admin")]
+        role: String,
+        /// Queues a caseworker works (repeatable), by short name.
+        #[arg(long = "queue")]
+        queues: Vec<String>,
+    },
 }
 
 /// Runs the command; the error is printed by `main` as one line.
@@ -39,5 +62,63 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             println!("database {} is up to date", settings.database.redacted());
             Ok(())
         }
+        Command::Admin {
+            command:
+                AdminCommand::Create {
+                    email,
+                    name,
+                    role,
+                    queues,
+                },
+        } => create_staff(&settings, &email, &name, &role, &queues),
     }
+}
+
+/// Reads a password: from the terminal without echo (twice), or one line of stdin.
+fn read_password() -> anyhow::Result<String> {
+    use std::io::IsTerminal;
+    if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password("Password (at least 12 characters): ")?;
+        let second = rpassword::prompt_password("Password again: ")?;
+        anyhow::ensure!(first == second, "the two passwords are not the same");
+        Ok(first)
+    } else {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line)?;
+        Ok(line.trim_end_matches(['\r', '\n']).to_string())
+    }
+}
+
+fn create_staff(
+    settings: &Settings,
+    email: &str,
+    name: &str,
+    role: &str,
+    queues: &[String],
+) -> anyhow::Result<()> {
+    use crate::web::admin::auth;
+    let role: crate::domain::staff::Role = role
+        .parse()
+        .map_err(|e| anyhow::anyhow!("invalid --role: {e}"))?;
+    let password = read_password()?;
+    auth::check_new_password(&password, &password).map_err(|m| anyhow::anyhow!("{m}"))?;
+    let hash = auth::hash_password(&password).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let pool = startup::prepare_database(settings)?;
+    let mut conn = pool.get()?;
+    let now = chrono::Utc::now().naive_utc();
+    let user = diesel::Connection::transaction(&mut *conn, |conn| {
+        let user = auth::create_user(conn, email, name, role, hash, now)?;
+        crate::db::staff::set_memberships(conn, &user.id, queues)?;
+        crate::db::cases::audit(
+            conn,
+            None,
+            "cli",
+            "user_created",
+            format!("{} as {}", user.display_name, role.as_str()),
+            now,
+        )?;
+        Ok::<_, auth::CreateUserError>(user)
+    })?;
+    println!("created {} account for {}", role.as_str(), user.email);
+    Ok(())
 }

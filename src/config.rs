@@ -89,6 +89,13 @@ pub struct Settings {
     pub pool_size: u32,
     /// `DB_POOL_TIMEOUT_SECS`: how long a request waits for a connection.
     pub pool_timeout: Duration,
+    /// `COOKIE_SECURE`: mark session cookies Secure (default: when BASE_URL is https).
+    pub cookie_secure: bool,
+    /// `SESSION_HOURS`: how long a staff login lasts.
+    pub session_hours: u32,
+    /// `SLA_URGENT_HOURS`, `SLA_HIGH_HOURS`, `SLA_NORMAL_HOURS`: how long an open request
+    /// of each priority may wait before the dashboard lists it as a breach.
+    pub sla_hours: [u32; 3],
 }
 
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
@@ -160,6 +167,23 @@ impl Settings {
             )
         })?;
 
+        let cookie_secure = match get("COOKIE_SECURE") {
+            None => base_url.scheme() == "https",
+            Some("true" | "1" | "yes") => true,
+            Some("false" | "0" | "no") => false,
+            Some(other) => return Err(bad("COOKIE_SECURE", other, "true or false")),
+        };
+        let session_hours = parse_number(get("SESSION_HOURS"), 12, 1..=720)
+            .map_err(|v| bad("SESSION_HOURS", &v, "a number of hours from 1 to 720"))?;
+        let mut sla_hours = [24, 72, 336];
+        for (i, var) in ["SLA_URGENT_HOURS", "SLA_HIGH_HOURS", "SLA_NORMAL_HOURS"]
+            .into_iter()
+            .enumerate()
+        {
+            sla_hours[i] = parse_number(get(var), sla_hours[i], 1..=8760)
+                .map_err(|v| bad(var, &v, "a number of hours from 1 to 8760"))?;
+        }
+
         Ok(Settings {
             bind,
             data_dir,
@@ -168,6 +192,9 @@ impl Settings {
             log,
             pool_size,
             pool_timeout: Duration::from_secs(pool_timeout.into()),
+            cookie_secure,
+            session_hours,
+            sla_hours,
         })
     }
 

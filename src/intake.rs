@@ -116,6 +116,10 @@ fn build_row(
         consent_at: now,
         created_at: now,
         updated_at: now,
+        assignee_id: None,
+        entered_by: r.entered_by.clone(),
+        closed_at: None,
+        is_open: true,
     }
 }
 

@@ -1,10 +1,14 @@
 //! Storage: one connection type over SQLite and PostgreSQL, its pool, migrations and seed
 //! data, and the queries. The only module that speaks SQL.
 
+pub mod cases;
+pub mod dashboard;
 pub mod models;
 pub mod requests;
 pub mod schema;
+pub mod settings;
 pub mod setup;
+pub mod staff;
 
 use diesel::connection::SimpleConnection;
 use diesel::pg::PgConnection;
@@ -22,6 +26,9 @@ pub enum DbConnection {
     Postgres(PgConnection),
     Sqlite(SqliteConnection),
 }
+
+/// The query backend of `DbConnection` (boxed queries need it named).
+pub type DbBackend = <DbConnection as Connection>::Backend;
 
 pub type Pool = r2d2::Pool<Manager>;
 pub type PooledConnection = r2d2::PooledConnection<Manager>;

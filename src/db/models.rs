@@ -4,7 +4,8 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
 use super::schema::{
-    audit_events, case_requests, guidance, queues, request_personal_data, routing_rules,
+    audit_events, case_notes, case_requests, guidance, queues, request_personal_data,
+    routing_rules, users,
 };
 use super::{parse_column, DbError};
 use crate::domain::{QueueSlug, RoutingRule};
@@ -36,6 +37,10 @@ pub struct CaseRequestRow {
     pub consent_at: NaiveDateTime,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub assignee_id: Option<String>,
+    pub entered_by: Option<String>,
+    pub closed_at: Option<NaiveDateTime>,
+    pub is_open: bool,
 }
 
 /// The personal data of one request; read only where a role needs it, and audited.
@@ -140,4 +145,28 @@ impl AuditEventRow {
             created_at: at,
         }
     }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = users)]
+pub struct UserRow {
+    pub id: String,
+    pub email: String,
+    pub display_name: String,
+    pub password_hash: String,
+    pub role: String,
+    pub active: bool,
+    pub failed_logins: i32,
+    pub last_failed_login_at: Option<NaiveDateTime>,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = case_notes)]
+pub struct NoteRow {
+    pub id: String,
+    pub request_id: String,
+    pub author_id: String,
+    pub body: String,
+    pub created_at: NaiveDateTime,
 }

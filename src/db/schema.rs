@@ -61,6 +61,10 @@ diesel::table! {
         consent_at -> Timestamp,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        assignee_id -> Nullable<Text>,
+        entered_by -> Nullable<Text>,
+        closed_at -> Nullable<Timestamp>,
+        is_open -> Bool,
     }
 }
 
@@ -93,7 +97,61 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    users (id) {
+        id -> Text,
+        email -> Text,
+        display_name -> Text,
+        password_hash -> Text,
+        role -> Text,
+        active -> Bool,
+        failed_logins -> Integer,
+        last_failed_login_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    queue_members (user_id, queue_slug) {
+        user_id -> Text,
+        queue_slug -> Text,
+    }
+}
+
+diesel::table! {
+    sessions (id) {
+        id -> Text,
+        user_id -> Text,
+        csrf_token -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    setup_tokens (token_hash) {
+        token_hash -> Text,
+        created_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    case_notes (id) {
+        id -> Text,
+        request_id -> Text,
+        author_id -> Text,
+        body -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(case_requests -> queues (queue_slug));
+diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(queue_members -> users (user_id));
+diesel::joinable!(queue_members -> queues (queue_slug));
+diesel::joinable!(case_notes -> case_requests (request_id));
+diesel::joinable!(case_notes -> users (author_id));
 diesel::joinable!(routing_rules -> queues (queue_slug));
 diesel::joinable!(request_personal_data -> case_requests (request_id));
 diesel::joinable!(audit_events -> case_requests (request_id));
@@ -105,4 +163,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     case_requests,
     request_personal_data,
     audit_events,
+    users,
+    queue_members,
+    sessions,
+    setup_tokens,
+    case_notes,
 );

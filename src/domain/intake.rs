@@ -120,6 +120,8 @@ pub struct Applicant {
 #[derive(Debug, Clone)]
 pub struct NewCaseRequest {
     pub source: Source,
+    /// The staff user who entered a walk-in request.
+    pub entered_by: Option<String>,
     pub submitter: Submitter,
     pub applicant: Applicant,
     pub siv_status: SivStatus,
@@ -345,6 +347,7 @@ impl IntakeInput {
         };
         Ok(NewCaseRequest {
             source,
+            entered_by: None,
             submitter: Submitter {
                 kind,
                 name: submitter_name,

@@ -7,7 +7,9 @@ pub mod fields;
 pub mod intake;
 pub mod reference;
 pub mod routing;
+pub mod staff;
 pub mod vocab;
+pub mod workflow;
 
 pub use classify::{classify, Classification, Facts};
 pub use intake::{FieldError, IntakeInput, NewCaseRequest};

@@ -1,5 +1,6 @@
 //! HTTP: the public request form, the partner JSON API, health checks and static assets.
 
+pub mod admin;
 pub mod api;
 pub mod assets;
 pub mod errors;
@@ -39,5 +40,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))
-        .route("/static/{file}", web::get().to(assets::serve));
+        .route("/static/{file}", web::get().to(assets::serve))
+        .configure(admin::routes);
 }

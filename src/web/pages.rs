@@ -15,7 +15,11 @@ use crate::intake;
 
 #[derive(Template)]
 #[template(path = "public/intake_form.html")]
-pub struct IntakeFormPage {
+pub struct IntakeFormPage<'a> {
+    /// Where the form posts: the public intake, or the staff walk-in entry.
+    action: &'a str,
+    /// The staff session's CSRF token, for the walk-in form.
+    csrf: Option<&'a str>,
     values: FormValues,
     /// Errors keyed by form field name, in the order the form asks.
     errors: Vec<FieldError>,
@@ -23,7 +27,7 @@ pub struct IntakeFormPage {
 
 type Options = Vec<(&'static str, &'static str)>;
 
-impl IntakeFormPage {
+impl IntakeFormPage<'_> {
     fn err(&self, name: &str) -> Option<&str> {
         self.errors
             .iter()
@@ -121,14 +125,47 @@ fn form_errors(errors: Vec<FieldError>) -> Vec<FieldError> {
     out
 }
 
-fn render_form(values: FormValues, errors: Vec<FieldError>) -> Result<HttpResponse, PageError> {
+/// Renders the request form; `errors` are keyed by form field name.
+pub fn render_form_for(
+    values: FormValues,
+    errors: Vec<FieldError>,
+    action: &str,
+    csrf: Option<&str>,
+) -> Result<HttpResponse, PageError> {
     let status = if errors.is_empty() {
         StatusCode::OK
     } else {
         StatusCode::UNPROCESSABLE_ENTITY
     };
-    let body = IntakeFormPage { values, errors }.render()?;
+    let body = IntakeFormPage {
+        action,
+        csrf,
+        values,
+        errors,
+    }
+    .render()?;
     Ok(html(status, body))
+}
+
+fn render_form(values: FormValues, errors: Vec<FieldError>) -> Result<HttpResponse, PageError> {
+    render_form_for(values, errors, "/requests", None)
+}
+
+/// Parses the form into a request, or returns the errors keyed by form field name.
+pub fn parse_form(
+    values: &FormValues,
+    source: Source,
+    today: chrono::NaiveDate,
+) -> Result<crate::domain::NewCaseRequest, Vec<FieldError>> {
+    let (input, mut errors) = form::to_input(values);
+    match input.into_request(source, today) {
+        Ok(request) if errors.is_empty() => Ok(request),
+        Ok(_) => Err(form_errors(errors)),
+        Err(more) => {
+            errors.extend(more);
+            Err(form_errors(errors))
+        }
+    }
 }
 
 pub async fn intake_form() -> Result<HttpResponse, PageError> {
@@ -159,15 +196,10 @@ pub async fn submit_form(
     let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
     let values: FormValues = pairs.into_iter().collect();
 
-    let (input, mut errors) = form::to_input(&values);
     let now = Utc::now();
-    let request = match input.into_request(Source::WebForm, now.date_naive()) {
-        Ok(request) if errors.is_empty() => request,
-        Ok(_) => return render_form(values, form_errors(errors)),
-        Err(more) => {
-            errors.extend(more);
-            return render_form(values, form_errors(errors));
-        }
+    let request = match parse_form(&values, Source::WebForm, now.date_naive()) {
+        Ok(request) => request,
+        Err(errors) => return render_form(values, errors),
     };
 
     let created = db::run(&state.pool, move |conn| {

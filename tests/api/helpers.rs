@@ -274,3 +274,154 @@ macro_rules! on_both_backends {
         )*
     };
 }
+
+/// A logged-in staff member's browser.
+pub struct StaffClient {
+    pub client: reqwest::Client,
+    pub id: String,
+}
+
+impl TestApp {
+    /// Creates a staff account directly in the database.
+    pub async fn create_staff(&self, role: &str, queues: &[&str]) -> (String, String, String) {
+        let email = format!(
+            "{role}-{}@taskforce.example",
+            &uuid::Uuid::new_v4().simple().to_string()[..8]
+        );
+        let password = "correct horse battery".to_string();
+        let role_parsed: case_triage::domain::staff::Role = role.parse().unwrap();
+        let queues: Vec<String> = queues.iter().map(|q| q.to_string()).collect();
+        let (e, p) = (email.clone(), password.clone());
+        let id = self
+            .db(move |conn| {
+                let hash = case_triage::web::admin::auth::hash_password(&p).unwrap();
+                let now = chrono::Utc::now().naive_utc();
+                let user = case_triage::web::admin::auth::create_user(
+                    conn,
+                    &e,
+                    &format!("Staff {role_parsed:?}"),
+                    role_parsed,
+                    hash,
+                    now,
+                )
+                .map_err(|e| db::DbError::Corrupt(e.to_string()))?;
+                db::staff::set_memberships(conn, &user.id, &queues)?;
+                Ok(user.id)
+            })
+            .await;
+        (id, email, password)
+    }
+
+    /// Logs in through the login form and returns the cookie-holding client.
+    pub async fn login(&self, email: &str, password: &str) -> reqwest::Response {
+        let client = reqwest::Client::builder()
+            .cookie_store(true)
+            .build()
+            .unwrap();
+        self.login_with(&client, email, password).await
+    }
+
+    pub async fn login_with(
+        &self,
+        client: &reqwest::Client,
+        email: &str,
+        password: &str,
+    ) -> reqwest::Response {
+        let page = client
+            .get(self.url("/admin/login"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let csrf = csrf_of(&page);
+        client
+            .post(self.url("/admin/login"))
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("email", email),
+                ("password", password),
+            ])
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// A new staff member of `role`, logged in.
+    pub async fn staff(&self, role: &str, queues: &[&str]) -> StaffClient {
+        let (id, email, password) = self.create_staff(role, queues).await;
+        let client = reqwest::Client::builder()
+            .cookie_store(true)
+            .build()
+            .unwrap();
+        let resp = self.login_with(&client, &email, &password).await;
+        assert_eq!(resp.status(), 200, "login as {role}");
+        assert!(resp.url().path().starts_with("/admin"));
+        StaffClient { client, id }
+    }
+
+    /// Submits a request through the API and returns its reference.
+    pub async fn submit(&self, changes: serde_json::Value) -> String {
+        let mut body = valid_request();
+        for (k, v) in changes.as_object().unwrap() {
+            match k.as_str() {
+                "location" | "household_size" | "full_name" | "email" => {
+                    body["applicant"][k] = v.clone()
+                }
+                _ => body[k] = v.clone(),
+            }
+        }
+        let resp = self.post_json("/api/v1/requests", &body).await;
+        assert_eq!(resp.status(), 201);
+        let created: serde_json::Value = resp.json().await.unwrap();
+        created["reference"].as_str().unwrap().to_string()
+    }
+}
+
+impl StaffClient {
+    pub async fn get(&self, app: &TestApp, path: &str) -> reqwest::Response {
+        self.client.get(app.url(path)).send().await.unwrap()
+    }
+
+    /// Posts a form found on `page_path`, with its CSRF token added.
+    pub async fn post(
+        &self,
+        app: &TestApp,
+        page_path: &str,
+        action: &str,
+        fields: &[(&str, &str)],
+    ) -> reqwest::Response {
+        let page = self.get(app, page_path).await.text().await.unwrap();
+        let csrf = csrf_of(&page);
+        let mut form: Vec<(&str, &str)> = vec![("csrf", csrf.as_str())];
+        form.extend_from_slice(fields);
+        self.client
+            .post(app.url(action))
+            .form(&form)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Runs one action on a case page.
+    pub async fn act(
+        &self,
+        app: &TestApp,
+        reference: &str,
+        fields: &[(&str, &str)],
+    ) -> reqwest::Response {
+        let page = format!("/admin/requests/{reference}");
+        self.post(app, &page, &format!("{page}/actions"), fields)
+            .await
+    }
+}
+
+/// The CSRF token in a page's forms.
+pub fn csrf_of(page: &str) -> String {
+    let at = page
+        .find("name=\"csrf\" value=\"")
+        .expect("a CSRF field on the page");
+    let rest = &page[at + "name=\"csrf\" value=\"".len()..];
+    rest[..rest.find('"').unwrap()].to_string()
+}

@@ -1,0 +1,11 @@
+DROP INDEX case_requests_assignee;
+DROP INDEX case_requests_open_queue;
+ALTER TABLE case_requests DROP COLUMN is_open;
+ALTER TABLE case_requests DROP COLUMN closed_at;
+ALTER TABLE case_requests DROP COLUMN entered_by;
+ALTER TABLE case_requests DROP COLUMN assignee_id;
+DROP TABLE case_notes;
+DROP TABLE setup_tokens;
+DROP TABLE sessions;
+DROP TABLE queue_members;
+DROP TABLE users;

@@ -1,0 +1,783 @@
+//! Queues and cases: the queue list, a queue's filtered and paged cases, the case page with
+//! its actions, walk-in requests and the streamed CSV export.
+
+use actix_web::http::header;
+use actix_web::{web, HttpResponse};
+use askama::Template;
+use chrono::{Duration, NaiveDateTime, Utc};
+use serde::Deserialize;
+use std::collections::HashMap;
+
+use super::dashboard::age_text;
+use super::{page, see_other, AdminError, Nav, Staff};
+use crate::db::cases::{ActionError, CaseDetail, CaseFilter, Cursor, SortOrder};
+use crate::db::models::CaseRequestRow;
+use crate::db::{self, DbError};
+use crate::domain::staff::Permission;
+use crate::domain::workflow::CaseAction;
+use crate::domain::{CaseReference, Category, Priority, QueueSlug, Source, Status};
+use crate::web::errors::html;
+use crate::web::form::FormValues;
+use crate::web::AppState;
+
+pub const PAGE_SIZE: i64 = 50;
+
+#[derive(Template)]
+#[template(path = "admin/queues.html")]
+struct QueueListPage {
+    nav: Nav,
+    queues: Vec<(String, String, String, i64, bool)>,
+}
+
+pub async fn queue_list(
+    state: web::Data<AppState>,
+    staff: Staff,
+) -> Result<HttpResponse, AdminError> {
+    staff.require(Permission::WorkOwnQueues)?;
+    let queues = db::run(&state.pool, db::cases::queues_with_open_counts).await?;
+    let queues = queues
+        .into_iter()
+        .map(|(q, n)| {
+            let mine = staff.can_work_queue(&q.slug);
+            (q.slug, q.name, q.description, n, mine)
+        })
+        .collect();
+    page(QueueListPage {
+        nav: Nav::of(&staff),
+        queues,
+    })
+}
+
+/// Filters as they appear in the query string of a queue view or an export.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ListQuery {
+    pub queue: Option<String>,
+    pub category: Option<String>,
+    pub priority: Option<String>,
+    /// `open` (default), `all`, or a status.
+    pub status: Option<String>,
+    /// `me`, `none`, or a user id.
+    pub assignee: Option<String>,
+    /// `lt1`, `1-3`, `3-7`, `7-14`, `gt14`.
+    pub age: Option<String>,
+    /// `oldest` (default) or `newest`.
+    pub sort: Option<String>,
+    pub after: Option<String>,
+    /// A reference number to find.
+    pub q: Option<String>,
+}
+
+impl ListQuery {
+    fn filter(&self, staff: &Staff, now: NaiveDateTime) -> CaseFilter {
+        let some = |o: &Option<String>| o.clone().filter(|s| !s.is_empty());
+        let mut f = CaseFilter {
+            queue: some(&self.queue),
+            allowed_queues: staff.allowed_queues(),
+            category: some(&self.category).and_then(|c| c.parse().ok()),
+            priority: some(&self.priority).filter(|p| p.parse::<Priority>().is_ok()),
+            ..Default::default()
+        };
+        match some(&self.status).as_deref() {
+            None | Some("open") => f.open_only = true,
+            Some("all") => {}
+            Some(s) => f.status = s.parse().ok(),
+        }
+        f.assignee = match some(&self.assignee).as_deref() {
+            None | Some("any") => None,
+            Some("me") => Some(Some(staff.id.clone())),
+            Some("none") => Some(None),
+            Some(id) => Some(Some(id.to_string())),
+        };
+        let days = |n: i64| now - Duration::days(n);
+        match some(&self.age).as_deref() {
+            Some("lt1") => f.created_after = Some(days(1)),
+            Some("1-3") => (f.created_before, f.created_after) = (Some(days(1)), Some(days(3))),
+            Some("3-7") => (f.created_before, f.created_after) = (Some(days(3)), Some(days(7))),
+            Some("7-14") => (f.created_before, f.created_after) = (Some(days(7)), Some(days(14))),
+            Some("gt14") => f.created_before = Some(days(14)),
+            _ => {}
+        }
+        if let Some(q) = some(&self.q) {
+            // An unparseable reference matches nothing rather than everything.
+            f.reference = Some(CaseReference::parse(&q).map(|r| r.to_string()).unwrap_or(q));
+        }
+        f
+    }
+
+    fn order(&self) -> SortOrder {
+        match self.sort.as_deref() {
+            Some("newest") => SortOrder::NewestFirst,
+            _ => SortOrder::OldestFirst,
+        }
+    }
+
+    /// The query string of the same list, for paging links and the export.
+    pub fn query_string(&self, after: Option<&str>) -> String {
+        let mut pairs: Vec<(&str, String)> = Vec::new();
+        for (k, v) in [
+            ("queue", &self.queue),
+            ("category", &self.category),
+            ("priority", &self.priority),
+            ("status", &self.status),
+            ("assignee", &self.assignee),
+            ("age", &self.age),
+            ("sort", &self.sort),
+            ("q", &self.q),
+        ] {
+            if let Some(v) = v.as_ref().filter(|v| !v.is_empty()) {
+                pairs.push((k, v.clone()));
+            }
+        }
+        if let Some(a) = after {
+            pairs.push(("after", a.to_string()));
+        }
+        serde_urlencoded::to_string(pairs).unwrap_or_default()
+    }
+}
+
+pub struct CaseItem {
+    pub reference: String,
+    pub category: &'static str,
+    pub priority: String,
+    pub status: &'static str,
+    pub location: String,
+    pub household: String,
+    pub age: String,
+    pub assignee: String,
+    pub queue: String,
+}
+
+fn items(
+    rows: &[CaseRequestRow],
+    names: &HashMap<String, String>,
+    now: NaiveDateTime,
+) -> Vec<CaseItem> {
+    rows.iter()
+        .map(|r| CaseItem {
+            reference: r.reference.clone(),
+            category: r
+                .category
+                .parse::<Category>()
+                .map(|c| c.label())
+                .unwrap_or("?"),
+            priority: r.priority.clone(),
+            status: r.status.parse::<Status>().map(|s| s.label()).unwrap_or("?"),
+            location: r.applicant_location.clone(),
+            household: r.household_size.map(|n| n.to_string()).unwrap_or_default(),
+            age: age_text(r.created_at, now),
+            assignee: r
+                .assignee_id
+                .as_ref()
+                .and_then(|id| names.get(id).cloned())
+                .unwrap_or_default(),
+            queue: r.queue_slug.clone(),
+        })
+        .collect()
+}
+
+#[derive(Template)]
+#[template(path = "admin/queue.html")]
+struct QueuePage {
+    nav: Nav,
+    title: String,
+    slug: String,
+    query: ListQuery,
+    items: Vec<CaseItem>,
+    total: i64,
+    next: Option<String>,
+    export: String,
+    categories: Vec<(&'static str, &'static str)>,
+    statuses: Vec<(&'static str, &'static str)>,
+    assignees: Vec<(String, String)>,
+    can_export: bool,
+}
+
+impl QueuePage {
+    fn sel(&self, value: &Option<String>, option: &str) -> bool {
+        value.as_deref() == Some(option)
+    }
+}
+
+async fn list_page(
+    state: web::Data<AppState>,
+    staff: Staff,
+    slug: Option<String>,
+    mut query: ListQuery,
+) -> Result<HttpResponse, AdminError> {
+    staff.require(Permission::WorkOwnQueues)?;
+    if let Some(s) = &slug {
+        if !staff.can_work_queue(s) {
+            return Err(AdminError::Forbidden);
+        }
+    }
+    query.queue = slug.clone();
+    let now = Utc::now().naive_utc();
+    let filter = query.filter(&staff, now);
+    let order = query.order();
+    let after = query.after.as_deref().and_then(Cursor::decode);
+    let lookup_slug = slug.clone();
+    let (queue_name, rows, next, total, names, assignees) = db::run(&state.pool, move |conn| {
+        let queue_name = lookup_slug
+            .as_ref()
+            .map(|s| db::requests::queue(conn, s).map(|q| q.name));
+        let queue_name = match queue_name {
+            Some(Err(DbError::Query(diesel::result::Error::NotFound))) => return Ok(None),
+            other => other.transpose()?,
+        };
+        let (rows, next) = db::cases::list(conn, &filter, order, after.as_ref(), PAGE_SIZE)?;
+        let total = db::cases::count(conn, &filter)?;
+        let ids: Vec<String> = rows.iter().filter_map(|r| r.assignee_id.clone()).collect();
+        let names = db::cases::user_names(conn, &ids)?;
+        let assignees = match &lookup_slug {
+            Some(s) => db::staff::assignable(conn, s)?,
+            None => db::staff::list(conn)?,
+        };
+        Ok(Some((queue_name, rows, next, total, names, assignees)))
+    })
+    .await?
+    .ok_or(AdminError::NotFound)?;
+    let next = next.map(|c| query.query_string(Some(&c.encode())));
+    page(QueuePage {
+        nav: Nav::of(&staff),
+        title: queue_name.unwrap_or_else(|| "All cases you can see".to_string()),
+        slug: slug.unwrap_or_default(),
+        items: items(&rows, &names, now),
+        total,
+        next,
+        export: query.query_string(None),
+        categories: Category::ALL
+            .iter()
+            .map(|c| (c.as_str(), c.label()))
+            .collect(),
+        statuses: Status::ALL
+            .iter()
+            .map(|s| (s.as_str(), s.label()))
+            .collect(),
+        assignees: assignees
+            .into_iter()
+            .map(|u| (u.id, u.display_name))
+            .collect(),
+        can_export: staff.can(Permission::ExportCases),
+        query,
+    })
+}
+
+pub async fn queue_view(
+    state: web::Data<AppState>,
+    staff: Staff,
+    slug: web::Path<String>,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, AdminError> {
+    list_page(state, staff, Some(slug.into_inner()), query.into_inner()).await
+}
+
+/// All queues the person can see; a reference search that finds one case opens it.
+pub async fn search(
+    state: web::Data<AppState>,
+    staff: Staff,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, AdminError> {
+    let query = query.into_inner();
+    if let Some(r) = query.q.as_deref().and_then(CaseReference::parse) {
+        if query.queue.is_none() {
+            return Ok(see_other(&format!("/admin/requests/{r}")));
+        }
+    }
+    list_page(state, staff, None, query).await
+}
+
+// ---- the case page ----
+
+pub struct TimelineEntry {
+    pub when: String,
+    pub who: String,
+    pub action: String,
+    pub detail: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin/case.html")]
+struct CasePage {
+    nav: Nav,
+    d: CaseDetail,
+    category: &'static str,
+    status: &'static str,
+    source: &'static str,
+    assignee: String,
+    entered_by: String,
+    guidance: String,
+    timeline: Vec<TimelineEntry>,
+    notes: Vec<(String, String, String)>,
+    error: Option<String>,
+    assignees: Vec<(String, String)>,
+    queues: Vec<(String, String)>,
+    statuses: Vec<(&'static str, &'static str)>,
+    categories: Vec<(&'static str, &'static str)>,
+    can_assign_others: bool,
+}
+
+fn who(actor: &str, names: &HashMap<String, String>) -> String {
+    match actor.strip_prefix("user:") {
+        Some(id) => names
+            .get(id)
+            .cloned()
+            .unwrap_or_else(|| "former staff".to_string()),
+        None => match actor {
+            "public" => "applicant (web form)".to_string(),
+            "partner" => "partner (API)".to_string(),
+            other => other.to_string(),
+        },
+    }
+}
+
+async fn render_case(
+    state: &AppState,
+    staff: &Staff,
+    reference: String,
+    error: Option<String>,
+) -> Result<HttpResponse, AdminError> {
+    staff.require(Permission::WorkOwnQueues)?;
+    let reference = CaseReference::parse(&reference)
+        .ok_or(AdminError::NotFound)?
+        .to_string();
+    let actor = staff.actor();
+    let allowed = staff.allowed_queues();
+    let now = Utc::now().naive_utc();
+    let loaded = db::run(&state.pool, move |conn| {
+        let Some(d) = db::cases::detail(conn, &reference)? else {
+            return Ok(None);
+        };
+        if allowed
+            .as_ref()
+            .is_some_and(|qs| !qs.contains(&d.case.queue_slug))
+        {
+            return Ok(Some(Err(())));
+        }
+        // Every view of a case's personal data is on the record.
+        db::cases::audit(
+            conn,
+            Some(&d.case.id),
+            &actor,
+            "viewed",
+            "case page".to_string(),
+            now,
+        )?;
+        let category: Category = db::parse_column("case_requests.category", &d.case.category)?;
+        let guidance = db::requests::guidance_for(conn, category)?;
+        let assignees = db::staff::assignable(conn, &d.case.queue_slug)?;
+        let queues = db::cases::queues_with_open_counts(conn)?;
+        Ok(Some(Ok((d, guidance, assignees, queues))))
+    })
+    .await?;
+    let (d, guidance, assignees, queues) = match loaded {
+        None => return Err(AdminError::NotFound),
+        Some(Err(())) => return Err(AdminError::Forbidden),
+        Some(Ok(v)) => v,
+    };
+    let names = &d.names;
+    let timeline = d
+        .timeline
+        .iter()
+        .map(|e| TimelineEntry {
+            when: e.created_at.format("%Y-%m-%d %H:%M").to_string(),
+            who: who(&e.actor, names),
+            action: e.action.replace('_', " "),
+            detail: e.detail.clone(),
+        })
+        .collect();
+    let notes = d
+        .notes
+        .iter()
+        .map(|n| {
+            (
+                n.created_at.format("%Y-%m-%d %H:%M").to_string(),
+                names.get(&n.author_id).cloned().unwrap_or_default(),
+                n.body.clone(),
+            )
+        })
+        .collect();
+    let status = super::status_for(&error);
+    let body = CasePage {
+        nav: Nav::of(staff),
+        category: d
+            .case
+            .category
+            .parse::<Category>()
+            .map(|c| c.label())
+            .unwrap_or("?"),
+        status: d
+            .case
+            .status
+            .parse::<Status>()
+            .map(|s| s.label())
+            .unwrap_or("?"),
+        source: d
+            .case
+            .source
+            .parse::<Source>()
+            .map(|s| s.label())
+            .unwrap_or("?"),
+        assignee: d
+            .case
+            .assignee_id
+            .as_ref()
+            .and_then(|id| names.get(id).cloned())
+            .unwrap_or_default(),
+        entered_by: d
+            .case
+            .entered_by
+            .as_ref()
+            .and_then(|id| names.get(id).cloned())
+            .unwrap_or_default(),
+        guidance: guidance.map(|g| g.body).unwrap_or_default(),
+        timeline,
+        notes,
+        error,
+        assignees: assignees
+            .into_iter()
+            .map(|u| (u.id, u.display_name))
+            .collect(),
+        queues: queues.into_iter().map(|(q, _)| (q.slug, q.name)).collect(),
+        statuses: Status::ALL
+            .iter()
+            .map(|s| (s.as_str(), s.label()))
+            .collect(),
+        categories: Category::ALL
+            .iter()
+            .map(|c| (c.as_str(), c.label()))
+            .collect(),
+        can_assign_others: staff.can(Permission::AssignOthers),
+        d,
+    }
+    .render()?;
+    Ok(html(status, body))
+}
+
+pub async fn case_page(
+    state: web::Data<AppState>,
+    staff: Staff,
+    reference: web::Path<String>,
+) -> Result<HttpResponse, AdminError> {
+    render_case(&state, &staff, reference.into_inner(), None).await
+}
+
+/// Reads the action form into a `CaseAction`, checking what this role may do.
+fn parse_action(staff: &Staff, f: &HashMap<String, String>) -> Result<CaseAction, String> {
+    let get = |k: &str| f.get(k).map(|s| s.trim().to_string()).unwrap_or_default();
+    let others = staff.can(Permission::AssignOthers);
+    let refuse = || "your role does not allow this action".to_string();
+    match get("action").as_str() {
+        "assign_self" => Ok(CaseAction::Assign {
+            to: Some(staff.id.clone()),
+        }),
+        "assign" => {
+            let to = Some(get("assignee")).filter(|s| !s.is_empty());
+            if !others && to.as_deref() != Some(staff.id.as_str()) {
+                return Err(refuse());
+            }
+            Ok(CaseAction::Assign { to })
+        }
+        "status" => Ok(CaseAction::ChangeStatus {
+            to: get("status")
+                .parse()
+                .map_err(|_| "choose a status".to_string())?,
+            referral_partner: Some(get("referral_partner")).filter(|s| !s.is_empty()),
+        }),
+        "recategorize" if others => Ok(CaseAction::Recategorize {
+            to: get("category")
+                .parse()
+                .map_err(|_| "choose a category".to_string())?,
+            reason: get("reason"),
+        }),
+        "move" if others => Ok(CaseAction::MoveQueue {
+            to: QueueSlug::parse(&get("queue")).map_err(|_| "choose a queue".to_string())?,
+            reason: get("reason"),
+        }),
+        "note" => Ok(CaseAction::AddNote { body: get("body") }),
+        "recategorize" | "move" => Err(refuse()),
+        _ => Err("unknown action".to_string()),
+    }
+}
+
+pub async fn case_action(
+    state: web::Data<AppState>,
+    staff: Staff,
+    reference: web::Path<String>,
+    form: web::Form<HashMap<String, String>>,
+) -> Result<HttpResponse, AdminError> {
+    staff.require(Permission::WorkOwnQueues)?;
+    staff.check_csrf(&form)?;
+    let reference = CaseReference::parse(&reference)
+        .ok_or(AdminError::NotFound)?
+        .to_string();
+    let action = match parse_action(&staff, &form) {
+        Ok(a) => a,
+        Err(msg) if msg.starts_with("your role") => return Err(AdminError::Forbidden),
+        Err(msg) => return render_case(&state, &staff, reference, Some(msg)).await,
+    };
+    // A caseworker who unassigns someone else's case is reassigning it.
+    let allowed = staff.allowed_queues();
+    let actor = staff.actor();
+    let me = staff.id.clone();
+    let others = staff.can(Permission::AssignOthers);
+    let now = Utc::now().naive_utc();
+    let r = reference.clone();
+    let result = db::run(&state.pool, move |conn| {
+        let Some(case) = db::requests::find_by_reference(conn, &r)? else {
+            return Ok(Err(None));
+        };
+        if allowed
+            .as_ref()
+            .is_some_and(|qs| !qs.contains(&case.queue_slug))
+        {
+            return Ok(Err(Some("forbidden".to_string())));
+        }
+        if let CaseAction::Assign { to: None } = &action {
+            if !others && case.assignee_id.as_deref() != Some(me.as_str()) {
+                return Ok(Err(Some("forbidden".to_string())));
+            }
+        }
+        let category: Category = db::parse_column("case_requests.category", &case.category)?;
+        let referral_text = db::requests::guidance_for(conn, category)?.map(|g| g.body);
+        match db::cases::apply(
+            conn,
+            &case.id,
+            action,
+            &actor,
+            referral_text.as_deref(),
+            now,
+        ) {
+            Ok(applied) => Ok(Ok(applied)),
+            Err(ActionError::Db(e)) => Err(e),
+            Err(e) => Ok(Err(Some(e.to_string()))),
+        }
+    })
+    .await?;
+    match result {
+        Ok(_) => Ok(see_other(&format!("/admin/requests/{reference}"))),
+        Err(None) => Err(AdminError::NotFound),
+        Err(Some(m)) if m == "forbidden" => Err(AdminError::Forbidden),
+        Err(Some(msg)) => render_case(&state, &staff, reference, Some(msg)).await,
+    }
+}
+
+// ---- walk-in requests ----
+
+pub async fn new_request_form(staff: Staff) -> Result<HttpResponse, AdminError> {
+    staff.require(Permission::EnterRequests)?;
+    crate::web::pages::render_form_for(
+        FormValues::new(),
+        Vec::new(),
+        "/admin/requests/new",
+        Some(&staff.csrf),
+    )
+    .map_err(|e| AdminError::Internal(anyhow::anyhow!("{e}")))
+}
+
+pub async fn create_request(
+    state: web::Data<AppState>,
+    staff: Staff,
+    form: web::Form<HashMap<String, String>>,
+) -> Result<HttpResponse, AdminError> {
+    staff.require(Permission::EnterRequests)?;
+    staff.check_csrf(&form)?;
+    let values: FormValues = form.into_inner();
+    let now = Utc::now();
+    let mut request =
+        match crate::web::pages::parse_form(&values, Source::StaffEntered, now.date_naive()) {
+            Ok(r) => r,
+            Err(errors) => {
+                return crate::web::pages::render_form_for(
+                    values,
+                    errors,
+                    "/admin/requests/new",
+                    Some(&staff.csrf),
+                )
+                .map_err(|e| AdminError::Internal(anyhow::anyhow!("{e}")))
+            }
+        };
+    request.entered_by = Some(staff.id.clone());
+    let actor = staff.actor();
+    let created = db::run(&state.pool, move |conn| {
+        crate::intake::submit(conn, &request, &actor, now)
+    })
+    .await?;
+    Ok(see_other(&format!(
+        "/admin/requests/{}",
+        created.row.reference
+    )))
+}
+
+// ---- CSV export ----
+
+/// Prefixes cells a spreadsheet would run as a formula.
+fn cell(value: &str) -> String {
+    if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{value}")
+    } else {
+        value.to_string()
+    }
+}
+
+const EXPORT_BATCH: i64 = 1000;
+
+pub async fn export_csv(
+    state: web::Data<AppState>,
+    staff: Staff,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, AdminError> {
+    staff.require(Permission::ExportCases)?;
+    let query = query.into_inner();
+    if let Some(slug) = &query.queue {
+        if !staff.can_work_queue(slug) {
+            return Err(AdminError::Forbidden);
+        }
+    }
+    let now = Utc::now().naive_utc();
+    let filter = query.filter(&staff, now);
+    let order = query.order();
+    let with_notes = staff.can(Permission::ExportNotes);
+    let actor = staff.actor();
+    let description = query.query_string(None);
+    let (tx, rx) = tokio::sync::mpsc::channel::<web::Bytes>(4);
+    let pool = state.pool.clone();
+    actix_web::rt::task::spawn_blocking(move || {
+        let result = (|| -> Result<(), DbError> {
+            let mut conn = pool.get()?;
+            let mut header = vec![
+                "reference",
+                "created_at",
+                "source",
+                "category",
+                "priority",
+                "status",
+                "queue",
+                "assignee",
+                "location",
+                "household_size",
+                "siv_status",
+                "referral_program",
+                "us_tie",
+                "urgent_danger",
+                "urgent_medical",
+                "applicant_full_name",
+                "applicant_date_of_birth",
+                "applicant_phone",
+                "applicant_whatsapp",
+                "applicant_email",
+                "submitter_kind",
+                "submitter_name",
+                "submitter_organization",
+                "submitter_email",
+                "submitter_phone",
+                "siv_case_number",
+                "referred_by",
+                "description",
+            ];
+            if with_notes {
+                header.push("internal_notes");
+            }
+            let mut w = csv::Writer::from_writer(Vec::new());
+            let _ = w.write_record(&header);
+            let mut after: Option<Cursor> = None;
+            let mut exported = 0usize;
+            loop {
+                let (rows, next) =
+                    db::cases::list(&mut conn, &filter, order, after.as_ref(), EXPORT_BATCH)?;
+                let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+                let personal = db::cases::personal_data_for(&mut conn, &ids)?;
+                let notes = if with_notes {
+                    db::cases::notes_for(&mut conn, &ids)?
+                } else {
+                    HashMap::new()
+                };
+                let assignee_ids: Vec<String> =
+                    rows.iter().filter_map(|r| r.assignee_id.clone()).collect();
+                let names = db::cases::user_names(&mut conn, &assignee_ids)?;
+                for r in &rows {
+                    let p = personal.get(&r.id);
+                    let pd = |f: fn(&crate::db::models::PersonalDataRow) -> Option<String>| {
+                        p.and_then(f).unwrap_or_default()
+                    };
+                    let mut rec = vec![
+                        r.reference.clone(),
+                        r.created_at.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+                        r.source.clone(),
+                        r.category.clone(),
+                        r.priority.clone(),
+                        r.status.clone(),
+                        r.queue_slug.clone(),
+                        r.assignee_id
+                            .as_ref()
+                            .and_then(|id| names.get(id).cloned())
+                            .unwrap_or_default(),
+                        r.applicant_location.clone(),
+                        r.household_size.map(|n| n.to_string()).unwrap_or_default(),
+                        r.siv_status.clone(),
+                        r.referral_program.clone(),
+                        r.us_tie.clone(),
+                        r.urgent_danger.to_string(),
+                        r.urgent_medical.to_string(),
+                        pd(|p| Some(p.applicant_full_name.clone())),
+                        pd(|p| p.applicant_date_of_birth.map(|d| d.to_string())),
+                        pd(|p| p.applicant_phone.clone()),
+                        pd(|p| p.applicant_whatsapp.clone()),
+                        pd(|p| p.applicant_email.clone()),
+                        r.submitter_kind.clone(),
+                        pd(|p| p.submitter_name.clone()),
+                        pd(|p| p.submitter_organization.clone()),
+                        pd(|p| p.submitter_email.clone()),
+                        pd(|p| p.submitter_phone.clone()),
+                        pd(|p| p.siv_case_number.clone()),
+                        pd(|p| p.referred_by.clone()),
+                        pd(|p| p.description.clone()),
+                    ];
+                    if with_notes {
+                        rec.push(
+                            notes
+                                .get(&r.id)
+                                .cloned()
+                                .unwrap_or_default()
+                                .join("\n---\n"),
+                        );
+                    }
+                    let _ = w.write_record(rec.iter().map(|v| cell(v)));
+                }
+                exported += rows.len();
+                let chunk = std::mem::replace(&mut w, csv::Writer::from_writer(Vec::new()))
+                    .into_inner()
+                    .map_err(|e| DbError::Corrupt(format!("csv: {e}")))?;
+                if tx.blocking_send(web::Bytes::from(chunk)).is_err() {
+                    break; // the client went away
+                }
+                match next {
+                    Some(c) => after = Some(c),
+                    None => break,
+                }
+            }
+            db::cases::audit(
+                &mut conn,
+                None,
+                &actor,
+                "exported",
+                format!("{exported} cases as CSV ({description})"),
+                now,
+            )?;
+            Ok(())
+        })();
+        if let Err(e) = result {
+            tracing::error!(error = %e, "CSV export failed");
+        }
+    });
+    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|b| (Ok::<_, actix_web::Error>(b), rx))
+    });
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            "attachment; filename=\"cases.csv\"",
+        ))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .streaming(stream))
+}

@@ -1,0 +1,212 @@
+//! The task force's side (`/admin`): login, dashboard, queues, cases, and the settings
+//! the lead and admins edit. Every handler takes a `Staff` (which sends anonymous
+//! visitors to the login page) and checks the permission it needs.
+
+pub mod auth;
+pub mod cases;
+pub mod dashboard;
+pub mod settings;
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpResponse, ResponseError};
+use askama::Template;
+
+use crate::db::DbError;
+use crate::domain::staff::Permission;
+use crate::web::errors::{html, MessagePage};
+pub use auth::Staff;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/admin/login", web::get().to(auth::login_form))
+        .route("/admin/login", web::post().to(auth::login))
+        .route("/admin/logout", web::post().to(auth::logout))
+        .route("/admin/setup/{token}", web::get().to(auth::setup_form))
+        .route("/admin/setup/{token}", web::post().to(auth::setup))
+        .route("/admin", web::get().to(dashboard::dashboard))
+        .route("/admin/", web::get().to(dashboard::dashboard))
+        .route("/admin/queues", web::get().to(cases::queue_list))
+        .route("/admin/queues/{slug}", web::get().to(cases::queue_view))
+        .route("/admin/cases", web::get().to(cases::search))
+        .route("/admin/export.csv", web::get().to(cases::export_csv))
+        .route(
+            "/admin/requests/new",
+            web::get().to(cases::new_request_form),
+        )
+        .route("/admin/requests/new", web::post().to(cases::create_request))
+        .route(
+            "/admin/requests/{reference}",
+            web::get().to(cases::case_page),
+        )
+        .route(
+            "/admin/requests/{reference}/actions",
+            web::post().to(cases::case_action),
+        )
+        .route("/admin/users", web::get().to(settings::users))
+        .route("/admin/users", web::post().to(settings::create_user))
+        .route("/admin/users/{id}", web::post().to(settings::update_user))
+        .route("/admin/rules", web::get().to(settings::rules))
+        .route("/admin/rules", web::post().to(settings::save_rule))
+        .route("/admin/rules/test", web::post().to(settings::test_rule))
+        .route(
+            "/admin/rules/{id}/delete",
+            web::post().to(settings::delete_rule),
+        )
+        .route("/admin/guidance", web::get().to(settings::guidance))
+        .route("/admin/guidance", web::post().to(settings::save_guidance))
+        .route("/admin/queue-settings", web::get().to(settings::queues))
+        .route(
+            "/admin/queue-settings",
+            web::post().to(settings::save_queue),
+        );
+}
+
+/// What the admin layout shows about the person and what they may open.
+pub struct Nav {
+    pub name: String,
+    pub role: &'static str,
+    pub csrf: String,
+    pub can_work: bool,
+    pub can_enter: bool,
+    pub can_rules: bool,
+    pub can_users: bool,
+    pub can_queues: bool,
+}
+
+impl Nav {
+    pub fn of(staff: &Staff) -> Nav {
+        Nav {
+            name: staff.name.clone(),
+            role: staff.role.label(),
+            csrf: staff.csrf.clone(),
+            can_work: staff.can(Permission::WorkOwnQueues),
+            can_enter: staff.can(Permission::EnterRequests),
+            can_rules: staff.can(Permission::ManageRules),
+            can_users: staff.can(Permission::ManageUsers),
+            can_queues: staff.can(Permission::ManageQueues),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    #[error("login required")]
+    LoginRequired,
+    #[error("your role does not allow this")]
+    Forbidden,
+    #[error("the form expired; reload the page and try again")]
+    BadCsrf,
+    #[error("not found")]
+    NotFound,
+    #[error("{0}")]
+    Invalid(String),
+    #[error("database error")]
+    Db(#[from] DbError),
+    #[error("internal error")]
+    Internal(#[source] anyhow::Error),
+}
+
+impl From<askama::Error> for AdminError {
+    fn from(e: askama::Error) -> Self {
+        AdminError::Internal(e.into())
+    }
+}
+
+impl ResponseError for AdminError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            AdminError::LoginRequired => StatusCode::SEE_OTHER,
+            AdminError::Forbidden | AdminError::BadCsrf => StatusCode::FORBIDDEN,
+            AdminError::NotFound => StatusCode::NOT_FOUND,
+            AdminError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            AdminError::Db(DbError::Pool(_) | DbError::Connect(_)) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            AdminError::Db(_) | AdminError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        if let AdminError::LoginRequired = self {
+            return HttpResponse::SeeOther()
+                .insert_header((header::LOCATION, "/admin/login"))
+                .finish();
+        }
+        let status = self.status_code();
+        if status.is_server_error() {
+            let cause = match self {
+                AdminError::Db(e) => format!(
+                    "{e}: {:?}",
+                    std::error::Error::source(e).map(|s| s.to_string())
+                ),
+                AdminError::Internal(e) => format!("{e:#}"),
+                _ => String::new(),
+            };
+            tracing::error!(%status, cause = %cause, "admin request failed");
+        }
+        let (title, message) = match self {
+            AdminError::Forbidden => (
+                "Not allowed",
+                "Your role does not allow this. Ask an administrator if you need it.".to_string(),
+            ),
+            AdminError::BadCsrf => ("Form expired", self.to_string()),
+            AdminError::NotFound => ("Not found", "There is nothing here.".to_string()),
+            AdminError::Invalid(m) => ("Please check", m.clone()),
+            _ => (
+                "Something went wrong",
+                "The error has been logged. Please try again.".to_string(),
+            ),
+        };
+        let body = MessagePage {
+            title,
+            message: &message,
+        }
+        .render()
+        .unwrap_or(message);
+        html(status, body)
+    }
+}
+
+/// 422 when a page is shown again with an error, 200 otherwise.
+pub fn status_for(error: &Option<String>) -> StatusCode {
+    if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    }
+}
+
+/// Runs a change and writes its audit row in the same transaction.
+pub async fn audited<T, F>(
+    state: &crate::web::AppState,
+    staff: &Staff,
+    action: &'static str,
+    detail: String,
+    change: F,
+) -> Result<T, AdminError>
+where
+    F: FnOnce(&mut crate::db::DbConnection) -> Result<T, DbError> + Send + 'static,
+    T: Send + 'static,
+{
+    let actor = staff.actor();
+    let now = chrono::Utc::now().naive_utc();
+    Ok(crate::db::run(&state.pool, move |conn| {
+        diesel::Connection::transaction(conn, |conn| {
+            let out = change(conn)?;
+            crate::db::cases::audit(conn, None, &actor, action, detail, now)?;
+            Ok(out)
+        })
+    })
+    .await?)
+}
+
+/// Renders a template as a 200 page.
+pub fn page(t: impl Template) -> Result<HttpResponse, AdminError> {
+    Ok(html(StatusCode::OK, t.render()?))
+}
+
+/// Redirects after a successful form post.
+pub fn see_other(to: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, to.to_string()))
+        .finish()
+}
