@@ -9,6 +9,8 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::domain::dedup::{DedupPolicy, DEFAULT_THRESHOLD};
+
 /// A setting that could not be used.
 #[derive(Debug, thiserror::Error)]
 #[error("invalid {var}={value:?}: expected {expected}")]
@@ -89,6 +91,9 @@ pub struct Settings {
     pub pool_size: u32,
     /// `DB_POOL_TIMEOUT_SECS`: how long a request waits for a connection.
     pub pool_timeout: Duration,
+    /// `DEDUP_THRESHOLD` and `DEDUP_ROUTE_TO_ORIGINAL`: when a request is flagged as a
+    /// possible duplicate, and whether it then follows the earlier request's queue.
+    pub dedup: DedupPolicy,
 }
 
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
@@ -160,6 +165,26 @@ impl Settings {
             )
         })?;
 
+        let threshold = match get("DEDUP_THRESHOLD") {
+            None => DEFAULT_THRESHOLD,
+            Some(raw) => raw
+                .parse::<f64>()
+                .ok()
+                .filter(|t| *t > 0.0 && *t <= 1.0)
+                .ok_or_else(|| {
+                    bad(
+                        "DEDUP_THRESHOLD",
+                        raw,
+                        "a score above 0 and at most 1, such as 0.8",
+                    )
+                })?,
+        };
+        let route_to_original = match get("DEDUP_ROUTE_TO_ORIGINAL") {
+            None => true,
+            Some(raw) => parse_bool(raw)
+                .ok_or_else(|| bad("DEDUP_ROUTE_TO_ORIGINAL", raw, "true or false"))?,
+        };
+
         Ok(Settings {
             bind,
             data_dir,
@@ -168,6 +193,10 @@ impl Settings {
             log,
             pool_size,
             pool_timeout: Duration::from_secs(pool_timeout.into()),
+            dedup: DedupPolicy {
+                threshold,
+                route_to_original,
+            },
         })
     }
 
@@ -177,6 +206,14 @@ impl Settings {
         vars.insert("BIND".to_string(), "127.0.0.1:0".to_string());
         vars.insert("DATA_DIR".to_string(), dir.display().to_string());
         Self::from_vars(&vars).expect("defaults are valid")
+    }
+}
+
+fn parse_bool(raw: &str) -> Option<bool> {
+    match raw.to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => Some(true),
+        "false" | "0" | "no" | "off" => Some(false),
+        _ => None,
     }
 }
 
@@ -226,6 +263,29 @@ mod tests {
         let err =
             Settings::from_vars(&vars(&[("DATABASE_URL", "mysql://u:secret@h/db")])).unwrap_err();
         assert!(!err.to_string().contains("secret"));
+    }
+
+    #[test]
+    fn duplicate_detection_is_configurable() {
+        let s = Settings::from_vars(&HashMap::new()).unwrap();
+        assert_eq!(s.dedup, DedupPolicy::default());
+        let s = Settings::from_vars(&vars(&[
+            ("DEDUP_THRESHOLD", "0.9"),
+            ("DEDUP_ROUTE_TO_ORIGINAL", "false"),
+        ]))
+        .unwrap();
+        assert_eq!(s.dedup.threshold, 0.9);
+        assert!(!s.dedup.route_to_original);
+        for (var, value) in [
+            ("DEDUP_THRESHOLD", "1.5"),
+            ("DEDUP_THRESHOLD", "high"),
+            ("DEDUP_THRESHOLD", "0"),
+            ("DEDUP_ROUTE_TO_ORIGINAL", "maybe"),
+        ] {
+            let err = Settings::from_vars(&vars(&[(var, value)])).unwrap_err();
+            assert_eq!(err.var, var);
+            assert!(err.to_string().starts_with(&format!("invalid {var}=")));
+        }
     }
 
     #[test]

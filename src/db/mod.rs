@@ -1,6 +1,7 @@
 //! Storage: one connection type over SQLite and PostgreSQL, its pool, migrations and seed
 //! data, and the queries. The only module that speaks SQL.
 
+pub mod duplicates;
 pub mod models;
 pub mod requests;
 pub mod schema;

@@ -3,6 +3,7 @@
 mod helpers;
 
 mod cli;
+mod duplicates;
 mod health;
 mod intake_api;
 mod intake_form;
