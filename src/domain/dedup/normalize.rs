@@ -160,6 +160,11 @@ fn canonical_abd(token: &str) -> String {
         (Some('l'), Some(next)) if !is_vowel(next) => &rest[1..],
         _ => rest,
     };
+    // `abd` + `d…` or `h…` would fold into a different name (`dd`, `dh`); such names
+    // (Abdul Haq) keep their article, in either script alike.
+    if rest.starts_with(['d', 'h']) {
+        return token.to_string();
+    }
     format!("abd{rest}")
 }
 
@@ -219,7 +224,36 @@ fn fold_word(word: &str, arabic: bool) -> String {
 }
 
 /// The tokens of a person's name, ready to compare, in written order.
+///
+/// Joining and folding can, for odd inputs ("ol L.A"), produce a name that would fold
+/// further; the result is folded again until it is stable, so that normalizing a
+/// normalized name changes nothing.
 pub fn name_tokens(raw: &str) -> Vec<NameToken> {
+    let mut tokens = tokens_once(raw);
+    let arabic = tokens.iter().any(|t| t.from_arabic);
+    for _ in 0..4 {
+        let text = join(&tokens);
+        let again = tokens_once(&text);
+        if join(&again) == text {
+            break;
+        }
+        tokens = again
+            .into_iter()
+            .map(|t| NameToken::new(t.folded, arabic))
+            .collect();
+    }
+    tokens
+}
+
+fn join(tokens: &[NameToken]) -> String {
+    tokens
+        .iter()
+        .map(|t| t.folded.as_str())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn tokens_once(raw: &str) -> Vec<NameToken> {
     let folded: Vec<(String, bool)> = words(raw)
         .into_iter()
         .map(|(w, arabic)| (fold_word(&w, arabic), arabic))
@@ -274,11 +308,7 @@ pub fn name_tokens(raw: &str) -> Vec<NameToken> {
 
 /// A name as one comparable string: its folded tokens joined by spaces.
 pub fn normalize_name(raw: &str) -> String {
-    name_tokens(raw)
-        .into_iter()
-        .map(|t| t.folded)
-        .collect::<Vec<_>>()
-        .join(" ")
+    join(&name_tokens(raw))
 }
 
 /// The national significant number: the last 9 digits, so `+93 700 123 456`,
