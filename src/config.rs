@@ -9,6 +9,8 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::domain::dedup::{DedupPolicy, DEFAULT_THRESHOLD};
+
 /// A setting that could not be used.
 #[derive(Debug, thiserror::Error)]
 #[error("invalid {var}={value:?}: expected {expected}")]
@@ -96,6 +98,9 @@ pub struct Settings {
     /// `SLA_URGENT_HOURS`, `SLA_HIGH_HOURS`, `SLA_NORMAL_HOURS`: how long an open request
     /// of each priority may wait before the dashboard lists it as a breach.
     pub sla_hours: [u32; 3],
+    /// `DEDUP_THRESHOLD` and `DEDUP_ROUTE_TO_ORIGINAL`: when a request is flagged as a
+    /// possible duplicate, and whether it then follows the earlier request's queue.
+    pub dedup: DedupPolicy,
 }
 
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
@@ -183,6 +188,25 @@ impl Settings {
             sla_hours[i] = parse_number(get(var), sla_hours[i], 1..=8760)
                 .map_err(|v| bad(var, &v, "a number of hours from 1 to 8760"))?;
         }
+        let threshold = match get("DEDUP_THRESHOLD") {
+            None => DEFAULT_THRESHOLD,
+            Some(raw) => raw
+                .parse::<f64>()
+                .ok()
+                .filter(|t| *t > 0.0 && *t <= 1.0)
+                .ok_or_else(|| {
+                    bad(
+                        "DEDUP_THRESHOLD",
+                        raw,
+                        "a score above 0 and at most 1, such as 0.8",
+                    )
+                })?,
+        };
+        let route_to_original = match get("DEDUP_ROUTE_TO_ORIGINAL") {
+            None => true,
+            Some(raw) => parse_bool(raw)
+                .ok_or_else(|| bad("DEDUP_ROUTE_TO_ORIGINAL", raw, "true or false"))?,
+        };
 
         Ok(Settings {
             bind,
@@ -195,6 +219,10 @@ impl Settings {
             cookie_secure,
             session_hours,
             sla_hours,
+            dedup: DedupPolicy {
+                threshold,
+                route_to_original,
+            },
         })
     }
 
@@ -204,6 +232,14 @@ impl Settings {
         vars.insert("BIND".to_string(), "127.0.0.1:0".to_string());
         vars.insert("DATA_DIR".to_string(), dir.display().to_string());
         Self::from_vars(&vars).expect("defaults are valid")
+    }
+}
+
+fn parse_bool(raw: &str) -> Option<bool> {
+    match raw.to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => Some(true),
+        "false" | "0" | "no" | "off" => Some(false),
+        _ => None,
     }
 }
 
@@ -253,6 +289,29 @@ mod tests {
         let err =
             Settings::from_vars(&vars(&[("DATABASE_URL", "mysql://u:secret@h/db")])).unwrap_err();
         assert!(!err.to_string().contains("secret"));
+    }
+
+    #[test]
+    fn duplicate_detection_is_configurable() {
+        let s = Settings::from_vars(&HashMap::new()).unwrap();
+        assert_eq!(s.dedup, DedupPolicy::default());
+        let s = Settings::from_vars(&vars(&[
+            ("DEDUP_THRESHOLD", "0.9"),
+            ("DEDUP_ROUTE_TO_ORIGINAL", "false"),
+        ]))
+        .unwrap();
+        assert_eq!(s.dedup.threshold, 0.9);
+        assert!(!s.dedup.route_to_original);
+        for (var, value) in [
+            ("DEDUP_THRESHOLD", "1.5"),
+            ("DEDUP_THRESHOLD", "high"),
+            ("DEDUP_THRESHOLD", "0"),
+            ("DEDUP_ROUTE_TO_ORIGINAL", "maybe"),
+        ] {
+            let err = Settings::from_vars(&vars(&[(var, value)])).unwrap_err();
+            assert_eq!(err.var, var);
+            assert!(err.to_string().starts_with(&format!("invalid {var}=")));
+        }
     }
 
     #[test]

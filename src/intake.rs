@@ -1,15 +1,19 @@
 //! The intake path every source shares (web form, partner API, staff entry): classify,
-//! route, and store the request with its audit trail in one transaction.
+//! look for earlier requests about the same applicant, route, and store the request with
+//! its duplicate keys, candidates and audit trail in one transaction.
 
 use chrono::{DateTime, Utc};
 use diesel::Connection;
 
+use crate::db::duplicates::{CandidateRow, StoredRequest, SUGGESTED};
 use crate::db::models::{AuditEventRow, CaseRequestRow, PersonalDataRow};
 use crate::db::{self, DbConnection, DbError};
+use crate::domain::dedup::{assess, Assessment, Birth, DedupPolicy, Profile, ProfileInput};
 use crate::domain::reference::random_token;
+use crate::domain::vocab::SubmitterKind;
 use crate::domain::{
-    classify, route, CaseReference, Classification, Facts, NewCaseRequest, RoutingDecision,
-    RoutingFacts, Status,
+    classify, route, CaseReference, Classification, Facts, NewCaseRequest, QueueSlug,
+    RoutingDecision, RoutingFacts, Status,
 };
 
 /// A request that is now stored and acknowledged.
@@ -17,6 +21,16 @@ use crate::domain::{
 pub struct Created {
     pub row: CaseRequestRow,
     pub queue_name: String,
+    /// References of earlier requests it may duplicate, most likely first.
+    pub possible_duplicate_of: Vec<String>,
+}
+
+/// An earlier request that scored above the threshold.
+struct Duplicate {
+    id: String,
+    reference: String,
+    queue_slug: String,
+    assessment: Assessment,
 }
 
 /// Stores a validated request. `actor` names who submitted it for the audit trail
@@ -24,6 +38,7 @@ pub struct Created {
 pub fn submit(
     conn: &mut DbConnection,
     request: &NewCaseRequest,
+    policy: &DedupPolicy,
     actor: &str,
     now: DateTime<Utc>,
 ) -> Result<Created, DbError> {
@@ -40,23 +55,39 @@ pub fn submit(
         &default_queue,
     );
 
+    let profile = profile_of_request(request);
+    let keys = profile.blocking_keys();
+
     let mut rng = rand::rng();
     let mut attempt = 0;
-    let row = loop {
+    let (row, duplicates) = loop {
         attempt += 1;
-        let row = build_row(
-            request,
-            &classification,
-            &decision,
-            CaseReference::generate(&mut rng),
-            random_token(&mut rng),
-            now,
-        );
-        let personal = personal_row(&row.id, request);
-        let audit = audit_rows(&row, &classification, &decision, actor);
-        let result = conn.transaction(|conn| db::requests::insert(conn, &row, &personal, &audit));
+        let reference = CaseReference::generate(&mut rng);
+        let token = random_token(&mut rng);
+        let result = conn.transaction(|conn| {
+            let duplicates = find_duplicates(conn, &profile, &keys, policy)?;
+            let decision = match duplicates.first() {
+                Some(original) if policy.route_to_original => RoutingDecision {
+                    queue: QueueSlug::parse(&original.queue_slug)
+                        .map_err(|_| DbError::Corrupt("case_requests.queue_slug".into()))?,
+                    rule_id: None,
+                    rule_name: Some(format!("possible duplicate of {}", original.reference)),
+                },
+                _ => decision.clone(),
+            };
+            let row = build_row(request, &classification, &decision, reference, token, now);
+            let personal = personal_row(&row.id, request);
+            let mut audit = audit_rows(&row, &classification, &decision, actor);
+            if !duplicates.is_empty() {
+                audit.push(duplicate_audit_row(&row, &duplicates));
+            }
+            db::requests::insert(conn, &row, &personal, &audit)?;
+            db::duplicates::insert_keys(conn, &row.id, &keys, row.created_at)?;
+            db::duplicates::insert_candidates(conn, &candidate_rows(&row, &duplicates))?;
+            Ok((row, duplicates))
+        });
         match result {
-            Ok(()) => break row,
+            Ok(done) => break done,
             // A reference collision: about one in 10^12, so just draw again.
             Err(DbError::Query(diesel::result::Error::DatabaseError(
                 diesel::result::DatabaseErrorKind::UniqueViolation,
@@ -72,9 +103,140 @@ pub fn submit(
         priority = %row.priority,
         queue = %row.queue_slug,
         source = %row.source,
+        possible_duplicates = duplicates.len(),
         "request created"
     );
-    Ok(Created { row, queue_name })
+    Ok(Created {
+        row,
+        queue_name,
+        possible_duplicate_of: duplicates.into_iter().map(|d| d.reference).collect(),
+    })
+}
+
+/// Earlier requests scoring at least the threshold, best first. Only requests sharing a
+/// blocking key are loaded and scored; pairs staff rejected are skipped (a new request
+/// has none yet; the check matters when matching runs again).
+fn find_duplicates(
+    conn: &mut DbConnection,
+    profile: &Profile,
+    keys: &[String],
+    policy: &DedupPolicy,
+) -> Result<Vec<Duplicate>, DbError> {
+    let ids = db::duplicates::candidate_ids(conn, keys)?;
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut found: Vec<Duplicate> = db::duplicates::load_requests(conn, &ids)?
+        .into_iter()
+        .filter_map(|earlier| {
+            let assessment = assess(profile, &profile_of_stored(&earlier));
+            (assessment.score >= policy.threshold).then_some(Duplicate {
+                id: earlier.id,
+                reference: earlier.reference,
+                queue_slug: earlier.queue_slug,
+                assessment,
+            })
+        })
+        .collect();
+    found.sort_by(|a, b| {
+        b.assessment
+            .score
+            .total_cmp(&a.assessment.score)
+            .then_with(|| a.reference.cmp(&b.reference))
+    });
+    Ok(found)
+}
+
+/// The applicant of a new request. The submitter's own phone and email count only when
+/// they are the applicant: an NGO's or sponsor's contact is shared by many families.
+pub fn profile_of_request(r: &NewCaseRequest) -> Profile {
+    let is_self = r.submitter.kind == SubmitterKind::SelfApplicant;
+    let mut phones: Vec<&str> = [&r.applicant.phone, &r.applicant.whatsapp]
+        .into_iter()
+        .flatten()
+        .map(|p| p.as_str())
+        .collect();
+    let mut emails: Vec<&str> = r.applicant.email.iter().map(|e| e.as_str()).collect();
+    if is_self {
+        phones.extend(r.submitter.phone.iter().map(|p| p.as_str()));
+        emails.extend(r.submitter.email.iter().map(|e| e.as_str()));
+    }
+    let cases: Vec<&str> = r.siv_case_number.iter().map(|c| c.as_str()).collect();
+    Profile::new(ProfileInput {
+        full_name: r.applicant.full_name.as_str(),
+        birth: r.applicant.date_of_birth.map(Birth::Date),
+        phones: &phones,
+        emails: &emails,
+        case_numbers: &cases,
+        household_size: r.applicant.household_size,
+        location: Some(r.applicant.location.as_str()),
+    })
+}
+
+/// The applicant of a stored request, by the same rules as `profile_of_request`.
+fn profile_of_stored(s: &StoredRequest) -> Profile {
+    let p = &s.personal;
+    let is_self = s.submitter_kind == SubmitterKind::SelfApplicant.as_str();
+    let mut phones: Vec<&str> = [&p.applicant_phone, &p.applicant_whatsapp]
+        .into_iter()
+        .flatten()
+        .map(String::as_str)
+        .collect();
+    let mut emails: Vec<&str> = p.applicant_email.iter().map(String::as_str).collect();
+    if is_self {
+        phones.extend(p.submitter_phone.iter().map(String::as_str));
+        emails.extend(p.submitter_email.iter().map(String::as_str));
+    }
+    let cases: Vec<&str> = p.siv_case_number.iter().map(String::as_str).collect();
+    Profile::new(ProfileInput {
+        full_name: &p.applicant_full_name,
+        birth: p.applicant_date_of_birth.map(Birth::Date),
+        phones: &phones,
+        emails: &emails,
+        case_numbers: &cases,
+        household_size: s.household_size.and_then(|n| u16::try_from(n).ok()),
+        location: Some(&s.location),
+    })
+}
+
+fn candidate_rows(row: &CaseRequestRow, duplicates: &[Duplicate]) -> Vec<CandidateRow> {
+    duplicates
+        .iter()
+        .map(|d| CandidateRow {
+            request_id: row.id.clone(),
+            candidate_id: d.id.clone(),
+            score: (d.assessment.score * 1000.0).round() as i32,
+            reasons: serde_json::to_string(&d.assessment.reasons).unwrap_or_else(|_| "[]".into()),
+            status: SUGGESTED.to_string(),
+            created_at: row.created_at,
+            decided_at: None,
+            decided_by: None,
+        })
+        .collect()
+}
+
+/// "possible duplicate of TF-… (0.97: same phone, …)"; the reasons name evidence, never
+/// the personal data itself.
+fn duplicate_audit_row(row: &CaseRequestRow, duplicates: &[Duplicate]) -> AuditEventRow {
+    let list = duplicates
+        .iter()
+        .map(|d| {
+            format!(
+                "{} ({:.2}: {})",
+                d.reference,
+                d.assessment.score,
+                d.assessment.reasons.join(", ")
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ");
+    AuditEventRow::new(
+        Some(&row.id),
+        "system",
+        "possible_duplicate",
+        format!("possible duplicate of {list}"),
+        row.created_at + chrono::Duration::microseconds(2),
+    )
 }
 
 fn build_row(
@@ -149,9 +311,11 @@ fn audit_rows(
     actor: &str,
 ) -> Vec<AuditEventRow> {
     let id = Some(row.id.as_str());
-    let routed = match &d.rule_name {
-        Some(name) => format!("to {} by rule \"{name}\"", d.queue.as_str()),
-        None => format!("to {} (default queue: no rule matched)", d.queue.as_str()),
+    let routed = match (&d.rule_id, &d.rule_name) {
+        (Some(_), Some(name)) => format!("to {} by rule \"{name}\"", d.queue.as_str()),
+        // Routed after the earlier request it may duplicate.
+        (None, Some(why)) => format!("to {}: {why}", d.queue.as_str()),
+        _ => format!("to {} (default queue: no rule matched)", d.queue.as_str()),
     };
     vec![
         AuditEventRow::new(

@@ -3,6 +3,7 @@
 
 pub mod cases;
 pub mod dashboard;
+pub mod duplicates;
 pub mod models;
 pub mod requests;
 pub mod schema;

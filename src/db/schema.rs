@@ -168,4 +168,29 @@ diesel::allow_tables_to_appear_in_same_query!(
     sessions,
     setup_tokens,
     case_notes,
+    dedup_keys,
+    duplicate_candidates,
 );
+
+diesel::table! {
+    dedup_keys (key, request_id) {
+        key -> Text,
+        request_id -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    duplicate_candidates (request_id, candidate_id) {
+        request_id -> Text,
+        candidate_id -> Text,
+        score -> Integer,
+        reasons -> Text,
+        status -> Text,
+        created_at -> Timestamp,
+        decided_at -> Nullable<Timestamp>,
+        decided_by -> Nullable<Text>,
+    }
+}
+
+diesel::joinable!(dedup_keys -> case_requests (request_id));

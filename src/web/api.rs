@@ -158,8 +158,9 @@ pub async fn create_request(
     let request = input
         .into_request(Source::PartnerApi, now.date_naive())
         .map_err(ApiError::Invalid)?;
+    let dedup = state.settings.dedup;
     let created = db::run(&state.pool, move |conn| {
-        intake::submit(conn, &request, "partner", now)
+        intake::submit(conn, &request, &dedup, "partner", now)
     })
     .await?;
     let summary = RequestSummary::of(&created.row, created.queue_name);
@@ -186,4 +187,50 @@ pub async fn get_request(
     .await?;
     let (row, queue_name) = found.ok_or(ApiError::NotFound)?;
     Ok(HttpResponse::Ok().json(RequestSummary::of(&row, queue_name)))
+}
+
+/// One candidate as the API shows it: the other request's reference, the score and the
+/// evidence in words; no personal data.
+#[derive(Debug, Serialize)]
+pub struct DuplicateCandidate {
+    pub reference: String,
+    pub score: f64,
+    pub reasons: Vec<String>,
+    pub status: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct DuplicateCandidates {
+    pub reference: String,
+    pub candidates: Vec<DuplicateCandidate>,
+}
+
+/// `GET /api/v1/requests/{reference}/duplicates`: the possible duplicates of a request,
+/// earlier and later, most likely first.
+pub async fn get_duplicates(
+    state: web::Data<AppState>,
+    reference: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let reference = CaseReference::parse(&reference).ok_or(ApiError::NotFound)?;
+    let lookup = reference.to_string();
+    let found = db::run(&state.pool, move |conn| {
+        let Some(row) = db::requests::find_by_reference(conn, &lookup)? else {
+            return Ok(None);
+        };
+        Ok(Some(db::duplicates::candidates_of(conn, &row.id)?))
+    })
+    .await?;
+    let candidates = found.ok_or(ApiError::NotFound)?;
+    Ok(HttpResponse::Ok().json(DuplicateCandidates {
+        reference: reference.to_string(),
+        candidates: candidates
+            .into_iter()
+            .map(|c| DuplicateCandidate {
+                reference: c.reference,
+                score: f64::from(c.score_per_mille) / 1000.0,
+                reasons: c.reasons,
+                status: c.status,
+            })
+            .collect(),
+    }))
 }

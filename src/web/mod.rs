@@ -38,6 +38,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/api/v1/requests/{reference}",
             web::get().to(api::get_request),
         )
+        .route(
+            "/api/v1/requests/{reference}/duplicates",
+            web::get().to(api::get_duplicates),
+        )
         .route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))
         .route("/static/{file}", web::get().to(assets::serve))

@@ -202,8 +202,9 @@ pub async fn submit_form(
         Err(errors) => return render_form(values, errors),
     };
 
+    let dedup = state.settings.dedup;
     let created = db::run(&state.pool, move |conn| {
-        intake::submit(conn, &request, "public", now)
+        intake::submit(conn, &request, &dedup, "public", now)
     })
     .await?;
     Ok(HttpResponse::SeeOther()

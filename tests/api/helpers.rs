@@ -211,6 +211,18 @@ pub fn valid_request() -> serde_json::Value {
     })
 }
 
+/// A made-up two-part name no other test person shares.
+pub fn distinct_name() -> String {
+    let word = |n: usize| -> String {
+        let mut w: String = (0..n)
+            .map(|_| (b'a' + (rand::random::<u8>() % 26)) as char)
+            .collect();
+        w[..1].make_ascii_uppercase();
+        w
+    };
+    format!("{} {}", word(7), word(9))
+}
+
 /// A valid form submission; tests change what they need.
 pub fn valid_form() -> Vec<(&'static str, &'static str)> {
     vec![
@@ -361,9 +373,19 @@ impl TestApp {
         StaffClient { client, id }
     }
 
-    /// Submits a request through the API and returns its reference.
+    /// Submits a request about a new, distinct person through the API and returns its
+    /// reference (so duplicate detection leaves it in its own queue).
     pub async fn submit(&self, changes: serde_json::Value) -> String {
         let mut body = valid_request();
+        body["applicant"]["full_name"] = serde_json::json!(distinct_name());
+        body["applicant"]["phone"] =
+            serde_json::json!(format!("+93 7{:08}", rand::random::<u32>() % 100_000_000));
+        body["applicant"]["date_of_birth"] = serde_json::json!(format!(
+            "{}-0{}-1{}",
+            1950 + rand::random::<u32>() % 50,
+            1 + rand::random::<u32>() % 9,
+            rand::random::<u32>() % 10
+        ));
         for (k, v) in changes.as_object().unwrap() {
             match k.as_str() {
                 "location" | "household_size" | "full_name" | "email" => {

@@ -67,8 +67,15 @@ on_both_backends! {
             (json!({"household_size": 9}), "other", "high", "triage"),
             (json!({}), "other", "normal", "triage"),
         ];
-        for (changes, category, priority, queue) in cases {
+        // Ten different people: the same applicant ten times would be flagged as
+        // duplicates and follow the first request's queue.
+        let people = ["Ahmad Karimi", "Bilal Popal", "Farid Wardak", "Jawad Niazi", "Khalid Safi",
+            "Naveed Sultani", "Qasim Jalali", "Tariq Samadi", "Zahir Nazari", "Omar Durrani"];
+        for (i, (changes, category, priority, queue)) in cases.into_iter().enumerate() {
             let mut body = valid_request();
+            body["applicant"]["full_name"] = json!(people[i]);
+            body["applicant"]["phone"] = json!(format!("+93 70{i} 123 456"));
+            body["applicant"]["date_of_birth"] = json!(format!("{}-05-01", 1960 + 3 * i));
             for (k, v) in changes.as_object().unwrap() {
                 match k.as_str() {
                     "location" | "household_size" => body["applicant"][k] = v.clone(),

@@ -4,6 +4,7 @@ mod helpers;
 
 mod admin;
 mod cli;
+mod duplicates;
 mod health;
 mod intake_api;
 mod intake_form;

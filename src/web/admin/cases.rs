@@ -598,8 +598,9 @@ pub async fn create_request(
         };
     request.entered_by = Some(staff.id.clone());
     let actor = staff.actor();
+    let dedup = state.settings.dedup;
     let created = db::run(&state.pool, move |conn| {
-        crate::intake::submit(conn, &request, &actor, now)
+        crate::intake::submit(conn, &request, &dedup, &actor, now)
     })
     .await?;
     Ok(see_other(&format!(

@@ -1,0 +1,2 @@
+DROP TABLE duplicate_candidates;
+DROP TABLE dedup_keys;

@@ -1,0 +1,303 @@
+//! Duplicate detection storage: the blocking keys each request is filed under, the
+//! candidate pairs intake found, and staff decisions on them.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use std::collections::{BTreeSet, HashSet};
+
+use super::models::PersonalDataRow;
+use super::schema::{case_requests, dedup_keys, duplicate_candidates, request_personal_data};
+use super::{DbConnection, DbError};
+
+/// At most this many requests are taken per key (the most recent), so that a key shared
+/// by thousands (a frequent surname in one birth year) cannot turn intake into a scan.
+pub const CANDIDATES_PER_KEY: i64 = 50;
+
+/// Candidate statuses.
+pub const SUGGESTED: &str = "suggested";
+pub const CONFIRMED: &str = "confirmed";
+pub const REJECTED: &str = "rejected";
+
+/// What matching needs of an earlier request.
+#[derive(Debug, Clone)]
+pub struct StoredRequest {
+    pub id: String,
+    pub reference: String,
+    pub queue_slug: String,
+    pub submitter_kind: String,
+    pub household_size: Option<i32>,
+    pub location: String,
+    pub personal: PersonalDataRow,
+}
+
+/// id, reference, queue, submitter kind, household size, location, personal data.
+type StoredTuple = (
+    String,
+    String,
+    String,
+    String,
+    Option<i32>,
+    String,
+    PersonalDataRow,
+);
+
+/// A candidate pair as stored.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = duplicate_candidates)]
+pub struct CandidateRow {
+    pub request_id: String,
+    pub candidate_id: String,
+    /// Per mille.
+    pub score: i32,
+    /// A JSON list of plain-word reasons.
+    pub reasons: String,
+    pub status: String,
+    pub created_at: NaiveDateTime,
+    pub decided_at: Option<NaiveDateTime>,
+    pub decided_by: Option<String>,
+}
+
+/// A candidate of one request as staff and the API see it: the other request's
+/// reference, never its personal data.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CandidateView {
+    pub reference: String,
+    pub score_per_mille: i32,
+    pub reasons: Vec<String>,
+    pub status: String,
+}
+
+/// Files a request under its keys. Call inside the intake transaction.
+pub fn insert_keys(
+    conn: &mut DbConnection,
+    request_id: &str,
+    keys: &[String],
+    now: NaiveDateTime,
+) -> Result<(), DbError> {
+    for key in keys {
+        diesel::insert_into(dedup_keys::table)
+            .values((
+                dedup_keys::key.eq(key),
+                dedup_keys::request_id.eq(request_id),
+                dedup_keys::created_at.eq(now),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// The requests filed under any of `keys`: per key the most recent
+/// `CANDIDATES_PER_KEY`, each through the index on `key`.
+pub fn candidate_ids(conn: &mut DbConnection, keys: &[String]) -> Result<Vec<String>, DbError> {
+    let mut ids = BTreeSet::new();
+    for key in keys {
+        let found: Vec<String> = dedup_keys::table
+            .filter(dedup_keys::key.eq(key))
+            .order(dedup_keys::created_at.desc())
+            .limit(CANDIDATES_PER_KEY)
+            .select(dedup_keys::request_id)
+            .load(conn)?;
+        ids.extend(found);
+    }
+    Ok(ids.into_iter().collect())
+}
+
+/// Loads the candidates' facts and personal data (only those, never the whole table).
+pub fn load_requests(
+    conn: &mut DbConnection,
+    ids: &[String],
+) -> Result<Vec<StoredRequest>, DbError> {
+    let mut out = Vec::with_capacity(ids.len());
+    // Bounded chunks keep each IN list well under the backends' parameter limits.
+    for chunk in ids.chunks(500) {
+        let rows: Vec<StoredTuple> = case_requests::table
+            .inner_join(request_personal_data::table)
+            .filter(case_requests::id.eq_any(chunk))
+            .select((
+                case_requests::id,
+                case_requests::reference,
+                case_requests::queue_slug,
+                case_requests::submitter_kind,
+                case_requests::household_size,
+                case_requests::applicant_location,
+                PersonalDataRow::as_select(),
+            ))
+            .load(conn)?;
+        out.extend(rows.into_iter().map(
+            |(id, reference, queue_slug, submitter_kind, household_size, location, personal)| {
+                StoredRequest {
+                    id,
+                    reference,
+                    queue_slug,
+                    submitter_kind,
+                    household_size,
+                    location,
+                    personal,
+                }
+            },
+        ));
+    }
+    out.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(out)
+}
+
+/// The requests staff have said are not duplicates of `request_id`, in either direction.
+pub fn rejected_partners(
+    conn: &mut DbConnection,
+    request_id: &str,
+) -> Result<HashSet<String>, DbError> {
+    let rows: Vec<(String, String)> = duplicate_candidates::table
+        .filter(duplicate_candidates::status.eq(REJECTED))
+        .filter(
+            duplicate_candidates::request_id
+                .eq(request_id)
+                .or(duplicate_candidates::candidate_id.eq(request_id)),
+        )
+        .select((
+            duplicate_candidates::request_id,
+            duplicate_candidates::candidate_id,
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(a, b)| if a == request_id { b } else { a })
+        .collect())
+}
+
+/// Stores suggested candidates. Call inside the intake transaction.
+pub fn insert_candidates(conn: &mut DbConnection, rows: &[CandidateRow]) -> Result<(), DbError> {
+    for row in rows {
+        diesel::insert_into(duplicate_candidates::table)
+            .values(row)
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// The stored pair of two requests, whichever was first.
+fn find_pair(conn: &mut DbConnection, a: &str, b: &str) -> Result<Option<CandidateRow>, DbError> {
+    Ok(duplicate_candidates::table
+        .filter(
+            (duplicate_candidates::request_id
+                .eq(a)
+                .and(duplicate_candidates::candidate_id.eq(b)))
+            .or(duplicate_candidates::request_id
+                .eq(b)
+                .and(duplicate_candidates::candidate_id.eq(a))),
+        )
+        .select(CandidateRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+fn decide(
+    conn: &mut DbConnection,
+    request_id: &str,
+    candidate_id: &str,
+    status: &str,
+    actor: &str,
+    now: NaiveDateTime,
+) -> Result<bool, DbError> {
+    let Some(pair) = find_pair(conn, request_id, candidate_id)? else {
+        return Ok(false);
+    };
+    diesel::update(
+        duplicate_candidates::table.find((pair.request_id.as_str(), pair.candidate_id.as_str())),
+    )
+    .set((
+        duplicate_candidates::status.eq(status),
+        duplicate_candidates::decided_at.eq(Some(now)),
+        duplicate_candidates::decided_by.eq(Some(actor)),
+    ))
+    .execute(conn)?;
+    Ok(true)
+}
+
+/// Staff confirm that two requests are about the same person. Returns whether the pair
+/// was a suggestion.
+pub fn confirm(
+    conn: &mut DbConnection,
+    request_id: &str,
+    candidate_id: &str,
+    actor: &str,
+    now: NaiveDateTime,
+) -> Result<bool, DbError> {
+    decide(conn, request_id, candidate_id, CONFIRMED, actor, now)
+}
+
+/// Staff say two requests are about different people: the pair is kept as rejected (added
+/// if it was never suggested), and matching never suggests it again.
+pub fn reject(
+    conn: &mut DbConnection,
+    request_id: &str,
+    candidate_id: &str,
+    actor: &str,
+    now: NaiveDateTime,
+) -> Result<(), DbError> {
+    if !decide(conn, request_id, candidate_id, REJECTED, actor, now)? {
+        insert_candidates(
+            conn,
+            &[CandidateRow {
+                request_id: request_id.to_string(),
+                candidate_id: candidate_id.to_string(),
+                score: 0,
+                reasons: "[]".to_string(),
+                status: REJECTED.to_string(),
+                created_at: now,
+                decided_at: Some(now),
+                decided_by: Some(actor.to_string()),
+            }],
+        )?;
+    }
+    Ok(())
+}
+
+/// The candidates of a request in both directions (earlier requests it may duplicate,
+/// later ones that may duplicate it), best first.
+pub fn candidates_of(
+    conn: &mut DbConnection,
+    request_id: &str,
+) -> Result<Vec<CandidateView>, DbError> {
+    let earlier: Vec<(String, i32, String, String)> = duplicate_candidates::table
+        .inner_join(
+            case_requests::table.on(case_requests::id.eq(duplicate_candidates::candidate_id)),
+        )
+        .filter(duplicate_candidates::request_id.eq(request_id))
+        .select((
+            case_requests::reference,
+            duplicate_candidates::score,
+            duplicate_candidates::reasons,
+            duplicate_candidates::status,
+        ))
+        .load(conn)?;
+    let later: Vec<(String, i32, String, String)> = duplicate_candidates::table
+        .inner_join(case_requests::table.on(case_requests::id.eq(duplicate_candidates::request_id)))
+        .filter(duplicate_candidates::candidate_id.eq(request_id))
+        .select((
+            case_requests::reference,
+            duplicate_candidates::score,
+            duplicate_candidates::reasons,
+            duplicate_candidates::status,
+        ))
+        .load(conn)?;
+    let mut out = earlier
+        .into_iter()
+        .chain(later)
+        .map(|(reference, score, reasons, status)| {
+            let reasons = serde_json::from_str(&reasons)
+                .map_err(|_| DbError::Corrupt("duplicate_candidates.reasons".into()))?;
+            Ok(CandidateView {
+                reference,
+                score_per_mille: score,
+                reasons,
+                status,
+            })
+        })
+        .collect::<Result<Vec<_>, DbError>>()?;
+    out.sort_by(|a, b| {
+        b.score_per_mille
+            .cmp(&a.score_per_mille)
+            .then_with(|| a.reference.cmp(&b.reference))
+    });
+    Ok(out)
+}

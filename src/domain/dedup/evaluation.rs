@@ -1,0 +1,123 @@
+//! Measures the matcher on the labelled pairs in `tests/data/dedup_pairs.csv` (synthetic
+//! people, made by `tests/data/make_dedup_pairs.py`) and fails if precision or recall
+//! at the default threshold drops below what was measured when the threshold was chosen.
+//!
+//! `cargo test dedup::evaluation -- --nocapture` prints the figures, a threshold sweep and
+//! the pairs it gets wrong.
+
+use chrono::NaiveDate;
+
+use super::{assess, Birth, Profile, ProfileInput, DEFAULT_THRESHOLD};
+
+const PAIRS: &str = include_str!("../../../tests/data/dedup_pairs.csv");
+
+/// Measured at the default threshold on the committed set; see the README.
+const MIN_PRECISION: f64 = 0.96;
+const MIN_RECALL: f64 = 0.85;
+
+struct Pair {
+    id: String,
+    same: bool,
+    scenario: String,
+    a: Profile,
+    b: Profile,
+}
+
+fn birth(raw: &str) -> Option<Birth> {
+    if let Ok(d) = NaiveDate::parse_from_str(raw, "%Y-%m-%d") {
+        return Some(Birth::Date(d));
+    }
+    raw.parse().ok().map(Birth::Year)
+}
+
+fn profile(f: &[&str]) -> Profile {
+    let some = |s: &str| (!s.is_empty()).then_some(s.to_string());
+    let (phone, email, case) = (f[2], f[3], f[4]);
+    let phones: Vec<&str> = [phone].into_iter().filter(|s| !s.is_empty()).collect();
+    let emails: Vec<&str> = [email].into_iter().filter(|s| !s.is_empty()).collect();
+    let cases: Vec<&str> = [case].into_iter().filter(|s| !s.is_empty()).collect();
+    let location = some(f[6]);
+    Profile::new(ProfileInput {
+        full_name: f[0],
+        birth: birth(f[1]),
+        phones: &phones,
+        emails: &emails,
+        case_numbers: &cases,
+        household_size: f[5].parse().ok(),
+        location: location.as_deref(),
+    })
+}
+
+fn pairs() -> Vec<Pair> {
+    PAIRS
+        .lines()
+        .skip(1)
+        .filter(|l| !l.trim().is_empty())
+        .map(|line| {
+            let f: Vec<&str> = line.split(',').collect();
+            assert_eq!(f.len(), 17, "a row of 17 plain fields: {line}");
+            Pair {
+                id: f[0].to_string(),
+                same: match f[1] {
+                    "same" => true,
+                    "different" => false,
+                    other => panic!("label {other:?}"),
+                },
+                scenario: f[2].to_string(),
+                a: profile(&f[3..10]),
+                b: profile(&f[10..17]),
+            }
+        })
+        .collect()
+}
+
+/// (precision, recall, true positives, false positives, false negatives)
+fn measure(scored: &[(f64, &Pair)], threshold: f64) -> (f64, f64, usize, usize, usize) {
+    let (mut tp, mut fp, mut fn_) = (0, 0, 0);
+    for (score, pair) in scored {
+        match (*score >= threshold, pair.same) {
+            (true, true) => tp += 1,
+            (true, false) => fp += 1,
+            (false, true) => fn_ += 1,
+            (false, false) => {}
+        }
+    }
+    let precision = tp as f64 / (tp + fp).max(1) as f64;
+    let recall = tp as f64 / (tp + fn_).max(1) as f64;
+    (precision, recall, tp, fp, fn_)
+}
+
+#[test]
+fn precision_and_recall_on_the_labelled_pairs() {
+    let pairs = pairs();
+    assert!(pairs.len() >= 500, "at least 500 labelled pairs");
+    let scored: Vec<(f64, &Pair)> = pairs
+        .iter()
+        .map(|p| (assess(&p.b, &p.a).score, p))
+        .collect();
+
+    for t in [0.5, 0.7, 0.8, 0.85, 0.9, 0.95, 0.98] {
+        let (p, r, tp, fp, fn_) = measure(&scored, t);
+        println!("threshold {t:.2}: precision {p:.3} recall {r:.3} (tp {tp}, fp {fp}, fn {fn_})");
+    }
+    for (score, pair) in &scored {
+        let predicted = *score >= DEFAULT_THRESHOLD;
+        if predicted != pair.same {
+            let m = assess(&pair.b, &pair.a);
+            println!(
+                "{} pair {} ({}): score {score:.3} {:?}",
+                if pair.same { "missed" } else { "false alarm" },
+                pair.id,
+                pair.scenario,
+                m.reasons
+            );
+        }
+    }
+    let (precision, recall, ..) = measure(&scored, DEFAULT_THRESHOLD);
+    println!("at the default threshold {DEFAULT_THRESHOLD}: precision {precision:.3}, recall {recall:.3}");
+    assert!(
+        precision >= MIN_PRECISION,
+        "precision {precision:.3} < {MIN_PRECISION}"
+    );
+    assert!(recall >= MIN_RECALL, "recall {recall:.3} < {MIN_RECALL}");
+}

@@ -1,0 +1,200 @@
+//! The same family reported three ways (the applicant on the form, a sponsor and an NGO
+//! through the API, each spelling the name its own way) is recognized at intake.
+
+use crate::helpers::{find_reference, valid_form, valid_request, with_field, TestApp};
+use crate::on_both_backends;
+use case_triage::db;
+use serde_json::{json, Value};
+
+async fn duplicates_of(app: &TestApp, reference: &str) -> Value {
+    let resp = app
+        .raw
+        .get(app.url(&format!("/api/v1/requests/{reference}/duplicates")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    resp.json().await.unwrap()
+}
+
+async fn submit_api(app: &TestApp, body: &Value) -> Value {
+    let resp = app.post_json("/api/v1/requests", body).await;
+    assert_eq!(resp.status(), 201);
+    resp.json().await.unwrap()
+}
+
+/// The audit trail of a request, as (action, detail) pairs.
+async fn trail(app: &TestApp, reference: &str) -> Vec<(String, String)> {
+    let reference = reference.to_string();
+    app.db(move |c| {
+        let row = db::requests::find_by_reference(c, &reference)?.expect("stored");
+        Ok(db::requests::audit_trail(c, &row.id)?
+            .into_iter()
+            .map(|e| (e.action, e.detail))
+            .collect())
+    })
+    .await
+}
+
+fn reasons(candidate: &Value) -> Vec<&str> {
+    candidate["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_str().unwrap())
+        .collect()
+}
+
+on_both_backends! {
+    async fn one_family_reported_three_ways_is_flagged_and_kept_together(app: TestApp) {
+        // 1. The applicant, on the public form, in Latin script: SIV pending, to the SIV desk.
+        let page = app.post_form(&valid_form()).await;
+        assert_eq!(page.status(), 200);
+        let first = find_reference(&page.text().await.unwrap()).expect("reference");
+        assert!(duplicates_of(&app, &first).await["candidates"].as_array().unwrap().is_empty());
+
+        // 2. A sponsor abroad, another spelling and a title, the same phone written another
+        // way, no SIV details: on its own this would go to triage.
+        let mut sponsor = valid_request();
+        sponsor["submitter"] = json!({"kind": "sponsor", "name": "Rahim Karimi", "phone": "+1 202 555 0100"});
+        sponsor["applicant"]["full_name"] = json!("Haji Ahmed Kareemi");
+        sponsor["applicant"]["phone"] = json!("0700123456");
+        sponsor["applicant"]["date_of_birth"] = Value::Null;
+        let second = submit_api(&app, &sponsor).await;
+        assert_eq!(second["queue"]["slug"], "siv", "routed to the first request's queue");
+        let second = second["reference"].as_str().unwrap().to_string();
+
+        // 3. An NGO, in Arabic script, with the case number and no phone of the applicant.
+        let mut ngo = valid_request();
+        ngo["submitter"] = json!({"kind": "organization", "organization": "Example NGO", "email": "intake@ngo.example"});
+        ngo["applicant"]["full_name"] = json!("احمد کریمی");
+        ngo["applicant"]["phone"] = Value::Null;
+        ngo["siv"] = json!({"status": "none", "case_number": "isb 2021 555"});
+        ngo["claimed_programs"] = json!(["siv"]);
+        let third = submit_api(&app, &ngo).await;
+        assert_eq!(third["category"], "no_referral");
+        assert_eq!(third["queue"]["slug"], "siv", "routed to the first request's queue");
+        let third = third["reference"].as_str().unwrap().to_string();
+
+        // 4. Someone else of the same family name: not flagged, routed by the rules.
+        let mut other = valid_request();
+        other["applicant"]["full_name"] = json!("Mahmood Karimi");
+        other["applicant"]["date_of_birth"] = json!("1975-02-02");
+        other["applicant"]["phone"] = json!("+93 799 888 777");
+        let fourth = submit_api(&app, &other).await;
+        assert_eq!(fourth["queue"]["slug"], "triage");
+        let fourth = fourth["reference"].as_str().unwrap().to_string();
+        assert!(duplicates_of(&app, &fourth).await["candidates"].as_array().unwrap().is_empty());
+
+        let found = duplicates_of(&app, &second).await;
+        assert_eq!(found["reference"], second.as_str());
+        // The first request it may duplicate, and the NGO's report that came after it.
+        let candidates = found["candidates"].as_array().unwrap();
+        let refs: Vec<&str> = candidates.iter().map(|c| c["reference"].as_str().unwrap()).collect();
+        assert_eq!(refs.len(), 2, "{found}");
+        assert!(refs.contains(&first.as_str()) && refs.contains(&third.as_str()), "{found}");
+        let by_first = candidates.iter().find(|c| c["reference"] == first.as_str()).unwrap();
+        assert_eq!(by_first["status"], "suggested");
+        assert!(by_first["score"].as_f64().unwrap() >= 0.8);
+        assert!(reasons(by_first).contains(&"same phone"), "{found}");
+
+        let found = duplicates_of(&app, &third).await;
+        let by_first = found["candidates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["reference"] == first.as_str())
+            .expect("the first request is a candidate");
+        let why = reasons(by_first);
+        assert!(why.contains(&"same case number"), "{found}");
+        assert!(why.iter().any(|r| r.starts_with("name ~ ") && r.ends_with("same date of birth")), "{found}");
+
+        // The first request lists the later ones; no personal data anywhere.
+        let found = duplicates_of(&app, &first).await;
+        let later: Vec<&str> = found["candidates"].as_array().unwrap().iter().map(|c| c["reference"].as_str().unwrap()).collect();
+        assert!(later.contains(&second.as_str()) && later.contains(&third.as_str()), "{found}");
+        assert!(!later.contains(&fourth.as_str()));
+        for needle in ["Karimi", "کریمی", "700", "ISB", "ngo.example"] {
+            assert!(!found.to_string().contains(needle), "{needle} in {found}");
+        }
+
+        // The audit trail says why it went where it went.
+        let events = trail(&app, &second).await;
+        assert!(events.contains(&("routed".to_string(), format!("to siv: possible duplicate of {first}"))), "{events:?}");
+        assert!(events.iter().any(|(a, d)| a == "possible_duplicate" && d.contains(&first)), "{events:?}");
+    }
+
+    async fn routing_to_the_original_can_be_turned_off_and_rejections_stick(app: TestApp) {
+        let page = app.post_form(&valid_form()).await;
+        let first = find_reference(&page.text().await.unwrap()).expect("reference");
+        let mut sponsor = valid_request();
+        sponsor["submitter"] = json!({"kind": "sponsor", "name": "Rahim Karimi"});
+        sponsor["applicant"]["full_name"] = json!("Karimi, Mohd Ahmad");
+        let second = submit_api(&app, &sponsor).await;
+        let second = second["reference"].as_str().unwrap().to_string();
+
+        let (a, b) = (second.clone(), first.clone());
+        app.db(move |c| {
+            let a = db::requests::find_by_reference(c, &a)?.unwrap().id;
+            let b = db::requests::find_by_reference(c, &b)?.unwrap().id;
+            db::duplicates::reject(c, &a, &b, "caseworker", chrono::Utc::now().naive_utc())?;
+            assert!(db::duplicates::rejected_partners(c, &b)?.contains(&a));
+            Ok(())
+        })
+        .await;
+        let found = duplicates_of(&app, &first).await;
+        assert_eq!(found["candidates"][0]["status"], "rejected", "{found}");
+    }
+
+    async fn duplicates_of_an_unknown_request_are_404(app: TestApp) {
+        for path in ["/api/v1/requests/TF-AAAA-AAAA/duplicates", "/api/v1/requests/nonsense/duplicates"] {
+            let resp = app.raw.get(app.url(path)).send().await.unwrap();
+            assert_eq!(resp.status(), 404, "{path}");
+        }
+    }
+}
+
+/// With `DEDUP_ROUTE_TO_ORIGINAL=false` a flagged request keeps its own queue.
+#[actix_web::test]
+async fn a_flagged_request_keeps_its_queue_when_routing_to_the_original_is_off() {
+    use crate::helpers::{test_env, Backend};
+    use case_triage::startup::Application;
+    let env = test_env(Backend::Sqlite).expect("sqlite");
+    let mut settings = env.settings.clone();
+    settings.dedup.route_to_original = false;
+    let app = Application::build(settings).await.expect("app starts");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    actix_web::rt::spawn(app.run_until_stopped());
+    let client = reqwest::Client::new();
+    let form = with_field(valid_form(), "siv_status", "in_process");
+    let resp = client
+        .post(format!("{address}/requests"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let resp = client
+        .post(format!("{address}/api/v1/requests"))
+        .json(&valid_request())
+        .send()
+        .await
+        .unwrap();
+    let created: Value = resp.json().await.unwrap();
+    assert_eq!(created["queue"]["slug"], "triage");
+    let reference = created["reference"].as_str().unwrap();
+    let found: Value = client
+        .get(format!("{address}/api/v1/requests/{reference}/duplicates"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        found["candidates"].as_array().unwrap().len(),
+        1,
+        "still flagged: {found}"
+    );
+    drop(env);
+}
