@@ -1,32 +1,61 @@
 //! The intake path every source shares (web form, partner API, staff entry): classify,
-//! route, and store the request with its audit trail in one transaction.
+//! route, and store the request with its audit trail and the mail it causes (the
+//! requester's acknowledgment, the queue's notification) in one transaction.
 
 use chrono::{DateTime, Utc};
 use diesel::Connection;
 
-use crate::db::models::{AuditEventRow, CaseRequestRow, PersonalDataRow};
+use crate::config::Settings;
+use crate::db::models::{AuditEventRow, CaseRequestRow, GuidanceRow, PersonalDataRow, QueueRow};
 use crate::db::{self, DbConnection, DbError};
 use crate::domain::reference::random_token;
 use crate::domain::{
     classify, route, CaseReference, Classification, Facts, NewCaseRequest, RoutingDecision,
     RoutingFacts, Status,
 };
+use crate::email::{self, CaseFacts, Guidance, Mail, MailError};
 
 /// A request that is now stored and acknowledged.
 #[derive(Debug, Clone)]
 pub struct Created {
     pub row: CaseRequestRow,
     pub queue_name: String,
+    /// Outbox rows written with the request: wake the worker when there are any.
+    pub mails: usize,
 }
 
-/// Stores a validated request. `actor` names who submitted it for the audit trail
-/// (never personal data).
+#[derive(Debug, thiserror::Error)]
+pub enum SubmitError {
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error("the request's mail could not be written to the outbox")]
+    Mail(#[source] MailError),
+}
+
+impl From<diesel::result::Error> for SubmitError {
+    fn from(e: diesel::result::Error) -> Self {
+        SubmitError::Db(e.into())
+    }
+}
+
+impl From<MailError> for SubmitError {
+    fn from(e: MailError) -> Self {
+        match e {
+            MailError::Db(db) => SubmitError::Db(db),
+            other => SubmitError::Mail(other),
+        }
+    }
+}
+
+/// Stores a validated request and queues its mail. `actor` names who submitted it for the
+/// audit trail (never personal data).
 pub fn submit(
     conn: &mut DbConnection,
+    settings: &Settings,
     request: &NewCaseRequest,
     actor: &str,
     now: DateTime<Utc>,
-) -> Result<Created, DbError> {
+) -> Result<Created, SubmitError> {
     let (rules, default_queue) = db::requests::routing_table(conn)?;
     let classification = classify(&Facts::of(request, now.date_naive()));
     let decision = route(
@@ -39,10 +68,12 @@ pub fn submit(
         },
         &default_queue,
     );
+    let queue = db::requests::queue(conn, decision.queue.as_str())?;
+    let guidance = db::requests::guidance_for(conn, classification.category)?;
 
     let mut rng = rand::rng();
     let mut attempt = 0;
-    let row = loop {
+    let (row, mails) = loop {
         attempt += 1;
         let row = build_row(
             request,
@@ -54,27 +85,79 @@ pub fn submit(
         );
         let personal = personal_row(&row.id, request);
         let audit = audit_rows(&row, &classification, &decision, actor);
-        let result = conn.transaction(|conn| db::requests::insert(conn, &row, &personal, &audit));
+        let result = conn.transaction(|conn| -> Result<usize, SubmitError> {
+            db::requests::insert(conn, &row, &personal, &audit)?;
+            let mut written = 0;
+            for mail in mails_for(request, &row, &classification, &queue, guidance.as_ref()) {
+                written += email::enqueue(conn, settings, &mail, now)?;
+            }
+            Ok(written)
+        });
         match result {
-            Ok(()) => break row,
+            Ok(mails) => break (row, mails),
             // A reference collision: about one in 10^12, so just draw again.
-            Err(DbError::Query(diesel::result::Error::DatabaseError(
+            Err(SubmitError::Db(DbError::Query(diesel::result::Error::DatabaseError(
                 diesel::result::DatabaseErrorKind::UniqueViolation,
                 _,
-            ))) if attempt < 5 => continue,
+            )))) if attempt < 5 => continue,
             Err(e) => return Err(e),
         }
     };
-    let queue_name = db::requests::queue(conn, &row.queue_slug)?.name;
     tracing::info!(
         reference_id = %row.id,
         category = %row.category,
         priority = %row.priority,
         queue = %row.queue_slug,
         source = %row.source,
+        mails,
         "request created"
     );
-    Ok(Created { row, queue_name })
+    Ok(Created {
+        row,
+        queue_name: queue.name,
+        mails,
+    })
+}
+
+/// The mail a new request causes: an acknowledgment when the requester gave an address,
+/// and a notification to the queue's addresses.
+fn mails_for(
+    request: &NewCaseRequest,
+    row: &CaseRequestRow,
+    c: &Classification,
+    queue: &QueueRow,
+    guidance: Option<&GuidanceRow>,
+) -> Vec<Mail> {
+    let case = CaseFacts {
+        request_id: row.id.clone(),
+        reference: row.reference.clone(),
+        category: c.category,
+        priority: c.priority,
+        queue_name: queue.name.clone(),
+    };
+    let mut mails = Vec::new();
+    if let Some(to) = request.reply_email() {
+        let guidance = match guidance {
+            Some(g) => Guidance {
+                body: g.body.clone(),
+                next_steps: g.next_steps.clone(),
+            },
+            None => Guidance {
+                body: String::new(),
+                next_steps: "The task force will review your request and contact you.".to_string(),
+            },
+        };
+        mails.push(Mail::Acknowledgment {
+            to: to.clone(),
+            case: case.clone(),
+            guidance,
+        });
+    }
+    let staff = email::address_list(&queue.notify_emails);
+    if !staff.is_empty() {
+        mails.push(Mail::NewRequest { to: staff, case });
+    }
+    mails
 }
 
 fn build_row(

@@ -2,6 +2,7 @@
 //! data, and the queries. The only module that speaks SQL.
 
 pub mod models;
+pub mod outbox;
 pub mod requests;
 pub mod schema;
 pub mod setup;
@@ -114,20 +115,22 @@ pub fn build_pool(url: &DatabaseUrl, size: u32, timeout: Duration) -> Pool {
 
 /// Runs a blocking database closure on the blocking thread pool, so that neither the
 /// checkout nor the query ever stalls the async runtime.
-pub async fn run<T, F>(pool: &Pool, f: F) -> Result<T, DbError>
+/// The closure may fail with any error a `DbError` converts into.
+pub async fn run<T, E, F>(pool: &Pool, f: F) -> Result<T, E>
 where
-    F: FnOnce(&mut DbConnection) -> Result<T, DbError> + Send + 'static,
+    F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
     T: Send + 'static,
+    E: From<DbError> + Send + 'static,
 {
     let pool = pool.clone();
     match actix_web::rt::task::spawn_blocking(move || {
-        let mut conn = pool.get()?;
+        let mut conn = pool.get().map_err(DbError::from)?;
         f(&mut conn)
     })
     .await
     {
         Ok(result) => result,
-        Err(join) => Err(DbError::Corrupt(format!("database task failed: {join}"))),
+        Err(join) => Err(DbError::Corrupt(format!("database task failed: {join}")).into()),
     }
 }
 

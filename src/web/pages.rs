@@ -170,10 +170,14 @@ pub async fn submit_form(
         }
     };
 
+    let settings = state.settings.clone();
     let created = db::run(&state.pool, move |conn| {
-        intake::submit(conn, &request, "public", now)
+        intake::submit(conn, &settings, &request, "public", now)
     })
     .await?;
+    if created.mails > 0 {
+        state.mail.wake();
+    }
     Ok(HttpResponse::SeeOther()
         .insert_header((
             header::LOCATION,
@@ -202,7 +206,7 @@ pub async fn confirmation(
     }
     let found = db::run(&state.pool, move |conn| {
         let Some(row) = db::requests::find_by_receipt(conn, &token)? else {
-            return Ok(None);
+            return Ok::<_, db::DbError>(None);
         };
         let category: Category = db::parse_column("case_requests.category", &row.category)?;
         let guidance = db::requests::guidance_for(conn, category)?;
