@@ -105,8 +105,9 @@ pub struct MailSettings {
     pub from: lettre::message::Mailbox,
     /// `DIGEST_TO`: the task-force lead's address for the daily digest.
     pub digest_to: ContactEmail,
-    /// `DIGEST_HOUR`: the hour (UTC, 0-23) from which the day's digest is sent.
-    pub digest_hour: u32,
+    /// `DIGEST_HOUR`: the hour (UTC, 0-23) from which the day's digest is sent; `off`
+    /// sends none.
+    pub digest_hour: Option<u32>,
     /// `OUTBOX_MAX_ATTEMPTS`: attempts before a mail is dead-lettered.
     pub max_attempts: u32,
     /// `OUTBOX_RETRY_BASE_SECS`: the first retry delay; it doubles with every attempt.
@@ -270,8 +271,16 @@ fn mail_settings<'a>(get: &impl Fn(&str) -> Option<&'a str>) -> Result<MailSetti
             "one address such as lead@example.org",
         )
     })?;
-    let digest_hour = parse_number(get("DIGEST_HOUR"), 6, 0..=23)
-        .map_err(|v| bad("DIGEST_HOUR", &v, "an hour of the day (UTC) from 0 to 23"))?;
+    let digest_hour = match get("DIGEST_HOUR") {
+        Some("off") => None,
+        raw => Some(parse_number(raw, 6, 0..=23).map_err(|v| {
+            bad(
+                "DIGEST_HOUR",
+                &v,
+                "an hour of the day (UTC) from 0 to 23, or off",
+            )
+        })?),
+    };
     let max_attempts = parse_number(get("OUTBOX_MAX_ATTEMPTS"), 8, 1..=100).map_err(|v| {
         bad(
             "OUTBOX_MAX_ATTEMPTS",
@@ -376,7 +385,9 @@ mod tests {
             "Task force <no-reply@taskforce.example>"
         );
         assert_eq!(s.mail.digest_to.as_str(), "lead@taskforce.example");
-        assert_eq!(s.mail.digest_hour, 6);
+        assert_eq!(s.mail.digest_hour, Some(6));
+        let off = Settings::from_vars(&vars(&[("DIGEST_HOUR", "off")])).unwrap();
+        assert_eq!(off.mail.digest_hour, None);
         assert_eq!(s.mail.max_attempts, 8);
         assert_eq!(s.mail.retry_base, Duration::from_secs(30));
         assert_eq!(s.mail.poll, Duration::from_secs(5));

@@ -20,10 +20,23 @@ pub const SMTP_TIMEOUT: Duration = Duration::from_secs(30);
 
 #[derive(Clone)]
 pub enum Transport {
-    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    Smtp(Arc<Smtp>),
     Files(AsyncFileTransport<Tokio1Executor>),
     /// Keeps messages (as sent bytes) for tests.
     Memory(Arc<Mutex<Vec<Vec<u8>>>>),
+}
+
+/// lettre's SMTP transport with its connection pool. The pool spawns a clean-up task when
+/// dropped, which panics outside a runtime (when the process or a test's runtime shuts
+/// down); there it is left to the exit instead.
+pub struct Smtp(Option<AsyncSmtpTransport<Tokio1Executor>>);
+
+impl Drop for Smtp {
+    fn drop(&mut self) {
+        if tokio::runtime::Handle::try_current().is_err() {
+            std::mem::forget(self.0.take());
+        }
+    }
 }
 
 /// A transport could not be set up.
@@ -60,7 +73,7 @@ impl Transport {
                             .idle_timeout(Duration::from_secs(60)),
                     )
                     .build();
-                Ok(Transport::Smtp(transport))
+                Ok(Transport::Smtp(Arc::new(Smtp(Some(transport)))))
             }
             None => {
                 let dir = mail_dir(&settings.data_dir);
@@ -78,7 +91,13 @@ impl Transport {
 
     pub async fn send(&self, message: Message) -> Result<(), SendFailure> {
         match self {
-            Transport::Smtp(t) => t.send(message).await.map(drop).map_err(smtp_failure),
+            Transport::Smtp(smtp) => match &smtp.0 {
+                Some(t) => t.send(message).await.map(drop).map_err(smtp_failure),
+                None => Err(SendFailure {
+                    reason: "the SMTP transport is shut down".to_string(),
+                    permanent: false,
+                }),
+            },
             Transport::Files(t) => t.send(message).await.map(drop).map_err(|e| {
                 let kind = io_kind(&e).unwrap_or_else(|| "unknown".to_string());
                 SendFailure {

@@ -148,7 +148,10 @@ impl Worker {
     /// to one per day across instances, `last` saves the check until tomorrow.
     async fn queue_digest_if_due(&self, now: DateTime<Utc>, last: &mut Option<NaiveDate>) {
         let today = now.date_naive();
-        if now.hour() < self.settings.mail.digest_hour || *last == Some(today) {
+        let Some(hour) = self.settings.mail.digest_hour else {
+            return;
+        };
+        if now.hour() < hour || *last == Some(today) {
             return;
         }
         let settings = self.settings.clone();
