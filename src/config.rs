@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::domain::dedup::{DedupPolicy, DEFAULT_THRESHOLD};
+use crate::domain::fields::ContactEmail;
 
 /// A setting that could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -101,8 +102,56 @@ pub struct Settings {
     /// `DEDUP_THRESHOLD` and `DEDUP_ROUTE_TO_ORIGINAL`: when a request is flagged as a
     /// possible duplicate, and whether it then follows the earlier request's queue.
     pub dedup: DedupPolicy,
+    /// Mail delivery: transport, sender, digest and outbox retry policy.
+    pub mail: MailSettings,
 }
 
+/// How mail leaves the app, and how the outbox retries it.
+#[derive(Debug, Clone)]
+pub struct MailSettings {
+    /// `SMTP_URL`: `smtp://`, `smtps://` or `smtp://…?tls=required`; `None` writes `.eml`
+    /// files into `{DATA_DIR}/mail/`. Secret: it may hold a password.
+    pub smtp_url: Option<SecretString>,
+    /// `MAIL_FROM`: the sender of every mail.
+    pub from: lettre::message::Mailbox,
+    /// `DIGEST_TO`: the task-force lead's address for the daily digest.
+    pub digest_to: ContactEmail,
+    /// `DIGEST_HOUR`: the hour (UTC, 0-23) from which the day's digest is sent; `off`
+    /// sends none.
+    pub digest_hour: Option<u32>,
+    /// `OUTBOX_MAX_ATTEMPTS`: attempts before a mail is dead-lettered.
+    pub max_attempts: u32,
+    /// `OUTBOX_RETRY_BASE_SECS`: the first retry delay; it doubles with every attempt.
+    pub retry_base: Duration,
+    /// `OUTBOX_POLL_SECS`: how often the worker looks for due mail when nobody wakes it.
+    pub poll: Duration,
+}
+
+impl MailSettings {
+    /// Where the mail goes, without any password, for the start-up log.
+    pub fn transport_redacted(&self, data_dir: &Path) -> String {
+        match &self.smtp_url {
+            None => format!("files in {}", mail_dir(data_dir).display()),
+            Some(url) => match url::Url::parse(url.expose_secret()) {
+                Ok(u) => format!(
+                    "{}://{}:{}",
+                    u.scheme(),
+                    u.host_str().unwrap_or(""),
+                    u.port().map(|p| p.to_string()).unwrap_or_default()
+                ),
+                Err(_) => "smtp://***".to_string(),
+            },
+        }
+    }
+}
+
+/// Where mail is written when no SMTP server is configured.
+pub fn mail_dir(data_dir: &Path) -> PathBuf {
+    data_dir.join("mail")
+}
+
+pub const DEFAULT_MAIL_FROM: &str = "Task force <no-reply@taskforce.example>";
+pub const DEFAULT_DIGEST_TO: &str = "lead@taskforce.example";
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
 pub const DEFAULT_DATA_DIR: &str = "./data";
 pub const SQLITE_FILE: &str = "case-triage.db";
@@ -207,6 +256,7 @@ impl Settings {
             Some(raw) => parse_bool(raw)
                 .ok_or_else(|| bad("DEDUP_ROUTE_TO_ORIGINAL", raw, "true or false"))?,
         };
+        let mail = mail_settings(&get)?;
 
         Ok(Settings {
             bind,
@@ -223,6 +273,7 @@ impl Settings {
                 threshold,
                 route_to_original,
             },
+            mail,
         })
     }
 
@@ -241,6 +292,101 @@ fn parse_bool(raw: &str) -> Option<bool> {
         "false" | "0" | "no" | "off" => Some(false),
         _ => None,
     }
+}
+
+fn mail_settings<'a>(get: &impl Fn(&str) -> Option<&'a str>) -> Result<MailSettings, ConfigError> {
+    let bad = |var: &'static str, value: &str, expected: &'static str| ConfigError {
+        var,
+        value: value.to_string(),
+        expected,
+    };
+    let smtp_url = get("SMTP_URL")
+        .map(|raw| {
+            parse_smtp_url(raw)
+                .map(|()| SecretString::from(raw.to_string()))
+                .map_err(|expected| ConfigError {
+                    var: "SMTP_URL",
+                    // Never echo a URL that may hold a password.
+                    value: "<hidden>".to_string(),
+                    expected,
+                })
+        })
+        .transpose()?;
+    let from_raw = get("MAIL_FROM").unwrap_or(DEFAULT_MAIL_FROM);
+    let from = from_raw
+        .parse::<lettre::message::Mailbox>()
+        .ok()
+        .filter(|_| !from_raw.contains(['\r', '\n']))
+        .ok_or_else(|| {
+            bad(
+                "MAIL_FROM",
+                from_raw,
+                "an address such as no-reply@example.org or Name <no-reply@example.org>",
+            )
+        })?;
+    let digest_raw = get("DIGEST_TO").unwrap_or(DEFAULT_DIGEST_TO);
+    let digest_to = ContactEmail::parse(digest_raw).map_err(|_| {
+        bad(
+            "DIGEST_TO",
+            digest_raw,
+            "one address such as lead@example.org",
+        )
+    })?;
+    let digest_hour = match get("DIGEST_HOUR") {
+        Some("off") => None,
+        raw => Some(parse_number(raw, 6, 0..=23).map_err(|v| {
+            bad(
+                "DIGEST_HOUR",
+                &v,
+                "an hour of the day (UTC) from 0 to 23, or off",
+            )
+        })?),
+    };
+    let max_attempts = parse_number(get("OUTBOX_MAX_ATTEMPTS"), 8, 1..=100).map_err(|v| {
+        bad(
+            "OUTBOX_MAX_ATTEMPTS",
+            &v,
+            "a number of attempts from 1 to 100",
+        )
+    })?;
+    let retry_base = parse_number(get("OUTBOX_RETRY_BASE_SECS"), 30, 1..=86_400).map_err(|v| {
+        bad(
+            "OUTBOX_RETRY_BASE_SECS",
+            &v,
+            "a number of seconds from 1 to 86400",
+        )
+    })?;
+    let poll = parse_number(get("OUTBOX_POLL_SECS"), 5, 1..=3_600)
+        .map_err(|v| bad("OUTBOX_POLL_SECS", &v, "a number of seconds from 1 to 3600"))?;
+    Ok(MailSettings {
+        smtp_url,
+        from,
+        digest_to,
+        digest_hour,
+        max_attempts,
+        retry_base: Duration::from_secs(retry_base.into()),
+        poll: Duration::from_secs(poll.into()),
+    })
+}
+
+/// The forms lettre's `from_url` understands: `smtp://host:port`, `smtps://…`,
+/// `smtp://…?tls=required|opportunistic`.
+fn parse_smtp_url(raw: &str) -> Result<(), &'static str> {
+    const EXPECTED: &str =
+        "smtp://host:port, smtps://user:pass@host:465 or smtp://host:587?tls=required";
+    let url = url::Url::parse(raw).map_err(|_| EXPECTED)?;
+    let tls = url
+        .query_pairs()
+        .find(|(k, _)| k == "tls")
+        .map(|(_, v)| v.into_owned());
+    let known = matches!(
+        (url.scheme(), tls.as_deref()),
+        ("smtp", None | Some("required" | "opportunistic")) | ("smtps", None)
+    );
+    if !known || url.host_str().is_none_or(str::is_empty) {
+        return Err(EXPECTED);
+    }
+    Ok(())
 }
 
 fn parse_number(
@@ -312,6 +458,48 @@ mod tests {
             assert_eq!(err.var, var);
             assert!(err.to_string().starts_with(&format!("invalid {var}=")));
         }
+    }
+
+    #[test]
+    fn mail_settings_default_and_name_bad_values() {
+        let s = Settings::from_vars(&HashMap::new()).unwrap();
+        assert!(s.mail.smtp_url.is_none());
+        assert_eq!(
+            s.mail.from.to_string(),
+            "Task force <no-reply@taskforce.example>"
+        );
+        assert_eq!(s.mail.digest_to.as_str(), "lead@taskforce.example");
+        assert_eq!(s.mail.digest_hour, Some(6));
+        let off = Settings::from_vars(&vars(&[("DIGEST_HOUR", "off")])).unwrap();
+        assert_eq!(off.mail.digest_hour, None);
+        assert_eq!(s.mail.max_attempts, 8);
+        assert_eq!(s.mail.retry_base, Duration::from_secs(30));
+        assert_eq!(s.mail.poll, Duration::from_secs(5));
+        for (var, value) in [
+            ("DIGEST_HOUR", "24"),
+            ("OUTBOX_MAX_ATTEMPTS", "0"),
+            ("OUTBOX_RETRY_BASE_SECS", "soon"),
+            ("OUTBOX_POLL_SECS", "0"),
+            ("MAIL_FROM", "not an address"),
+            ("DIGEST_TO", "lead"),
+            ("SMTP_URL", "http://mail.example"),
+            ("SMTP_URL", "smtp://mail.example?tls=sometimes"),
+        ] {
+            let err = Settings::from_vars(&vars(&[(var, value)])).unwrap_err();
+            assert_eq!(err.var, var, "{value}");
+        }
+    }
+
+    #[test]
+    fn smtp_passwords_never_reach_logs() {
+        let err = Settings::from_vars(&vars(&[("SMTP_URL", "ftp://u:hunter2@mail.example")]))
+            .unwrap_err();
+        assert!(!err.to_string().contains("hunter2"));
+        let s = Settings::from_vars(&vars(&[("SMTP_URL", "smtps://u:hunter2@mail.example:465")]))
+            .unwrap();
+        assert!(!format!("{s:?}").contains("hunter2"));
+        let shown = s.mail.transport_redacted(&s.data_dir);
+        assert_eq!(shown, "smtps://mail.example:465");
     }
 
     #[test]

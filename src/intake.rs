@@ -1,12 +1,13 @@
 //! The intake path every source shares (web form, partner API, staff entry): classify,
 //! look for earlier requests about the same applicant, route, and store the request with
-//! its duplicate keys, candidates and audit trail in one transaction.
+//! its duplicate keys, candidates, audit trail and the mail it causes (the requester's
+//! acknowledgment, the queue's notification) in one transaction.
 
 use chrono::{DateTime, Utc};
-use diesel::Connection;
 
+use crate::config::Settings;
 use crate::db::duplicates::{CandidateRow, StoredRequest, SUGGESTED};
-use crate::db::models::{AuditEventRow, CaseRequestRow, PersonalDataRow};
+use crate::db::models::{AuditEventRow, CaseRequestRow, GuidanceRow, PersonalDataRow, QueueRow};
 use crate::db::{self, DbConnection, DbError};
 use crate::domain::dedup::{assess, Assessment, Birth, DedupPolicy, Profile, ProfileInput};
 use crate::domain::reference::random_token;
@@ -15,6 +16,7 @@ use crate::domain::{
     classify, route, CaseReference, Classification, Facts, NewCaseRequest, QueueSlug,
     RoutingDecision, RoutingFacts, Status,
 };
+use crate::email::{self, CaseFacts, Guidance, Mail, MailError};
 
 /// A request that is now stored and acknowledged.
 #[derive(Debug, Clone)]
@@ -23,6 +25,8 @@ pub struct Created {
     pub queue_name: String,
     /// References of earlier requests it may duplicate, most likely first.
     pub possible_duplicate_of: Vec<String>,
+    /// Outbox rows written with the request: wake the worker when there are any.
+    pub mails: usize,
 }
 
 /// An earlier request that scored above the threshold.
@@ -33,15 +37,39 @@ struct Duplicate {
     assessment: Assessment,
 }
 
-/// Stores a validated request. `actor` names who submitted it for the audit trail
-/// (never personal data).
+#[derive(Debug, thiserror::Error)]
+pub enum SubmitError {
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error("the request's mail could not be written to the outbox")]
+    Mail(#[source] MailError),
+}
+
+impl From<diesel::result::Error> for SubmitError {
+    fn from(e: diesel::result::Error) -> Self {
+        SubmitError::Db(e.into())
+    }
+}
+
+impl From<MailError> for SubmitError {
+    fn from(e: MailError) -> Self {
+        match e {
+            MailError::Db(db) => SubmitError::Db(db),
+            other => SubmitError::Mail(other),
+        }
+    }
+}
+
+/// Stores a validated request and queues its mail. `actor` names who submitted it for the
+/// audit trail (never personal data).
 pub fn submit(
     conn: &mut DbConnection,
+    settings: &Settings,
     request: &NewCaseRequest,
-    policy: &DedupPolicy,
     actor: &str,
     now: DateTime<Utc>,
-) -> Result<Created, DbError> {
+) -> Result<Created, SubmitError> {
+    let policy = &settings.dedup;
     let (rules, default_queue) = db::requests::routing_table(conn)?;
     let classification = classify(&Facts::of(request, now.date_naive()));
     let decision = route(
@@ -60,19 +88,25 @@ pub fn submit(
 
     let mut rng = rand::rng();
     let mut attempt = 0;
-    let (row, duplicates) = loop {
+    let (row, duplicates, queue_name, mails) = loop {
         attempt += 1;
         let reference = CaseReference::generate(&mut rng);
         let token = random_token(&mut rng);
-        let result = conn.transaction(|conn| {
+        let result = db::write_transaction(conn, |conn| -> Result<_, SubmitError> {
             let duplicates = find_duplicates(conn, &profile, &keys, policy)?;
             let decision = match duplicates.first() {
-                Some(original) if policy.route_to_original => RoutingDecision {
-                    queue: QueueSlug::parse(&original.queue_slug)
-                        .map_err(|_| DbError::Corrupt("case_requests.queue_slug".into()))?,
-                    rule_id: None,
-                    rule_name: Some(format!("possible duplicate of {}", original.reference)),
-                },
+                // Urgent protection is never diverted from its own desk by a match.
+                Some(original)
+                    if policy.route_to_original
+                        && classification.priority != crate::domain::Priority::Urgent =>
+                {
+                    RoutingDecision {
+                        queue: QueueSlug::parse(&original.queue_slug)
+                            .map_err(|_| DbError::Corrupt("case_requests.queue_slug".into()))?,
+                        rule_id: None,
+                        rule_name: Some(format!("possible duplicate of {}", original.reference)),
+                    }
+                }
                 _ => decision.clone(),
             };
             let row = build_row(request, &classification, &decision, reference, token, now);
@@ -84,19 +118,24 @@ pub fn submit(
             db::requests::insert(conn, &row, &personal, &audit)?;
             db::duplicates::insert_keys(conn, &row.id, &keys, row.created_at)?;
             db::duplicates::insert_candidates(conn, &candidate_rows(&row, &duplicates))?;
-            Ok((row, duplicates))
+            let queue = db::requests::queue(conn, &row.queue_slug)?;
+            let guidance = db::requests::guidance_for(conn, classification.category)?;
+            let mut mails = 0;
+            for mail in mails_for(request, &row, &classification, &queue, guidance.as_ref()) {
+                mails += email::enqueue(conn, settings, &mail, now)?;
+            }
+            Ok((row, duplicates, queue.name, mails))
         });
         match result {
             Ok(done) => break done,
             // A reference collision: about one in 10^12, so just draw again.
-            Err(DbError::Query(diesel::result::Error::DatabaseError(
+            Err(SubmitError::Db(DbError::Query(diesel::result::Error::DatabaseError(
                 diesel::result::DatabaseErrorKind::UniqueViolation,
                 _,
-            ))) if attempt < 5 => continue,
+            )))) if attempt < 5 => continue,
             Err(e) => return Err(e),
         }
     };
-    let queue_name = db::requests::queue(conn, &row.queue_slug)?.name;
     tracing::info!(
         reference_id = %row.id,
         category = %row.category,
@@ -104,13 +143,56 @@ pub fn submit(
         queue = %row.queue_slug,
         source = %row.source,
         possible_duplicates = duplicates.len(),
+        mails,
         "request created"
     );
     Ok(Created {
         row,
         queue_name,
         possible_duplicate_of: duplicates.into_iter().map(|d| d.reference).collect(),
+        mails,
     })
+}
+
+/// The mail a new request causes: an acknowledgment when the requester gave an address,
+/// and a notification to the queue's addresses.
+fn mails_for(
+    request: &NewCaseRequest,
+    row: &CaseRequestRow,
+    c: &Classification,
+    queue: &QueueRow,
+    guidance: Option<&GuidanceRow>,
+) -> Vec<Mail> {
+    let case = CaseFacts {
+        request_id: row.id.clone(),
+        reference: row.reference.clone(),
+        category: c.category,
+        priority: c.priority,
+        queue_name: queue.name.clone(),
+    };
+    let mut mails = Vec::new();
+    if let Some(to) = request.reply_email() {
+        let guidance = match guidance {
+            Some(g) => Guidance {
+                body: g.body.clone(),
+                next_steps: g.next_steps.clone(),
+            },
+            None => Guidance {
+                body: String::new(),
+                next_steps: "The task force will review your request and contact you.".to_string(),
+            },
+        };
+        mails.push(Mail::Acknowledgment {
+            to: to.clone(),
+            case: case.clone(),
+            guidance,
+        });
+    }
+    let staff = email::address_list(&queue.notify_emails);
+    if !staff.is_empty() {
+        mails.push(Mail::NewRequest { to: staff, case });
+    }
+    mails
 }
 
 /// Earlier requests scoring at least the threshold, best first. Only requests sharing a

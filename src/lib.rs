@@ -2,12 +2,13 @@
 //! standard guidance, routes it to a task-force queue and keeps an audit trail.
 //!
 //! Layers, each using only those below it:
-//! `cli` / `startup` -> `web` -> `intake` -> `db` -> `domain` (+ `config`).
+//! `cli` / `startup` -> `web` -> `intake` -> `email` -> `db` -> `domain` (+ `config`).
 
 pub mod cli;
 pub mod config;
 pub mod db;
 pub mod domain;
+pub mod email;
 pub mod intake;
 pub mod startup;
 pub mod web;

@@ -1,5 +1,5 @@
 //! Builds the running application from `Settings`: database, migrations, seed data,
-//! the HTTP server. Tests build it exactly as `main` does, on port 0.
+//! the outbox worker and the HTTP server. Tests build it exactly as `main` does, on port 0.
 
 use actix_web::dev::Server;
 use actix_web::middleware::{from_fn, Compress};
@@ -7,15 +7,20 @@ use actix_web::{web, App, HttpServer};
 use anyhow::Context;
 use std::net::TcpListener;
 use std::sync::Arc;
+use tokio::task::JoinHandle;
 
 use crate::config::{DatabaseUrl, Settings};
 use crate::db::{self, Manager, Pool};
+use crate::email::transport::Transport;
+use crate::email::{Waker, Worker};
 use crate::web::{middleware, routes, AppState, FORM_BODY_LIMIT};
 
 pub struct Application {
     port: u16,
     server: Server,
     pool: Pool,
+    mail: Waker,
+    worker: JoinHandle<()>,
 }
 
 /// Opens the database, creating the SQLite file's folder if needed, and brings the schema
@@ -60,9 +65,16 @@ impl Application {
         let listener = TcpListener::bind(settings.bind)
             .with_context(|| format!("cannot listen on {}", settings.bind))?;
         let port = listener.local_addr()?.port();
+        let settings = Arc::new(settings);
+        let transport = Transport::from_settings(&settings)?;
+        let mail = Waker::new();
+        let worker = actix_web::rt::spawn(
+            Worker::new(pool.clone(), transport, settings.clone(), mail.clone()).run(),
+        );
         let state = AppState {
             pool: pool.clone(),
-            settings: Arc::new(settings.clone()),
+            settings: settings.clone(),
+            mail: mail.clone(),
         };
         let server = HttpServer::new(move || {
             App::new()
@@ -76,11 +88,18 @@ impl Application {
         .listen(listener)?
         .run();
         tracing::info!(
-            "listening on http://{}:{port} (database: {})",
+            "listening on http://{}:{port} (database: {}; mail: {})",
             settings.bind.ip(),
-            settings.database.redacted()
+            settings.database.redacted(),
+            settings.mail.transport_redacted(&settings.data_dir),
         );
-        Ok(Application { port, server, pool })
+        Ok(Application {
+            port,
+            server,
+            pool,
+            mail,
+            worker,
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -91,8 +110,15 @@ impl Application {
         &self.pool
     }
 
+    /// Wakes this instance's outbox worker.
+    pub fn mail_waker(&self) -> &Waker {
+        &self.mail
+    }
+
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let result = self.server.await;
+        self.worker.abort();
+        result
     }
 }
 

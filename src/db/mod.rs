@@ -5,6 +5,7 @@ pub mod cases;
 pub mod dashboard;
 pub mod duplicates;
 pub mod models;
+pub mod outbox;
 pub mod requests;
 pub mod schema;
 pub mod settings;
@@ -122,20 +123,31 @@ pub fn build_pool(url: &DatabaseUrl, size: u32, timeout: Duration) -> Pool {
 
 /// Runs a blocking database closure on the blocking thread pool, so that neither the
 /// checkout nor the query ever stalls the async runtime.
+/// The closure may fail with any error a `DbError` converts into.
 pub async fn run<T, F>(pool: &Pool, f: F) -> Result<T, DbError>
 where
     F: FnOnce(&mut DbConnection) -> Result<T, DbError> + Send + 'static,
     T: Send + 'static,
 {
+    run_as(pool, f).await
+}
+
+/// `run` for work whose error type is wider than `DbError` (an intake that also queues mail).
+pub async fn run_as<T, E, F>(pool: &Pool, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
+    T: Send + 'static,
+    E: From<DbError> + Send + 'static,
+{
     let pool = pool.clone();
     match actix_web::rt::task::spawn_blocking(move || {
-        let mut conn = pool.get()?;
+        let mut conn = pool.get().map_err(DbError::from)?;
         f(&mut conn)
     })
     .await
     {
         Ok(result) => result,
-        Err(join) => Err(DbError::Corrupt(format!("database task failed: {join}"))),
+        Err(join) => Err(DbError::Corrupt(format!("database task failed: {join}")).into()),
     }
 }
 
@@ -151,4 +163,36 @@ pub fn parse_column<T: std::str::FromStr>(column: &str, value: &str) -> Result<T
     value
         .parse()
         .map_err(|_| DbError::Corrupt(format!("{column} holds an unknown value")))
+}
+
+/// Runs `f` in a transaction that may write. On SQLite it starts with `BEGIN IMMEDIATE`,
+/// taking the write lock up front: a deferred transaction that reads first and then writes
+/// fails at once with SQLITE_BUSY when another writer committed in between, where an
+/// immediate one waits its turn (busy timeout). PostgreSQL needs nothing special.
+pub fn write_transaction<T, E, F>(conn: &mut DbConnection, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    if !matches!(conn, DbConnection::Sqlite(_)) {
+        return conn.transaction(f);
+    }
+    fn sqlite(conn: &mut DbConnection) -> &mut SqliteConnection {
+        match conn {
+            DbConnection::Sqlite(c) => c,
+            DbConnection::Postgres(_) => unreachable!("checked by the caller"),
+        }
+    }
+    AnsiTransactionManager::begin_transaction_sql(sqlite(conn), "BEGIN IMMEDIATE")?;
+    match f(conn) {
+        Ok(value) => {
+            AnsiTransactionManager::commit_transaction(sqlite(conn))?;
+            Ok(value)
+        }
+        Err(e) => {
+            let _ = AnsiTransactionManager::rollback_transaction(sqlite(conn));
+            Err(e)
+        }
+    }
 }

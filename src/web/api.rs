@@ -158,11 +158,14 @@ pub async fn create_request(
     let request = input
         .into_request(Source::PartnerApi, now.date_naive())
         .map_err(ApiError::Invalid)?;
-    let dedup = state.settings.dedup;
-    let created = db::run(&state.pool, move |conn| {
-        intake::submit(conn, &request, &dedup, "partner", now)
+    let settings = state.settings.clone();
+    let created = db::run_as(&state.pool, move |conn| {
+        intake::submit(conn, &settings, &request, "partner", now)
     })
     .await?;
+    if created.mails > 0 {
+        state.mail.wake();
+    }
     let summary = RequestSummary::of(&created.row, created.queue_name);
     Ok(HttpResponse::Created()
         .insert_header((
@@ -179,7 +182,7 @@ pub async fn get_request(
     let reference = CaseReference::parse(&reference).ok_or(ApiError::NotFound)?;
     let found = db::run(&state.pool, move |conn| {
         let Some(row) = db::requests::find_by_reference(conn, reference.as_str())? else {
-            return Ok(None);
+            return Ok::<_, db::DbError>(None);
         };
         let queue = db::requests::queue(conn, &row.queue_slug)?;
         Ok(Some((row, queue.name)))

@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use crate::db::DbError;
 use crate::domain::FieldError;
+use crate::intake::SubmitError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -58,6 +59,15 @@ impl From<DbError> for ApiError {
     }
 }
 
+impl From<SubmitError> for ApiError {
+    fn from(e: SubmitError) -> Self {
+        match e {
+            SubmitError::Db(db) => db.into(),
+            other => ApiError::Internal(other.into()),
+        }
+    }
+}
+
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
@@ -100,6 +110,15 @@ impl From<DbError> for PageError {
     fn from(e: DbError) -> Self {
         match e {
             DbError::Pool(_) | DbError::Connect(_) => PageError::Unavailable(e),
+            other => PageError::Internal(other.into()),
+        }
+    }
+}
+
+impl From<SubmitError> for PageError {
+    fn from(e: SubmitError) -> Self {
+        match e {
+            SubmitError::Db(db) => db.into(),
             other => PageError::Internal(other.into()),
         }
     }

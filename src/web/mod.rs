@@ -14,12 +14,15 @@ use std::sync::Arc;
 
 use crate::config::Settings;
 use crate::db::Pool;
+use crate::email::Waker;
 
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState {
     pub pool: Pool,
     pub settings: Arc<Settings>,
+    /// Wakes the outbox worker after a commit that wrote mail.
+    pub mail: Waker,
 }
 
 /// Largest JSON body the API accepts.

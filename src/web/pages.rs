@@ -202,11 +202,14 @@ pub async fn submit_form(
         Err(errors) => return render_form(values, errors),
     };
 
-    let dedup = state.settings.dedup;
-    let created = db::run(&state.pool, move |conn| {
-        intake::submit(conn, &request, &dedup, "public", now)
+    let settings = state.settings.clone();
+    let created = db::run_as(&state.pool, move |conn| {
+        intake::submit(conn, &settings, &request, "public", now)
     })
     .await?;
+    if created.mails > 0 {
+        state.mail.wake();
+    }
     Ok(HttpResponse::SeeOther()
         .insert_header((
             header::LOCATION,
@@ -235,7 +238,7 @@ pub async fn confirmation(
     }
     let found = db::run(&state.pool, move |conn| {
         let Some(row) = db::requests::find_by_receipt(conn, &token)? else {
-            return Ok(None);
+            return Ok::<_, db::DbError>(None);
         };
         let category: Category = db::parse_column("case_requests.category", &row.category)?;
         let guidance = db::requests::guidance_for(conn, category)?;

@@ -14,6 +14,10 @@ fn binary() -> Command {
         "BASE_URL",
         "LOG",
         "DB_POOL_SIZE",
+        "SMTP_URL",
+        "MAIL_FROM",
+        "DIGEST_TO",
+        "DIGEST_HOUR",
     ] {
         cmd.env_remove(var);
     }

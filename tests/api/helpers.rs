@@ -3,6 +3,7 @@
 
 use case_triage::config::{DatabaseUrl, Settings};
 use case_triage::db::{self, DbConnection, Pool};
+use case_triage::email::Waker;
 use case_triage::startup::Application;
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, PgConnection};
@@ -24,6 +25,12 @@ pub struct TestApp {
     /// Does not follow redirects, to check them.
     pub raw: reqwest::Client,
     pub pool: Pool,
+    /// What the instance was started with.
+    #[allow(dead_code)]
+    pub settings: Settings,
+    /// Wakes the instance's outbox worker.
+    #[allow(dead_code)]
+    pub mail: Waker,
     #[allow(dead_code)]
     pub dir: tempfile::TempDir,
     pg: Option<PgDatabase>,
@@ -111,20 +118,49 @@ pub fn test_env(backend: Backend) -> Option<TestEnv> {
         pg = Some(PgDatabase { admin_url, name });
     }
     settings.pool_size = 4;
+    // Tests wait for mail: look often, retry soon.
+    settings.mail.poll = std::time::Duration::from_secs(1);
+    settings.mail.retry_base = std::time::Duration::from_secs(1);
+    // No digest unless a test asks for one, so tests count exactly the mail they cause.
+    settings.mail.digest_hour = None;
     Some(TestEnv { settings, dir, pg })
 }
 
 pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
+    spawn_app_with(backend, |_| {}).await
+}
+
+/// Starts an instance with settings the test adjusts (an SMTP server, retry policy…).
+pub async fn spawn_app_with(
+    backend: Backend,
+    configure: impl FnOnce(&mut Settings),
+) -> Option<TestApp> {
     init_tracing();
-    let TestEnv { settings, dir, pg } =
-        actix_web::rt::task::spawn_blocking(move || test_env(backend))
-            .await
-            .expect("settings")?;
-    let app = Application::build(settings).await.expect("app starts");
+    let TestEnv {
+        mut settings,
+        dir,
+        pg,
+    } = actix_web::rt::task::spawn_blocking(move || test_env(backend))
+        .await
+        .expect("settings")?;
+    configure(&mut settings);
+    Some(start(backend, settings, dir, pg).await)
+}
+
+async fn start(
+    backend: Backend,
+    settings: Settings,
+    dir: tempfile::TempDir,
+    pg: Option<PgDatabase>,
+) -> TestApp {
+    let app = Application::build(settings.clone())
+        .await
+        .expect("app starts");
     let port = app.port();
     let pool = app.pool().clone();
+    let mail = app.mail_waker().clone();
     actix_web::rt::spawn(app.run_until_stopped());
-    Some(TestApp {
+    TestApp {
         address: format!("http://127.0.0.1:{port}"),
         backend,
         client: reqwest::Client::builder()
@@ -136,12 +172,35 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
             .build()
             .unwrap(),
         pool,
+        settings,
+        mail,
         dir,
         pg,
-    })
+    }
 }
 
 impl TestApp {
+    /// A second instance on the same database, as in a deployment with several.
+    #[allow(dead_code)]
+    pub async fn spawn_sibling(&self) -> TestApp {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut settings = self.settings.clone();
+        settings.data_dir = dir.path().to_path_buf();
+        start(self.backend, settings, dir, None).await
+    }
+
+    /// `DATABASE_URL` of the app's database, for running the binary against it.
+    #[allow(dead_code)]
+    pub fn database_url(&self) -> String {
+        match &self.settings.database {
+            DatabaseUrl::Sqlite(p) => format!("sqlite://{}", p.display()),
+            DatabaseUrl::Postgres(s) => {
+                use secrecy::ExposeSecret;
+                s.expose_secret().to_string()
+            }
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)
     }

@@ -1,6 +1,7 @@
 //! The integration suite: one binary, the app driven over HTTP as clients use it.
 
 mod helpers;
+mod smtp;
 
 mod admin;
 mod cli;
@@ -8,3 +9,4 @@ mod duplicates;
 mod health;
 mod intake_api;
 mod intake_form;
+mod mail;

@@ -598,11 +598,15 @@ pub async fn create_request(
         };
     request.entered_by = Some(staff.id.clone());
     let actor = staff.actor();
-    let dedup = state.settings.dedup;
-    let created = db::run(&state.pool, move |conn| {
-        crate::intake::submit(conn, &request, &dedup, &actor, now)
+    let settings = state.settings.clone();
+    let created = db::run_as(&state.pool, move |conn| {
+        crate::intake::submit(conn, &settings, &request, &actor, now)
     })
-    .await?;
+    .await
+    .map_err(|e| AdminError::Internal(e.into()))?;
+    if created.mails > 0 {
+        state.mail.wake();
+    }
     Ok(see_other(&format!(
         "/admin/requests/{}",
         created.row.reference

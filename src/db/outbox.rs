@@ -1,0 +1,297 @@
+//! The outbox: mail the app owes, one row per recipient. Written in the transaction of the
+//! change that causes it, claimed and delivered by the worker, listed and retried by staff.
+
+use chrono::{Duration, NaiveDateTime};
+use diesel::prelude::*;
+use std::fmt;
+use std::str::FromStr;
+
+use super::schema::outbox;
+use super::{DbConnection, DbError};
+
+/// Where a mail stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutboxStatus {
+    /// Waiting for its first or next attempt.
+    Pending,
+    Sent,
+    /// Gave up after the maximum number of attempts; staff can retry it.
+    Dead,
+}
+
+impl OutboxStatus {
+    pub const ALL: &'static [OutboxStatus] = &[
+        OutboxStatus::Pending,
+        OutboxStatus::Sent,
+        OutboxStatus::Dead,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutboxStatus::Pending => "pending",
+            OutboxStatus::Sent => "sent",
+            OutboxStatus::Dead => "dead",
+        }
+    }
+}
+
+impl FromStr for OutboxStatus {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        OutboxStatus::ALL
+            .iter()
+            .copied()
+            .find(|v| v.as_str() == s)
+            .ok_or_else(|| format!("expected one of pending, sent, dead, not {s:?}"))
+    }
+}
+
+impl fmt::Display for OutboxStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = outbox)]
+pub struct OutboxRow {
+    pub id: String,
+    pub kind: String,
+    pub request_id: Option<String>,
+    pub recipient: String,
+    pub subject: String,
+    pub body_text: String,
+    pub body_html: String,
+    pub urgent: bool,
+    pub dedup_key: Option<String>,
+    pub status: String,
+    pub attempts: i32,
+    pub last_error: Option<String>,
+    pub next_attempt_at: NaiveDateTime,
+    pub locked_until: Option<NaiveDateTime>,
+    pub created_at: NaiveDateTime,
+    pub sent_at: Option<NaiveDateTime>,
+}
+
+/// Mail counts per status, for the CLI now and the admin dashboard later.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OutboxCounts {
+    pub pending: i64,
+    pub sent: i64,
+    pub dead: i64,
+}
+
+pub fn insert(conn: &mut DbConnection, row: &OutboxRow) -> Result<(), DbError> {
+    diesel::insert_into(outbox::table)
+        .values(row)
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Inserts a row whose `dedup_key` must be unique; `false` when another instance (or an
+/// earlier run) already wrote it. A savepoint keeps a surrounding PostgreSQL transaction
+/// usable after the conflict.
+pub fn insert_once(conn: &mut DbConnection, row: &OutboxRow) -> Result<bool, DbError> {
+    let inserted =
+        conn.transaction(|conn| diesel::insert_into(outbox::table).values(row).execute(conn));
+    match inserted {
+        Ok(_) => Ok(true),
+        Err(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _,
+        )) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub fn exists_with_key(conn: &mut DbConnection, key: &str) -> Result<bool, DbError> {
+    let n: i64 = outbox::table
+        .filter(outbox::dedup_key.eq(key))
+        .count()
+        .get_result(conn)?;
+    Ok(n > 0)
+}
+
+/// Rows that are due and not held by a live claim, urgent first.
+macro_rules! due_ids {
+    ($now:expr, $limit:expr) => {
+        outbox::table
+            .filter(outbox::status.eq(OutboxStatus::Pending.as_str()))
+            .filter(outbox::next_attempt_at.le($now))
+            .filter(
+                outbox::locked_until
+                    .is_null()
+                    .or(outbox::locked_until.lt($now)),
+            )
+            .order((outbox::urgent.desc(), outbox::next_attempt_at, outbox::id))
+            .limit($limit)
+            .select(outbox::id)
+    };
+}
+
+/// Claims up to `limit` due rows for one worker until `now + lease`, counting the attempt.
+/// On PostgreSQL the rows are locked with `FOR UPDATE SKIP LOCKED`, so workers of several
+/// instances never claim the same row; SQLite has one writer, and the immediate transaction
+/// makes the select-and-update one step. A worker that dies leaves its claim to expire.
+pub fn claim_due(
+    conn: &mut DbConnection,
+    now: NaiveDateTime,
+    lease: Duration,
+    limit: i64,
+) -> Result<Vec<OutboxRow>, DbError> {
+    let until = now + lease;
+    let claim = |ids: &[String]| {
+        (
+            outbox::table.filter(outbox::id.eq_any(ids.to_vec())),
+            (
+                outbox::attempts.eq(outbox::attempts + 1),
+                outbox::locked_until.eq(Some(until)),
+            ),
+        )
+    };
+    let rows = match conn {
+        DbConnection::Postgres(c) => c.transaction(|c| {
+            let ids: Vec<String> = due_ids!(now, limit).for_update().skip_locked().load(c)?;
+            let (rows, set) = claim(&ids);
+            diesel::update(rows).set(set).execute(c)?;
+            outbox::table
+                .filter(outbox::id.eq_any(&ids))
+                .select(OutboxRow::as_select())
+                .load(c)
+        }),
+        DbConnection::Sqlite(c) => c.immediate_transaction(|c| {
+            let ids: Vec<String> = due_ids!(now, limit).load(c)?;
+            let (rows, set) = claim(&ids);
+            diesel::update(rows).set(set).execute(c)?;
+            outbox::table
+                .filter(outbox::id.eq_any(&ids))
+                .select(OutboxRow::as_select())
+                .load(c)
+        }),
+    }?;
+    Ok(rows)
+}
+
+pub fn mark_sent(conn: &mut DbConnection, id: &str, now: NaiveDateTime) -> Result<(), DbError> {
+    diesel::update(outbox::table.find(id))
+        .set((
+            outbox::status.eq(OutboxStatus::Sent.as_str()),
+            outbox::sent_at.eq(Some(now)),
+            outbox::locked_until.eq(None::<NaiveDateTime>),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Records a failed attempt: retried at `retry_at`, or dead when that is `None`.
+/// `error` must hold no personal data.
+pub fn mark_failed(
+    conn: &mut DbConnection,
+    id: &str,
+    error: &str,
+    retry_at: Option<NaiveDateTime>,
+) -> Result<(), DbError> {
+    let target = outbox::table.find(id);
+    let released = (
+        outbox::last_error.eq(Some(error)),
+        outbox::locked_until.eq(None::<NaiveDateTime>),
+    );
+    match retry_at {
+        Some(at) => diesel::update(target)
+            .set((
+                released,
+                outbox::status.eq(OutboxStatus::Pending.as_str()),
+                outbox::next_attempt_at.eq(at),
+            ))
+            .execute(conn)?,
+        None => diesel::update(target)
+            .set((released, outbox::status.eq(OutboxStatus::Dead.as_str())))
+            .execute(conn)?,
+    };
+    Ok(())
+}
+
+/// The newest rows first, optionally of one status.
+pub fn list(
+    conn: &mut DbConnection,
+    status: Option<OutboxStatus>,
+    limit: i64,
+) -> Result<Vec<OutboxRow>, DbError> {
+    let mut query = outbox::table
+        .select(OutboxRow::as_select())
+        .order((outbox::created_at.desc(), outbox::id))
+        .limit(limit)
+        .into_boxed();
+    if let Some(status) = status {
+        query = query.filter(outbox::status.eq(status.as_str()));
+    }
+    Ok(query.load(conn)?)
+}
+
+pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<OutboxRow>, DbError> {
+    Ok(outbox::table
+        .find(id)
+        .select(OutboxRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Makes a dead (or still pending) mail due now with a fresh set of attempts; `false` when
+/// there is no such mail or it was already sent.
+pub fn retry(conn: &mut DbConnection, id: &str, now: NaiveDateTime) -> Result<bool, DbError> {
+    let changed = diesel::update(
+        outbox::table
+            .find(id)
+            .filter(outbox::status.ne(OutboxStatus::Sent.as_str())),
+    )
+    .set(requeued(now))
+    .execute(conn)?;
+    Ok(changed > 0)
+}
+
+/// Retries every dead mail; returns how many.
+pub fn retry_all_dead(conn: &mut DbConnection, now: NaiveDateTime) -> Result<usize, DbError> {
+    Ok(
+        diesel::update(outbox::table.filter(outbox::status.eq(OutboxStatus::Dead.as_str())))
+            .set(requeued(now))
+            .execute(conn)?,
+    )
+}
+
+#[allow(clippy::type_complexity)]
+fn requeued(
+    now: NaiveDateTime,
+) -> (
+    diesel::dsl::Eq<outbox::status, &'static str>,
+    diesel::dsl::Eq<outbox::attempts, i32>,
+    diesel::dsl::Eq<outbox::next_attempt_at, NaiveDateTime>,
+    diesel::dsl::Eq<outbox::locked_until, Option<NaiveDateTime>>,
+) {
+    (
+        outbox::status.eq(OutboxStatus::Pending.as_str()),
+        outbox::attempts.eq(0),
+        outbox::next_attempt_at.eq(now),
+        outbox::locked_until.eq(None),
+    )
+}
+
+pub fn counts(conn: &mut DbConnection) -> Result<OutboxCounts, DbError> {
+    let rows: Vec<(String, i64)> = outbox::table
+        .group_by(outbox::status)
+        .select((outbox::status, diesel::dsl::count_star()))
+        .load(conn)?;
+    let mut counts = OutboxCounts::default();
+    for (status, n) in rows {
+        match status.parse::<OutboxStatus>() {
+            Ok(OutboxStatus::Pending) => counts.pending = n,
+            Ok(OutboxStatus::Sent) => counts.sent = n,
+            Ok(OutboxStatus::Dead) => counts.dead = n,
+            Err(_) => {
+                return Err(DbError::Corrupt(
+                    "outbox.status holds an unknown value".into(),
+                ))
+            }
+        }
+    }
+    Ok(counts)
+}

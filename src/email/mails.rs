@@ -1,0 +1,485 @@
+//! The mails the app sends and what each may say. Every mail is rendered from three template
+//! files under `templates/email/`: `NAME.subject.txt`, `NAME.txt` and `NAME.html` (only the
+//! HTML is escaped, so the text parts carry text as typed). Mails name a request by its
+//! reference, never by a person's name or case number.
+
+use askama::Template;
+use chrono::NaiveDate;
+
+use crate::domain::fields::ContactEmail;
+use crate::domain::{Category, Priority};
+
+/// A mail ready to store: one subject line, a plain-text body and an HTML body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+/// What a mail about one request may tell: derived facts, never personal data.
+#[derive(Debug, Clone)]
+pub struct CaseFacts {
+    pub request_id: String,
+    pub reference: String,
+    pub category: Category,
+    pub priority: Priority,
+    pub queue_name: String,
+}
+
+/// The standard guidance of a category (the `guidance` table).
+#[derive(Debug, Clone)]
+pub struct Guidance {
+    pub body: String,
+    pub next_steps: String,
+}
+
+/// Why a requester hears back after the acknowledgment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Handed to UNHCR or a partner NGO.
+    ReferredOut,
+    Resolved,
+}
+
+/// The day's numbers for the task-force lead.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DigestReport {
+    pub day: NaiveDate,
+    /// New requests in the 24 hours before the digest, per category (zero rows left out).
+    pub new_per_category: Vec<(Category, i64)>,
+    /// Open requests per queue name, every queue listed.
+    pub open_per_queue: Vec<(String, i64)>,
+    /// How long the oldest open request has waited.
+    pub oldest_open_age: Option<chrono::Duration>,
+}
+
+/// Every mail the app sends. Adding one is a variant, three template files and an arm in
+/// `render`; sending it is one `email::enqueue` call.
+#[derive(Debug, Clone)]
+pub enum Mail {
+    /// To the requester: reference, category, guidance and what happens next.
+    Acknowledgment {
+        to: ContactEmail,
+        case: CaseFacts,
+        guidance: Guidance,
+    },
+    /// To a queue's notification addresses: a new request, with a link to it.
+    NewRequest {
+        to: Vec<ContactEmail>,
+        case: CaseFacts,
+    },
+    /// To the caseworker a request has been assigned to.
+    Assigned { to: ContactEmail, case: CaseFacts },
+    /// To the requester when the request is referred out or resolved.
+    StatusChanged {
+        to: ContactEmail,
+        case: CaseFacts,
+        outcome: Outcome,
+        guidance: Guidance,
+    },
+    /// To the task-force lead, once a day.
+    Digest {
+        to: ContactEmail,
+        report: DigestReport,
+    },
+}
+
+impl Mail {
+    /// The outbox's name for this kind of mail.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Mail::Acknowledgment { .. } => "acknowledgment",
+            Mail::NewRequest { .. } => "new_request",
+            Mail::Assigned { .. } => "assigned",
+            Mail::StatusChanged { .. } => "status_changed",
+            Mail::Digest { .. } => "digest",
+        }
+    }
+
+    pub fn recipients(&self) -> Vec<&ContactEmail> {
+        match self {
+            Mail::NewRequest { to, .. } => to.iter().collect(),
+            Mail::Acknowledgment { to, .. }
+            | Mail::Assigned { to, .. }
+            | Mail::StatusChanged { to, .. }
+            | Mail::Digest { to, .. } => vec![to],
+        }
+    }
+
+    fn case(&self) -> Option<&CaseFacts> {
+        match self {
+            Mail::Acknowledgment { case, .. }
+            | Mail::NewRequest { case, .. }
+            | Mail::Assigned { case, .. }
+            | Mail::StatusChanged { case, .. } => Some(case),
+            Mail::Digest { .. } => None,
+        }
+    }
+
+    pub fn request_id(&self) -> Option<&str> {
+        self.case().map(|c| c.request_id.as_str())
+    }
+
+    /// Mail about an urgent request goes out before everything else.
+    pub fn is_urgent(&self) -> bool {
+        self.case().is_some_and(|c| c.priority == Priority::Urgent)
+    }
+
+    /// A key that makes the mail exist once however many instances write it.
+    pub fn dedup_key(&self) -> Option<String> {
+        match self {
+            Mail::Digest { report, .. } => Some(format!("digest:{}", report.day)),
+            _ => None,
+        }
+    }
+
+    /// Renders subject, text and HTML; `base_url` is where staff reach the app.
+    pub fn render(&self, base_url: &url::Url) -> Result<Rendered, askama::Error> {
+        match self {
+            Mail::Acknowledgment { case, guidance, .. } => AckView {
+                reference: &case.reference,
+                category: case.category.label(),
+                next_steps: &guidance.next_steps,
+                guidance: &guidance.body,
+            }
+            .render(),
+            Mail::NewRequest { case, .. } => CaseView::of(case, base_url).render_new_request(),
+            Mail::Assigned { case, .. } => CaseView::of(case, base_url).render_assigned(),
+            Mail::StatusChanged {
+                case,
+                outcome,
+                guidance,
+                ..
+            } => UpdateView {
+                reference: &case.reference,
+                category: case.category.label(),
+                referred: *outcome == Outcome::ReferredOut,
+                guidance: &guidance.body,
+            }
+            .render(),
+            Mail::Digest { report, .. } => DigestView::of(report).render(),
+        }
+    }
+}
+
+/// The admin page of a request: `{BASE_URL}/admin/requests/{reference}`.
+pub fn admin_link(base_url: &url::Url, reference: &str) -> String {
+    format!(
+        "{}/admin/requests/{reference}",
+        base_url.as_str().trim_end_matches('/')
+    )
+}
+
+/// A subject is one header line: no CR, LF or other control characters, spaces collapsed.
+pub fn one_line(raw: &str) -> String {
+    raw.split(|c: char| c.is_control() || c.is_whitespace())
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Declares the subject, text and HTML templates of one view and its `render`.
+macro_rules! mail_templates {
+    ($view:ident, $render:ident => $subject:tt, $text:tt, $html:tt) => {
+        impl<'a> $view<'a> {
+            fn $render(&self) -> Result<Rendered, askama::Error> {
+                #[derive(Template)]
+                #[template(path = $subject)]
+                struct Subject<'b, 'a> {
+                    m: &'b $view<'a>,
+                }
+                #[derive(Template)]
+                #[template(path = $text)]
+                struct Text<'b, 'a> {
+                    m: &'b $view<'a>,
+                }
+                #[derive(Template)]
+                #[template(path = $html)]
+                struct Html<'b, 'a> {
+                    m: &'b $view<'a>,
+                }
+                Ok(Rendered {
+                    subject: one_line(&Subject { m: self }.render()?),
+                    text: Text { m: self }.render()?,
+                    html: Html { m: self }.render()?,
+                })
+            }
+        }
+    };
+}
+
+struct AckView<'a> {
+    reference: &'a str,
+    category: &'static str,
+    next_steps: &'a str,
+    guidance: &'a str,
+}
+
+mail_templates!(AckView, render =>
+    "email/acknowledgment.subject.txt", "email/acknowledgment.txt", "email/acknowledgment.html");
+
+struct CaseView<'a> {
+    reference: &'a str,
+    category: &'static str,
+    priority: &'static str,
+    queue_name: &'a str,
+    link: String,
+    urgent: bool,
+}
+
+impl<'a> CaseView<'a> {
+    fn of(case: &'a CaseFacts, base_url: &url::Url) -> Self {
+        CaseView {
+            reference: &case.reference,
+            category: case.category.label(),
+            priority: case.priority.label(),
+            queue_name: &case.queue_name,
+            link: admin_link(base_url, &case.reference),
+            urgent: case.priority == Priority::Urgent,
+        }
+    }
+}
+
+mail_templates!(CaseView, render_new_request =>
+    "email/new_request.subject.txt", "email/new_request.txt", "email/new_request.html");
+mail_templates!(CaseView, render_assigned =>
+    "email/assigned.subject.txt", "email/assigned.txt", "email/assigned.html");
+
+struct UpdateView<'a> {
+    reference: &'a str,
+    category: &'static str,
+    referred: bool,
+    guidance: &'a str,
+}
+
+mail_templates!(UpdateView, render =>
+    "email/status_changed.subject.txt", "email/status_changed.txt", "email/status_changed.html");
+
+struct DigestView<'a> {
+    day: String,
+    new_total: i64,
+    new_per_category: Vec<(&'static str, i64)>,
+    open_total: i64,
+    open_per_queue: Vec<(&'a str, i64)>,
+    oldest_open: String,
+}
+
+impl<'a> DigestView<'a> {
+    fn of(report: &'a DigestReport) -> Self {
+        DigestView {
+            day: report.day.to_string(),
+            new_total: report.new_per_category.iter().map(|(_, n)| n).sum(),
+            new_per_category: report
+                .new_per_category
+                .iter()
+                .map(|(c, n)| (c.label(), *n))
+                .collect(),
+            open_total: report.open_per_queue.iter().map(|(_, n)| n).sum(),
+            open_per_queue: report
+                .open_per_queue
+                .iter()
+                .map(|(q, n)| (q.as_str(), *n))
+                .collect(),
+            oldest_open: report
+                .oldest_open_age
+                .map_or_else(|| "none open".to_string(), age_in_words),
+        }
+    }
+}
+
+mail_templates!(DigestView, render =>
+    "email/digest.subject.txt", "email/digest.txt", "email/digest.html");
+
+/// "3 days 4 hours", "5 hours 10 minutes", "12 minutes".
+pub fn age_in_words(age: chrono::Duration) -> String {
+    let minutes = age.num_minutes().max(0);
+    let (days, hours, mins) = (minutes / 1440, minutes / 60 % 24, minutes % 60);
+    let unit = |n: i64, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+    if days > 0 {
+        format!("{} {}", unit(days, "day"), unit(hours, "hour"))
+    } else if hours > 0 {
+        format!("{} {}", unit(hours, "hour"), unit(mins, "minute"))
+    } else {
+        unit(mins, "minute")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn base() -> url::Url {
+        url::Url::parse("https://triage.example.org/").unwrap()
+    }
+
+    fn email(s: &str) -> ContactEmail {
+        ContactEmail::parse(s).unwrap()
+    }
+
+    fn case(priority: Priority) -> CaseFacts {
+        CaseFacts {
+            request_id: "r1".into(),
+            reference: "TF-7K3M-9QXD".into(),
+            category: Category::SivPending,
+            priority,
+            queue_name: "SIV desk".into(),
+        }
+    }
+
+    fn guidance() -> Guidance {
+        Guidance {
+            body: "Keep your COM case number <safe> & private.".into(),
+            next_steps: "The SIV desk will check where your case stands.".into(),
+        }
+    }
+
+    #[test]
+    fn acknowledgment_tells_reference_category_guidance_and_next_steps() {
+        let mail = Mail::Acknowledgment {
+            to: email("ahmad@example.org"),
+            case: case(Priority::Normal),
+            guidance: guidance(),
+        };
+        let r = mail.render(&base()).unwrap();
+        assert_eq!(r.subject, "Your request TF-7K3M-9QXD has been received");
+        for part in [&r.text, &r.html] {
+            assert!(part.contains("TF-7K3M-9QXD"));
+            assert!(part.contains("Special Immigrant Visa in process"));
+            assert!(part.contains("The SIV desk will check where your case stands."));
+            assert!(
+                !part.contains("SIV desk\n"),
+                "no queue name for the requester"
+            );
+        }
+        assert!(r
+            .text
+            .contains("Keep your COM case number <safe> & private."));
+        assert!(
+            r.html.contains("&#60;safe&#62; &#38; private")
+                || r.html.contains("&lt;safe&gt; &amp; private")
+        );
+        assert_eq!(mail.kind(), "acknowledgment");
+        assert_eq!(mail.dedup_key(), None);
+    }
+
+    #[test]
+    fn new_request_links_to_the_admin_page_and_marks_urgent_ones() {
+        let mail = Mail::NewRequest {
+            to: vec![email("siv@taskforce.example"), email("b@taskforce.example")],
+            case: case(Priority::Normal),
+        };
+        let r = mail.render(&base()).unwrap();
+        assert_eq!(
+            r.subject,
+            "New request TF-7K3M-9QXD on SIV desk: Special Immigrant Visa in process"
+        );
+        let link = "https://triage.example.org/admin/requests/TF-7K3M-9QXD";
+        assert!(r.text.contains(link));
+        assert!(r.html.contains(&format!("href=\"{link}\"")));
+        assert!(r.text.contains("Priority:  Normal"));
+        assert_eq!(mail.recipients().len(), 2);
+        assert!(!mail.is_urgent());
+
+        let urgent = Mail::NewRequest {
+            to: vec![email("urgent@taskforce.example")],
+            case: case(Priority::Urgent),
+        };
+        let r = urgent.render(&base()).unwrap();
+        assert!(r.subject.starts_with("[URGENT] New request TF-7K3M-9QXD"));
+        assert!(r.text.starts_with("URGENT:"));
+        assert!(urgent.is_urgent());
+    }
+
+    #[test]
+    fn assigned_tells_the_caseworker_where_to_look() {
+        let mail = Mail::Assigned {
+            to: email("caseworker@taskforce.example"),
+            case: case(Priority::High),
+        };
+        let r = mail.render(&base()).unwrap();
+        assert_eq!(r.subject, "Request TF-7K3M-9QXD has been assigned to you");
+        assert!(r.text.contains("Priority: High"));
+        assert!(r
+            .html
+            .contains("https://triage.example.org/admin/requests/TF-7K3M-9QXD"));
+        assert_eq!(mail.kind(), "assigned");
+    }
+
+    #[test]
+    fn status_changed_tells_the_requester_about_a_referral_or_resolution() {
+        let referred = Mail::StatusChanged {
+            to: email("ahmad@example.org"),
+            case: case(Priority::Normal),
+            outcome: Outcome::ReferredOut,
+            guidance: guidance(),
+        };
+        let r = referred.render(&base()).unwrap();
+        assert_eq!(
+            r.subject,
+            "Your request TF-7K3M-9QXD has been referred to a partner"
+        );
+        assert!(r.text.contains("UNHCR or a partner organization"));
+        assert!(r.text.contains("Keep your COM case number"));
+        assert!(
+            !r.text.contains("admin/requests"),
+            "no staff link for requesters"
+        );
+
+        let resolved = Mail::StatusChanged {
+            to: email("ahmad@example.org"),
+            case: case(Priority::Normal),
+            outcome: Outcome::Resolved,
+            guidance: guidance(),
+        };
+        let r = resolved.render(&base()).unwrap();
+        assert_eq!(r.subject, "Your request TF-7K3M-9QXD has been resolved");
+        assert!(r.html.contains("finished working on your request"));
+    }
+
+    #[test]
+    fn digest_counts_new_and_open_requests_and_the_oldest_age() {
+        let day = NaiveDate::from_ymd_opt(2026, 11, 26).unwrap();
+        let mail = Mail::Digest {
+            to: email("lead@taskforce.example"),
+            report: DigestReport {
+                day,
+                new_per_category: vec![(Category::SivPending, 2), (Category::Other, 1)],
+                open_per_queue: vec![("SIV desk".into(), 2), ("Consular desk".into(), 0)],
+                oldest_open_age: Some(chrono::Duration::hours(27)),
+            },
+        };
+        let r = mail.render(&base()).unwrap();
+        assert_eq!(r.subject, "Task force digest 2026-11-26: 3 new, 2 open");
+        assert!(r.text.contains("  Special Immigrant Visa in process: 2\n"));
+        assert!(r.text.contains("  Other request: 1\n"));
+        assert!(r.text.contains("  Consular desk: 0\n"));
+        assert!(r.text.contains("Oldest open request: 1 day 3 hours"));
+        assert!(r.html.contains("<td>SIV desk</td>"));
+        assert_eq!(mail.dedup_key().as_deref(), Some("digest:2026-11-26"));
+    }
+
+    #[test]
+    fn subjects_are_one_line_whatever_they_hold() {
+        assert_eq!(one_line("a\r\nBcc: x@y.z\t b "), "a Bcc: x@y.z b");
+        let mut c = case(Priority::Normal);
+        c.queue_name = "Evil\r\nBcc: someone@example.org".into();
+        let r = Mail::NewRequest {
+            to: vec![email("q@taskforce.example")],
+            case: c,
+        }
+        .render(&base())
+        .unwrap();
+        assert!(!r.subject.contains(['\r', '\n']));
+    }
+
+    #[test]
+    fn ages_read_as_words() {
+        assert_eq!(age_in_words(chrono::Duration::minutes(1)), "1 minute");
+        assert_eq!(
+            age_in_words(chrono::Duration::minutes(125)),
+            "2 hours 5 minutes"
+        );
+        assert_eq!(age_in_words(chrono::Duration::hours(49)), "2 days 1 hour");
+    }
+}

@@ -1,0 +1,119 @@
+//! Email: the mails the app owes, written to the outbox in the transaction of the change
+//! that causes them (`enqueue`), and the worker that delivers them with retries, a dead
+//! letter state and a daily digest. Sits above `db` and `domain`; knows nothing of HTTP.
+
+pub mod digest;
+pub mod mails;
+pub mod transport;
+pub mod worker;
+
+use chrono::{DateTime, Utc};
+
+use crate::config::Settings;
+use crate::db::outbox::{OutboxRow, OutboxStatus};
+use crate::db::{self, DbConnection, DbError};
+use crate::domain::fields::ContactEmail;
+pub use mails::{CaseFacts, DigestReport, Guidance, Mail, Outcome, Rendered};
+pub use worker::{Waker, Worker};
+
+#[derive(Debug, thiserror::Error)]
+pub enum MailError {
+    #[error("a mail template failed to render")]
+    Render(#[from] askama::Error),
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl From<diesel::result::Error> for MailError {
+    fn from(e: diesel::result::Error) -> Self {
+        MailError::Db(e.into())
+    }
+}
+
+/// Writes `mail` to the outbox, one row per recipient; call it inside the transaction of
+/// the change that causes the mail. Returns how many rows were written (a mail with a
+/// dedup key that already exists writes none).
+pub fn enqueue(
+    conn: &mut DbConnection,
+    settings: &Settings,
+    mail: &Mail,
+    now: DateTime<Utc>,
+) -> Result<usize, MailError> {
+    let rendered = mail.render(&settings.base_url)?;
+    let now = now.naive_utc();
+    let mut written = 0;
+    for to in mail.recipients() {
+        let row = OutboxRow {
+            id: uuid::Uuid::new_v4().to_string(),
+            kind: mail.kind().to_string(),
+            request_id: mail.request_id().map(str::to_string),
+            recipient: to.as_str().to_string(),
+            subject: rendered.subject.clone(),
+            body_text: rendered.text.clone(),
+            body_html: rendered.html.clone(),
+            urgent: mail.is_urgent(),
+            dedup_key: mail.dedup_key(),
+            status: OutboxStatus::Pending.as_str().to_string(),
+            attempts: 0,
+            last_error: None,
+            next_attempt_at: now,
+            locked_until: None,
+            created_at: now,
+            sent_at: None,
+        };
+        if row.dedup_key.is_some() {
+            written += usize::from(db::outbox::insert_once(conn, &row)?);
+        } else {
+            db::outbox::insert(conn, &row)?;
+            written += 1;
+        }
+    }
+    Ok(written)
+}
+
+/// The valid addresses of a comma-separated list (a queue's `notify_emails`); invalid
+/// entries are skipped and logged without their text.
+pub fn address_list(raw: &str) -> Vec<ContactEmail> {
+    raw.split([',', ';'])
+        .map(str::trim)
+        .filter(|a| !a.is_empty())
+        .filter_map(|a| match ContactEmail::parse(a) {
+            Ok(address) => Some(address),
+            Err(_) => {
+                tracing::warn!("skipped an invalid notification address");
+                None
+            }
+        })
+        .collect()
+}
+
+/// An address as logs and staff lists show it: `a***@example.org`.
+pub fn mask(address: &str) -> String {
+    match address.rsplit_once('@') {
+        Some((local, domain)) if !local.is_empty() => {
+            let first: String = local.chars().take(1).collect();
+            format!("{first}***@{domain}")
+        }
+        _ => "***".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masked_addresses_keep_only_the_first_letter_and_the_domain() {
+        assert_eq!(mask("ahmad.karimi@example.org"), "a***@example.org");
+        assert_eq!(mask("x@y.example"), "x***@y.example");
+        assert_eq!(mask("nonsense"), "***");
+        assert_eq!(mask("@example.org"), "***");
+    }
+
+    #[test]
+    fn address_lists_keep_the_valid_addresses() {
+        let list = address_list(" a@taskforce.example, ,not-an-address;b@taskforce.example");
+        let list: Vec<_> = list.iter().map(ContactEmail::as_str).collect();
+        assert_eq!(list, ["a@taskforce.example", "b@taskforce.example"]);
+    }
+}

@@ -1,0 +1,190 @@
+//! The outbox worker: started next to the HTTP server, it claims due mail, sends it, and
+//! records the outcome: sent; a retry after an exponential backoff; or, after the last
+//! attempt, dead (staff can retry it). It also queues the daily digest. Several instances
+//! can run workers on one database: claims are exclusive and expire if a worker dies.
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Timelike, Utc};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Notify;
+
+use super::transport::{build_message, Transport};
+use super::{digest, mask, MailError};
+use crate::config::Settings;
+use crate::db::outbox::OutboxRow;
+use crate::db::{self, Pool};
+
+/// Rows one worker claims at a time.
+const BATCH: i64 = 5;
+/// How long a claim holds. Longer than a batch can take with every SMTP step timing out,
+/// so a live worker never loses its rows; a dead worker's rows are free again after it.
+const LEASE_MINUTES: i64 = 15;
+/// The longest wait between two attempts.
+const MAX_BACKOFF: Duration = Duration::from_secs(6 * 3600);
+
+/// Wakes the worker at once (after a commit that wrote mail) instead of at the next poll.
+#[derive(Debug, Clone, Default)]
+pub struct Waker(Arc<Notify>);
+
+impl Waker {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Wakes the worker; if it is busy, it makes another round as soon as it is done.
+    pub fn wake(&self) {
+        self.0.notify_one();
+    }
+}
+
+/// The delay before the next attempt after `attempts` failed ones: base * 2^(attempts-1),
+/// at most six hours.
+pub fn backoff(base: Duration, attempts: u32) -> Duration {
+    let doublings = attempts.saturating_sub(1).min(31);
+    base.checked_mul(1u32 << doublings)
+        .map_or(MAX_BACKOFF, |d| d.min(MAX_BACKOFF))
+}
+
+pub struct Worker {
+    pool: Pool,
+    transport: Transport,
+    settings: Arc<Settings>,
+    waker: Waker,
+}
+
+impl Worker {
+    pub fn new(pool: Pool, transport: Transport, settings: Arc<Settings>, waker: Waker) -> Self {
+        Worker {
+            pool,
+            transport,
+            settings,
+            waker,
+        }
+    }
+
+    /// Runs until the task is dropped: digest when due, deliver what is due, sleep until
+    /// woken or the poll interval has passed.
+    pub async fn run(self) {
+        let mut digest_day = None;
+        loop {
+            self.queue_digest_if_due(Utc::now(), &mut digest_day).await;
+            if let Err(e) = self.deliver_due().await {
+                tracing::warn!(error = %format!("{:#}", anyhow::Error::from(e)), "outbox round failed");
+            }
+            tokio::select! {
+                _ = self.waker.0.notified() => {}
+                _ = tokio::time::sleep(self.settings.mail.poll) => {}
+            }
+        }
+    }
+
+    /// Delivers every mail that is due now; returns how many were sent.
+    pub async fn deliver_due(&self) -> Result<usize, MailError> {
+        let mut sent = 0;
+        loop {
+            let now = Utc::now().naive_utc();
+            let rows = db::run(&self.pool, move |conn| {
+                db::outbox::claim_due(conn, now, chrono::Duration::minutes(LEASE_MINUTES), BATCH)
+            })
+            .await?;
+            if rows.is_empty() {
+                return Ok(sent);
+            }
+            for row in rows {
+                sent += usize::from(self.deliver(row).await?);
+            }
+        }
+    }
+
+    /// Sends one claimed row and records the outcome; `true` when it was sent.
+    async fn deliver(&self, row: OutboxRow) -> Result<bool, MailError> {
+        let result = match build_message(&self.settings.mail.from, &row) {
+            Ok(message) => self.transport.send(message).await,
+            Err(failure) => Err(failure),
+        };
+        let now = Utc::now().naive_utc();
+        let to = mask(&row.recipient);
+        let attempts = u32::try_from(row.attempts).unwrap_or(u32::MAX);
+        let id = row.id.clone();
+        match result {
+            Ok(()) => {
+                db::run(&self.pool, move |conn| {
+                    db::outbox::mark_sent(conn, &id, now)
+                })
+                .await?;
+                tracing::info!(mail = %row.id, kind = %row.kind, to = %to, attempts, "mail sent");
+                Ok(true)
+            }
+            Err(failure) => {
+                let retry_at: Option<NaiveDateTime> =
+                    (!failure.permanent && attempts < self.settings.mail.max_attempts).then(|| {
+                        now + chrono::Duration::from_std(backoff(
+                            self.settings.mail.retry_base,
+                            attempts,
+                        ))
+                        .unwrap_or(chrono::Duration::hours(6))
+                    });
+                let reason = failure.reason.clone();
+                db::run(&self.pool, move |conn| {
+                    db::outbox::mark_failed(conn, &id, &reason, retry_at)
+                })
+                .await?;
+                match retry_at {
+                    Some(at) => tracing::warn!(
+                        mail = %row.id, kind = %row.kind, to = %to, attempts,
+                        error = %failure.reason, retry_at = %at, "mail not sent; will retry"
+                    ),
+                    None => tracing::error!(
+                        mail = %row.id, kind = %row.kind, to = %to, attempts,
+                        error = %failure.reason, "mail not sent; gave up (dead letter)"
+                    ),
+                }
+                Ok(false)
+            }
+        }
+    }
+
+    /// Queues today's digest once `DIGEST_HOUR` has passed; the outbox's unique key keeps it
+    /// to one per day across instances, `last` saves the check until tomorrow.
+    async fn queue_digest_if_due(&self, now: DateTime<Utc>, last: &mut Option<NaiveDate>) {
+        let today = now.date_naive();
+        let Some(hour) = self.settings.mail.digest_hour else {
+            return;
+        };
+        if now.hour() < hour || *last == Some(today) {
+            return;
+        }
+        let settings = self.settings.clone();
+        match db::run_as(&self.pool, move |conn| {
+            digest::enqueue_daily(conn, &settings, now)
+        })
+        .await
+        {
+            Ok(queued) => {
+                *last = Some(today);
+                if queued {
+                    tracing::info!(day = %today, "daily digest queued");
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %format!("{:#}", anyhow::Error::from(e)), "daily digest not queued")
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_from_the_base_up_to_six_hours() {
+        let base = Duration::from_secs(30);
+        assert_eq!(backoff(base, 1), Duration::from_secs(30));
+        assert_eq!(backoff(base, 2), Duration::from_secs(60));
+        assert_eq!(backoff(base, 4), Duration::from_secs(240));
+        assert_eq!(backoff(base, 12), MAX_BACKOFF);
+        assert_eq!(backoff(base, 1000), MAX_BACKOFF);
+        assert_eq!(backoff(base, 0), base);
+    }
+}
