@@ -45,6 +45,7 @@ on_both!(
     the_digest_is_queued_once_a_day_with_the_days_numbers,
     the_worker_mails_the_digest_to_the_lead_after_the_digest_hour,
     a_failed_outbox_write_stores_no_request,
+    staff_actions_mail_the_assignee_and_the_requester,
 );
 
 fn to<'a>(mails: &'a [Received], rcpt: &str) -> Vec<&'a Received> {
@@ -471,5 +472,81 @@ async fn a_failed_outbox_write_stores_no_request(backend: Backend) {
         app.request_count().await,
         0,
         "the request is rolled back with its mail"
+    );
+}
+
+async fn staff_actions_mail_the_assignee_and_the_requester(backend: Backend) {
+    let Some(sink) = SmtpSink::start() else {
+        return;
+    };
+    let Some(app) = spawn_app_with(backend, |s| {
+        s.mail.smtp_url = Some(sink.url().into());
+        s.mail.poll = Duration::from_secs(3600);
+    })
+    .await
+    else {
+        return;
+    };
+    let reference = app
+        .submit(serde_json::json!({"email": "family@example.org"}))
+        .await;
+    // Acknowledgment and the triage queue's notice.
+    sink.wait_for(2, WAIT).await;
+
+    let lead = app.staff("lead", &[]).await;
+    let (worker_id, worker_email, _) = app.create_staff("caseworker", &["triage"]).await;
+    let resp = lead
+        .act(
+            &app,
+            &reference,
+            &[("action", "assign"), ("assignee", worker_id.as_str())],
+        )
+        .await;
+    assert_eq!(resp.status(), 200);
+    let resp = lead
+        .act(
+            &app,
+            &reference,
+            &[
+                ("action", "status"),
+                ("status", "referred_out"),
+                ("referral_partner", "UNHCR"),
+            ],
+        )
+        .await;
+    assert_eq!(resp.status(), 200);
+
+    let mails = sink.wait_for(4, WAIT).await;
+    assert_eq!(mails.len(), 4, "{mails:#?}");
+    let assigned = to(&mails, &worker_email);
+    assert_eq!(assigned.len(), 1);
+    assert!(
+        assigned[0].subject.contains(&reference),
+        "{}",
+        assigned[0].subject
+    );
+    assert!(assigned[0]
+        .text
+        .contains(&format!("/admin/requests/{reference}")));
+    let family = to(&mails, "family@example.org");
+    assert_eq!(family.len(), 2, "acknowledgment, then the referral");
+    let referred = family
+        .iter()
+        .find(|m| m.message_id != family[0].message_id || m.subject != family[0].subject)
+        .unwrap();
+    assert!(referred.subject.contains(&reference));
+    for m in &mails {
+        assert!(!m.raw.contains("UNHCR Islamabad"));
+        assert!(!m.subject.contains("Karimi"));
+    }
+    // Assigning oneself sends nothing.
+    let worker = app.staff("caseworker", &["triage"]).await;
+    let other = app.submit(serde_json::json!({})).await;
+    worker.act(&app, &other, &[("action", "assign_self")]).await;
+    actix_web::rt::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        sink.messages().len(),
+        5,
+        "only the new request's queue notice"
     );
 }

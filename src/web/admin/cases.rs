@@ -13,9 +13,11 @@ use super::{page, see_other, AdminError, Nav, Staff};
 use crate::db::cases::{ActionError, CaseDetail, CaseFilter, Cursor, SortOrder};
 use crate::db::models::CaseRequestRow;
 use crate::db::{self, DbError};
+use crate::domain::fields::ContactEmail;
 use crate::domain::staff::Permission;
 use crate::domain::workflow::CaseAction;
 use crate::domain::{CaseReference, Category, Priority, QueueSlug, Source, Status};
+use crate::email::{CaseFacts, Guidance, Mail, Outcome};
 use crate::web::errors::html;
 use crate::web::form::FormValues;
 use crate::web::AppState;
@@ -522,7 +524,8 @@ pub async fn case_action(
     let others = staff.can(Permission::AssignOthers);
     let now = Utc::now().naive_utc();
     let r = reference.clone();
-    let result = db::run(&state.pool, move |conn| {
+    let settings = state.settings.clone();
+    let result = db::run_as(&state.pool, move |conn| -> Result<_, AdminError> {
         let Some(case) = db::requests::find_by_reference(conn, &r)? else {
             return Ok(Err(None));
         };
@@ -538,27 +541,99 @@ pub async fn case_action(
             }
         }
         let category: Category = db::parse_column("case_requests.category", &case.category)?;
-        let referral_text = db::requests::guidance_for(conn, category)?.map(|g| g.body);
-        match db::cases::apply(
-            conn,
-            &case.id,
-            action,
-            &actor,
-            referral_text.as_deref(),
-            now,
-        ) {
-            Ok(applied) => Ok(Ok(applied)),
-            Err(ActionError::Db(e)) => Err(e),
-            Err(e) => Ok(Err(Some(e.to_string()))),
-        }
+        let guidance = db::requests::guidance_for(conn, category)?;
+        let referral_text = guidance.as_ref().map(|g| g.body.clone());
+        // The change, its audit row and the mail it causes commit together.
+        db::write_transaction(conn, |conn| -> Result<_, AdminError> {
+            let applied = match db::cases::apply(
+                conn,
+                &case.id,
+                action,
+                &actor,
+                referral_text.as_deref(),
+                now,
+            ) {
+                Ok(applied) => applied,
+                Err(ActionError::Db(e)) => return Err(e.into()),
+                Err(e) => return Ok(Err(Some(e.to_string()))),
+            };
+            let mut mails = 0;
+            for mail in mails_for_action(conn, &applied, &me, guidance.as_ref())? {
+                mails += crate::email::enqueue(conn, &settings, &mail, now.and_utc())
+                    .map_err(|e| AdminError::Internal(e.into()))?;
+            }
+            Ok(Ok(mails))
+        })
     })
     .await?;
     match result {
-        Ok(_) => Ok(see_other(&format!("/admin/requests/{reference}"))),
+        Ok(mails) => {
+            if mails > 0 {
+                state.mail.wake();
+            }
+            Ok(see_other(&format!("/admin/requests/{reference}")))
+        }
         Err(None) => Err(AdminError::NotFound),
         Err(Some(m)) if m == "forbidden" => Err(AdminError::Forbidden),
         Err(Some(msg)) => render_case(&state, &staff, reference, Some(msg)).await,
     }
+}
+
+/// The mail an applied action causes: the new assignee hears of an assignment someone
+/// else made; the requester hears when the request is referred out or resolved.
+fn mails_for_action(
+    conn: &mut crate::db::DbConnection,
+    applied: &crate::db::cases::Applied,
+    actor_id: &str,
+    guidance: Option<&crate::db::models::GuidanceRow>,
+) -> Result<Vec<Mail>, AdminError> {
+    let case = &applied.case;
+    let facts = || -> Result<CaseFacts, AdminError> {
+        Ok(CaseFacts {
+            request_id: case.id.clone(),
+            reference: case.reference.clone(),
+            category: db::parse_column("case_requests.category", &case.category)?,
+            priority: db::parse_column("case_requests.priority", &case.priority)?,
+            queue_name: String::new(),
+        })
+    };
+    let mut mails = Vec::new();
+    match &applied.action {
+        CaseAction::Assign { to: Some(user_id) } if user_id != actor_id => {
+            if let Some(user) = db::staff::find(conn, user_id)? {
+                if let Ok(to) = ContactEmail::parse(&user.email) {
+                    let mut case = facts()?;
+                    case.queue_name = db::requests::queue(conn, &applied.case.queue_slug)?.name;
+                    mails.push(Mail::Assigned { to, case });
+                }
+            }
+        }
+        CaseAction::ChangeStatus { to, .. }
+            if matches!(to, Status::ReferredOut | Status::Resolved) =>
+        {
+            let personal = db::requests::personal_data(conn, &case.id)?;
+            let reply = personal.and_then(|p| p.applicant_email.or(p.submitter_email));
+            if let Some(to_addr) = reply.and_then(|e| ContactEmail::parse(&e).ok()) {
+                let mut case_facts = facts()?;
+                case_facts.queue_name = db::requests::queue(conn, &case.queue_slug)?.name;
+                mails.push(Mail::StatusChanged {
+                    to: to_addr,
+                    case: case_facts,
+                    outcome: if *to == Status::ReferredOut {
+                        Outcome::ReferredOut
+                    } else {
+                        Outcome::Resolved
+                    },
+                    guidance: Guidance {
+                        body: guidance.map(|g| g.body.clone()).unwrap_or_default(),
+                        next_steps: guidance.map(|g| g.next_steps.clone()).unwrap_or_default(),
+                    },
+                });
+            }
+        }
+        _ => {}
+    }
+    Ok(mails)
 }
 
 // ---- walk-in requests ----

@@ -105,6 +105,12 @@ pub enum AdminError {
     Internal(#[source] anyhow::Error),
 }
 
+impl From<diesel::result::Error> for AdminError {
+    fn from(e: diesel::result::Error) -> Self {
+        AdminError::Db(e.into())
+    }
+}
+
 impl From<askama::Error> for AdminError {
     fn from(e: askama::Error) -> Self {
         AdminError::Internal(e.into())
