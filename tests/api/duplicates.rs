@@ -146,6 +146,45 @@ on_both_backends! {
         assert_eq!(found["candidates"][0]["status"], "rejected", "{found}");
     }
 
+    async fn staff_compare_candidates_side_by_side_and_decide(app: TestApp) {
+        let first = submit_api(&app, &valid_request()).await["reference"].as_str().unwrap().to_string();
+        let mut again = valid_request();
+        again["applicant"]["full_name"] = json!("Mohammad Ahmad Karimi");
+        let second = submit_api(&app, &again).await["reference"].as_str().unwrap().to_string();
+        let lead = app.staff("lead", &[]).await;
+        let page = lead.get(&app, &format!("/admin/requests/{second}")).await.text().await.unwrap();
+        assert!(page.contains("Possible duplicates"));
+        assert!(page.contains(&format!("href=\"/admin/requests/{first}\"")));
+        assert!(page.contains("<tr class=\"match\"><th scope=\"row\">Phone</th>"), "the shared phone is marked");
+        assert!(!page.contains("<tr class=\"match\"><th scope=\"row\">Applicant</th>"), "the names differ");
+
+        let resp = lead
+            .post(&app, &format!("/admin/requests/{second}"), &format!("/admin/requests/{second}/duplicates"), &[("other", first.as_str()), ("decision", "confirm")])
+            .await;
+        assert_eq!(resp.status(), 200);
+        let page = resp.text().await.unwrap();
+        assert!(page.contains("id=\"status\">Closed as duplicate"));
+        assert!(page.contains(&format!("duplicate of {first}")));
+        let original = lead.get(&app, &format!("/admin/requests/{first}")).await.text().await.unwrap();
+        assert!(original.contains(&format!("{second} confirmed as a duplicate of this request")));
+        assert!(original.contains("id=\"status\">Received"), "the original stays open");
+
+        let third = submit_api(&app, &valid_request()).await["reference"].as_str().unwrap().to_string();
+        let worker = app.staff("caseworker", &["consular"]).await;
+        let resp = worker
+            .post(&app, "/admin", &format!("/admin/requests/{third}/duplicates"), &[("other", first.as_str()), ("decision", "reject")])
+            .await;
+        assert_eq!(resp.status(), 403, "not their queue");
+        let resp = lead
+            .post(&app, &format!("/admin/requests/{third}"), &format!("/admin/requests/{third}/duplicates"), &[("other", first.as_str()), ("decision", "reject")])
+            .await;
+        let page = resp.text().await.unwrap();
+        assert!(page.contains(&format!("not the same person as {first}")));
+        let dups = duplicates_of(&app, &third).await;
+        let rejected = dups["candidates"].as_array().unwrap().iter().find(|c| c["reference"] == first.as_str()).unwrap();
+        assert_eq!(rejected["status"], "rejected");
+    }
+
     async fn duplicates_of_an_unknown_request_are_404(app: TestApp) {
         for path in ["/api/v1/requests/TF-AAAA-AAAA/duplicates", "/api/v1/requests/nonsense/duplicates"] {
             let resp = app.raw.get(app.url(path)).send().await.unwrap();

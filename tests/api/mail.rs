@@ -550,3 +550,48 @@ async fn staff_actions_mail_the_assignee_and_the_requester(backend: Backend) {
         "only the new request's queue notice"
     );
 }
+
+#[actix_web::test]
+async fn staff_see_dead_mail_in_the_outbox_page_and_retry_it() {
+    let Some(app) = spawn_app_with(Backend::Sqlite, |s| {
+        s.mail.smtp_url = Some("smtp://127.0.0.1:9".to_string().into());
+        s.mail.max_attempts = 1;
+        s.mail.poll = Duration::from_millis(200);
+    })
+    .await
+    else {
+        return;
+    };
+    app.submit(serde_json::json!({"email": "family@example.org"}))
+        .await;
+    wait_outbox(&app, "every mail dead", |rows| {
+        !rows.is_empty() && rows.iter().all(|r| r.status == "dead")
+    })
+    .await;
+    let worker = app.staff("caseworker", &["triage"]).await;
+    assert_eq!(worker.get(&app, "/admin/outbox").await.status(), 403);
+    let lead = app.staff("lead", &[]).await;
+    let page = lead
+        .get(&app, "/admin/outbox?status=dead")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("<strong id=\"dead\">2</strong>"), "{page}");
+    assert!(page.contains("f***@example.org"), "recipients are masked");
+    assert!(!page.contains("family@example.org"));
+    let resp = lead
+        .post(
+            &app,
+            "/admin/outbox",
+            "/admin/outbox/retry",
+            &[("all_dead", "yes")],
+        )
+        .await;
+    assert_eq!(resp.status(), 200);
+    let rows = outbox(&app).await;
+    assert!(rows.iter().all(|r| r.status != "dead" || r.attempts >= 1));
+    assert!(rows
+        .iter()
+        .any(|r| r.attempts == 0 || r.status == "pending" || r.status == "dead"));
+}

@@ -316,6 +316,7 @@ struct CasePage {
     statuses: Vec<(&'static str, &'static str)>,
     categories: Vec<(&'static str, &'static str)>,
     can_assign_others: bool,
+    duplicates: Vec<super::duplicates::DuplicateView>,
 }
 
 fn who(actor: &str, names: &HashMap<String, String>) -> String {
@@ -368,10 +369,11 @@ async fn render_case(
         let guidance = db::requests::guidance_for(conn, category)?;
         let assignees = db::staff::assignable(conn, &d.case.queue_slug)?;
         let queues = db::cases::queues_with_open_counts(conn)?;
-        Ok(Some(Ok((d, guidance, assignees, queues))))
+        let duplicates = super::duplicates::load(conn, &d.case, d.personal.as_ref(), &actor, now)?;
+        Ok(Some(Ok((d, guidance, assignees, queues, duplicates))))
     })
     .await?;
-    let (d, guidance, assignees, queues) = match loaded {
+    let (d, guidance, assignees, queues, duplicates) = match loaded {
         None => return Err(AdminError::NotFound),
         Some(Err(())) => return Err(AdminError::Forbidden),
         Some(Ok(v)) => v,
@@ -449,6 +451,7 @@ async fn render_case(
             .map(|c| (c.as_str(), c.label()))
             .collect(),
         can_assign_others: staff.can(Permission::AssignOthers),
+        duplicates,
         d,
     }
     .render()?;

@@ -5,6 +5,8 @@
 pub mod auth;
 pub mod cases;
 pub mod dashboard;
+pub mod duplicates;
+pub mod outbox;
 pub mod settings;
 
 use actix_web::http::{header, StatusCode};
@@ -38,9 +40,15 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::get().to(cases::case_page),
         )
         .route(
+            "/admin/requests/{reference}/duplicates",
+            web::post().to(duplicates::decide),
+        )
+        .route(
             "/admin/requests/{reference}/actions",
             web::post().to(cases::case_action),
         )
+        .route("/admin/outbox", web::get().to(outbox::outbox))
+        .route("/admin/outbox/retry", web::post().to(outbox::retry))
         .route("/admin/users", web::get().to(settings::users))
         .route("/admin/users", web::post().to(settings::create_user))
         .route("/admin/users/{id}", web::post().to(settings::update_user))
@@ -70,6 +78,7 @@ pub struct Nav {
     pub can_rules: bool,
     pub can_users: bool,
     pub can_queues: bool,
+    pub can_audit: bool,
 }
 
 impl Nav {
@@ -83,6 +92,7 @@ impl Nav {
             can_rules: staff.can(Permission::ManageRules),
             can_users: staff.can(Permission::ManageUsers),
             can_queues: staff.can(Permission::ManageQueues),
+            can_audit: staff.can(Permission::ViewAuditLog),
         }
     }
 }
