@@ -159,6 +159,12 @@ pub struct UserRow {
     pub failed_logins: i32,
     pub last_failed_login_at: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
+    /// Base32 TOTP secret; set while enrolling and once enabled.
+    pub totp_secret: Option<String>,
+    pub totp_enabled: bool,
+    pub totp_last_step: Option<i64>,
+    /// SHA-256 hashes of unused recovery codes, comma-separated.
+    pub recovery_codes: String,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]

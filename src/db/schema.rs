@@ -108,6 +108,10 @@ diesel::table! {
         failed_logins -> Integer,
         last_failed_login_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
+        totp_secret -> Nullable<Text>,
+        totp_enabled -> Bool,
+        totp_last_step -> Nullable<BigInt>,
+        recovery_codes -> Text,
     }
 }
 
@@ -125,6 +129,7 @@ diesel::table! {
         csrf_token -> Text,
         created_at -> Timestamp,
         expires_at -> Timestamp,
+        pending_mfa -> Bool,
     }
 }
 

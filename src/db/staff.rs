@@ -130,6 +130,7 @@ pub fn create_session(
     csrf: &str,
     now: NaiveDateTime,
     expires_at: NaiveDateTime,
+    pending_mfa: bool,
 ) -> Result<(), DbError> {
     diesel::insert_into(sessions::table)
         .values((
@@ -138,21 +139,41 @@ pub fn create_session(
             sessions::csrf_token.eq(csrf),
             sessions::created_at.eq(now),
             sessions::expires_at.eq(expires_at),
+            sessions::pending_mfa.eq(pending_mfa),
         ))
         .execute(conn)?;
     Ok(())
 }
 
-/// The live session with this hashed id and its (active) user.
+/// The live, fully logged-in session with this hashed id and its (active) user.
 pub fn find_session(
     conn: &mut DbConnection,
     id_hash: &str,
     now: NaiveDateTime,
 ) -> Result<Option<(String, UserRow)>, DbError> {
+    find_session_in_state(conn, id_hash, now, false)
+}
+
+/// A session that has passed the password and waits for the second factor.
+pub fn find_pending_session(
+    conn: &mut DbConnection,
+    id_hash: &str,
+    now: NaiveDateTime,
+) -> Result<Option<(String, UserRow)>, DbError> {
+    find_session_in_state(conn, id_hash, now, true)
+}
+
+fn find_session_in_state(
+    conn: &mut DbConnection,
+    id_hash: &str,
+    now: NaiveDateTime,
+    pending_mfa: bool,
+) -> Result<Option<(String, UserRow)>, DbError> {
     Ok(sessions::table
         .inner_join(users::table)
         .filter(sessions::id.eq(id_hash))
         .filter(sessions::expires_at.gt(now))
+        .filter(sessions::pending_mfa.eq(pending_mfa))
         .filter(users::active.eq(true))
         .select((sessions::csrf_token, UserRow::as_select()))
         .first(conn)
@@ -218,4 +239,80 @@ pub fn consume_setup_token(
     .set(setup_tokens::used_at.eq(now))
     .execute(conn)?;
     Ok(n == 1)
+}
+
+pub fn complete_mfa(conn: &mut DbConnection, id_hash: &str) -> Result<(), DbError> {
+    diesel::update(sessions::table.find(id_hash))
+        .set(sessions::pending_mfa.eq(false))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Stores a secret being enrolled (not yet enabled), or clears the second factor.
+pub fn set_totp_secret(
+    conn: &mut DbConnection,
+    id: &str,
+    secret: Option<&str>,
+) -> Result<(), DbError> {
+    diesel::update(users::table.find(id))
+        .set((
+            users::totp_secret.eq(secret),
+            users::totp_enabled.eq(false),
+            users::totp_last_step.eq(None::<i64>),
+            users::recovery_codes.eq(""),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn enable_totp(
+    conn: &mut DbConnection,
+    id: &str,
+    step: i64,
+    recovery_hashes: &str,
+) -> Result<(), DbError> {
+    diesel::update(users::table.find(id))
+        .set((
+            users::totp_enabled.eq(true),
+            users::totp_last_step.eq(step),
+            users::recovery_codes.eq(recovery_hashes),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Accepts a TOTP time step once: false when this step (or a later one) was used before.
+pub fn use_totp_step(conn: &mut DbConnection, id: &str, step: i64) -> Result<bool, DbError> {
+    let n = diesel::update(
+        users::table.find(id).filter(
+            users::totp_last_step
+                .is_null()
+                .or(users::totp_last_step.lt(step)),
+        ),
+    )
+    .set(users::totp_last_step.eq(step))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// Uses up one recovery code; false when it is not one of the unused ones.
+pub fn use_recovery_code(conn: &mut DbConnection, id: &str, hash: &str) -> Result<bool, DbError> {
+    conn.transaction(|conn| {
+        let Some(user) = find(conn, id)? else {
+            return Ok(false);
+        };
+        let codes: Vec<&str> = user
+            .recovery_codes
+            .split(',')
+            .filter(|c| !c.is_empty())
+            .collect();
+        if !codes.contains(&hash) {
+            return Ok(false);
+        }
+        let left: Vec<&str> = codes.into_iter().filter(|c| *c != hash).collect();
+        diesel::update(users::table.find(id))
+            .set(users::recovery_codes.eq(left.join(",")))
+            .execute(conn)?;
+        Ok(true)
+    })
 }

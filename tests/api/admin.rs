@@ -432,3 +432,95 @@ async fn admin_create_reads_the_password_from_stdin() {
     assert_eq!(resp.status(), 200);
     assert!(resp.text().await.unwrap().contains("Cli Admin"));
 }
+
+/// The current TOTP code of `secret`, `steps_ahead` time steps from now.
+fn totp_code(secret: &str, steps_ahead: u64) -> String {
+    let t = totp_rs::Builder::new()
+        .with_secret(totp_rs::Secret::try_from_base32(secret).unwrap())
+        .with_account_name("x")
+        .build()
+        .unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    t.generate(now + 30 * steps_ahead).to_string()
+}
+
+fn between<'a>(page: &'a str, start: &str, end: &str) -> &'a str {
+    let from = page
+        .find(start)
+        .unwrap_or_else(|| panic!("{start} not in page"))
+        + start.len();
+    &page[from..from + page[from..].find(end).unwrap()]
+}
+
+on_both_backends! {
+    async fn staff_can_add_a_second_factor_with_recovery_codes(app: TestApp) {
+        let (_, email, password) = app.create_staff("lead", &[]).await;
+        let browser = reqwest::Client::builder().cookie_store(true).build().unwrap();
+        assert_eq!(app.login_with(&browser, &email, &password).await.status(), 200);
+        let page = browser.get(app.url("/admin/account")).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains("Two-step login is <strong>off</strong>"));
+        let csrf = csrf_of(&page);
+        let page = browser
+            .post(app.url("/admin/account/totp/start"))
+            .form(&[("csrf", csrf.as_str())])
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(page.contains("<svg"), "a QR code to scan");
+        let secret = between(&page, "id=\"totp-secret\">", "<").to_string();
+        let wrong = browser
+            .post(app.url("/admin/account/totp"))
+            .form(&[("csrf", csrf.as_str()), ("code", "000000")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(wrong.status(), 422);
+        let code = totp_code(&secret, 0);
+        let page = browser
+            .post(app.url("/admin/account/totp"))
+            .form(&[("csrf", csrf.as_str()), ("code", code.as_str())])
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let codes: Vec<String> = between(&page, "id=\"recovery-codes\">", "</ul>")
+            .split("<code>")
+            .skip(1)
+            .map(|c| c[..c.find('<').unwrap()].to_string())
+            .collect();
+        assert_eq!(codes.len(), 10);
+
+        // Logging in now takes a second step; the password alone opens nothing.
+        let phone = reqwest::Client::builder().cookie_store(true).build().unwrap();
+        let resp = app.login_with(&phone, &email, &password).await;
+        assert_eq!(resp.url().path(), "/admin/login/code");
+        let blocked = phone.get(app.url("/admin")).send().await.unwrap();
+        assert_eq!(blocked.url().path(), "/admin/login");
+        let resp = app.login_with(&phone, &email, &password).await;
+        assert_eq!(resp.url().path(), "/admin/login/code");
+        let replay = phone.post(app.url("/admin/login/code")).form(&[("code", code.as_str())]).send().await.unwrap();
+        assert_eq!(replay.status(), 401, "a code is accepted once");
+        let next = totp_code(&secret, 1);
+        let ok = phone.post(app.url("/admin/login/code")).form(&[("code", next.as_str())]).send().await.unwrap();
+        assert_eq!(ok.url().path(), "/admin");
+        assert_eq!(ok.status(), 200);
+
+        // A recovery code works once.
+        let laptop = reqwest::Client::builder().cookie_store(true).build().unwrap();
+        app.login_with(&laptop, &email, &password).await;
+        let ok = laptop.post(app.url("/admin/login/code")).form(&[("code", codes[3].as_str())]).send().await.unwrap();
+        assert_eq!(ok.url().path(), "/admin");
+        let again = reqwest::Client::builder().cookie_store(true).build().unwrap();
+        app.login_with(&again, &email, &password).await;
+        let used = again.post(app.url("/admin/login/code")).form(&[("code", codes[3].as_str())]).send().await.unwrap();
+        assert_eq!(used.status(), 401);
+    }
+}

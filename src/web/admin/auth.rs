@@ -193,6 +193,10 @@ pub fn create_user(
         failed_logins: 0,
         last_failed_login_at: None,
         created_at: now,
+        totp_secret: None,
+        totp_enabled: false,
+        totp_last_step: None,
+        recovery_codes: String::new(),
     };
     if db::staff::find_by_email(conn, &user.email)?.is_some() {
         return Err(CreateUserError::Exists);
@@ -231,11 +235,13 @@ fn session_cookie(value: String, state: &AppState, max_age: CookieDuration) -> C
         .finish()
 }
 
-/// Starts a session for `user_id` and answers with a redirect that sets its cookie.
-async fn start_session(
+/// Starts a session for `user_id` and answers with a redirect that sets its cookie. A
+/// `pending_mfa` session only opens the second-factor page.
+pub(super) async fn start_session(
     state: &AppState,
     user_id: String,
     to: &str,
+    pending_mfa: bool,
 ) -> Result<HttpResponse, AdminError> {
     let mut rng = rand::rng();
     let token = format!("{}{}", random_token(&mut rng), random_token(&mut rng));
@@ -246,7 +252,7 @@ async fn start_session(
     let expires = now + Duration::hours(hours.into());
     db::run(&state.pool, move |conn| {
         db::staff::delete_expired_sessions(conn, now)?;
-        db::staff::create_session(conn, &hash, &user_id, &csrf, now, expires)
+        db::staff::create_session(conn, &hash, &user_id, &csrf, now, expires, pending_mfa)
     })
     .await?;
     Ok(HttpResponse::SeeOther()
@@ -365,7 +371,11 @@ pub async fn login(
                 )
             })
             .await?;
-            start_session(&state, u.id, "/admin").await
+            if u.totp_enabled {
+                start_session(&state, u.id, "/admin/login/code", true).await
+            } else {
+                start_session(&state, u.id, "/admin", false).await
+            }
         }
         found => {
             if let Some(u) = found {
@@ -515,7 +525,7 @@ pub async fn setup(
     })
     .await?;
     match created {
-        Some(user) => start_session(&state, user.id, "/admin").await,
+        Some(user) => start_session(&state, user.id, "/admin", false).await,
         None => fail("this setup link has already been used"),
     }
 }

@@ -2,6 +2,7 @@
 //! the lead and admins edit. Every handler takes a `Staff` (which sends anonymous
 //! visitors to the login page) and checks the permission it needs.
 
+pub mod account;
 pub mod auth;
 pub mod cases;
 pub mod dashboard;
@@ -22,6 +23,21 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/admin/login", web::get().to(auth::login_form))
         .route("/admin/login", web::post().to(auth::login))
         .route("/admin/logout", web::post().to(auth::logout))
+        .route("/admin/login/code", web::get().to(account::code_form))
+        .route(
+            "/admin/login/code",
+            web::post().to(account::check_login_code),
+        )
+        .route("/admin/account", web::get().to(account::account))
+        .route(
+            "/admin/account/totp/start",
+            web::post().to(account::start_totp),
+        )
+        .route("/admin/account/totp", web::post().to(account::confirm_totp))
+        .route(
+            "/admin/account/totp/disable",
+            web::post().to(account::disable_totp),
+        )
         .route("/admin/setup/{token}", web::get().to(auth::setup_form))
         .route("/admin/setup/{token}", web::post().to(auth::setup))
         .route("/admin", web::get().to(dashboard::dashboard))
