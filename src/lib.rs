@@ -10,5 +10,6 @@ pub mod db;
 pub mod domain;
 pub mod email;
 pub mod intake;
+pub mod metrics;
 pub mod startup;
 pub mod web;

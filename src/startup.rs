@@ -75,6 +75,7 @@ impl Application {
             pool: pool.clone(),
             settings: settings.clone(),
             mail: mail.clone(),
+            metrics: crate::metrics::Metrics::new(),
         };
         let server = HttpServer::new(move || {
             App::new()

@@ -166,6 +166,9 @@ pub async fn create_request(
     if created.mails > 0 {
         state.mail.wake();
     }
+    state
+        .metrics
+        .intake(&created.row.category, &created.row.source);
     let summary = RequestSummary::of(&created.row, created.queue_name);
     Ok(HttpResponse::Created()
         .insert_header((

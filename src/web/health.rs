@@ -40,6 +40,35 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     )
 }
 
+/// Prometheus metrics: this instance's counters and latencies, and the shared backlog.
+pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    let pool = state.pool.clone();
+    let shared = web::block(move || -> Result<_, db::DbError> {
+        let mut conn = pool.get_timeout(CHECK_TIMEOUT)?;
+        let queues = db::cases::queues_with_open_counts(&mut conn)?
+            .into_iter()
+            .map(|(q, n)| (q.slug, n))
+            .collect::<Vec<_>>();
+        let c = db::outbox::counts(&mut conn)?;
+        Ok((queues, c))
+    })
+    .await;
+    let (queues, outbox) = match shared {
+        Ok(Ok((q, c))) => (
+            q,
+            vec![("pending", c.pending), ("sent", c.sent), ("dead", c.dead)],
+        ),
+        _ => (Vec::new(), Vec::new()),
+    };
+    let pool = state.pool.state();
+    let body = state
+        .metrics
+        .render(&queues, &outbox, pool.connections, pool.idle_connections);
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(body)
+}
+
 fn respond(ok: bool, mut body: serde_json::Value) -> HttpResponse {
     body["status"] = json!(if ok { "ok" } else { "unavailable" });
     if ok {

@@ -21,7 +21,18 @@ pub async fn log_requests(
     let route = req
         .match_pattern()
         .unwrap_or_else(|| "<unmatched>".to_string());
+    let metrics = req
+        .app_data::<actix_web::web::Data<crate::web::AppState>>()
+        .map(|s| s.metrics.clone());
     let res = next.call(req).await?;
+    if let Some(m) = metrics {
+        m.http(
+            method.as_str(),
+            &route,
+            res.status().as_u16(),
+            started.elapsed().as_secs_f64(),
+        );
+    }
     tracing::info!(
         %method,
         route = %route,

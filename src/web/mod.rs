@@ -23,6 +23,7 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// Wakes the outbox worker after a commit that wrote mail.
     pub mail: Waker,
+    pub metrics: crate::metrics::Metrics,
 }
 
 /// Largest JSON body the API accepts.
@@ -47,6 +48,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))
+        .route("/metrics", web::get().to(health::metrics))
         .route("/static/{file}", web::get().to(assets::serve))
         .configure(admin::routes);
 }

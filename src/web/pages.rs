@@ -210,6 +210,9 @@ pub async fn submit_form(
     if created.mails > 0 {
         state.mail.wake();
     }
+    state
+        .metrics
+        .intake(&created.row.category, &created.row.source);
     Ok(HttpResponse::SeeOther()
         .insert_header((
             header::LOCATION,

@@ -10,3 +10,4 @@ mod health;
 mod intake_api;
 mod intake_form;
 mod mail;
+mod scale;

@@ -685,6 +685,9 @@ pub async fn create_request(
     if created.mails > 0 {
         state.mail.wake();
     }
+    state
+        .metrics
+        .intake(&created.row.category, &created.row.source);
     Ok(see_other(&format!(
         "/admin/requests/{}",
         created.row.reference

@@ -1,0 +1,119 @@
+//! Prometheus metrics. Counters and latency histograms are per instance (Prometheus scrapes
+//! each one and sums); queue depth, outbox and pool figures are read at scrape time, so
+//! every instance reports the same shared backlog.
+
+use prometheus::{
+    HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder,
+};
+
+#[derive(Clone)]
+pub struct Metrics {
+    registry: Registry,
+    intakes: IntCounterVec,
+    http: HistogramVec,
+    queue_depth: IntGaugeVec,
+    outbox: IntGaugeVec,
+    pool: IntGaugeVec,
+}
+
+impl Metrics {
+    pub fn new() -> Metrics {
+        let registry = Registry::new();
+        let intakes = IntCounterVec::new(
+            Opts::new(
+                "case_triage_intakes_total",
+                "Requests taken in by this instance",
+            ),
+            &["category", "source"],
+        )
+        .expect("valid metric");
+        let http = HistogramVec::new(
+            HistogramOpts::new(
+                "case_triage_http_request_duration_seconds",
+                "HTTP request latency",
+            )
+            .buckets(vec![
+                0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+            ]),
+            &["method", "route", "status"],
+        )
+        .expect("valid metric");
+        let queue_depth = IntGaugeVec::new(
+            Opts::new("case_triage_queue_open_requests", "Open requests per queue"),
+            &["queue"],
+        )
+        .expect("valid metric");
+        let outbox = IntGaugeVec::new(
+            Opts::new("case_triage_outbox_mails", "Mails in the outbox per status"),
+            &["status"],
+        )
+        .expect("valid metric");
+        let pool = IntGaugeVec::new(
+            Opts::new(
+                "case_triage_db_pool_connections",
+                "Database pool connections of this instance",
+            ),
+            &["state"],
+        )
+        .expect("valid metric");
+        for c in [
+            Box::new(intakes.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(http.clone()),
+            Box::new(queue_depth.clone()),
+            Box::new(outbox.clone()),
+            Box::new(pool.clone()),
+        ] {
+            registry.register(c).expect("unique metric names");
+        }
+        Metrics {
+            registry,
+            intakes,
+            http,
+            queue_depth,
+            outbox,
+            pool,
+        }
+    }
+
+    pub fn intake(&self, category: &str, source: &str) {
+        self.intakes.with_label_values(&[category, source]).inc();
+    }
+
+    pub fn http(&self, method: &str, route: &str, status: u16, seconds: f64) {
+        self.http
+            .with_label_values(&[method, route, &status.to_string()])
+            .observe(seconds);
+    }
+
+    /// Sets the shared figures read at scrape time and renders the text exposition.
+    pub fn render(
+        &self,
+        queues: &[(String, i64)],
+        outbox: &[(&str, i64)],
+        pool_connections: u32,
+        pool_idle: u32,
+    ) -> String {
+        self.queue_depth.reset();
+        for (queue, n) in queues {
+            self.queue_depth
+                .with_label_values(&[queue.as_str()])
+                .set(*n);
+        }
+        for (status, n) in outbox {
+            self.outbox.with_label_values(&[*status]).set(*n);
+        }
+        self.pool
+            .with_label_values(&["open"])
+            .set(pool_connections.into());
+        self.pool.with_label_values(&["idle"]).set(pool_idle.into());
+        TextEncoder::new()
+            .encode_to_string(&self.registry.gather())
+            .unwrap_or_default()
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics::new()
+    }
+}
