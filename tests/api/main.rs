@@ -1,9 +1,11 @@
 //! The integration suite: one binary, the app driven over HTTP as clients use it.
 
+mod browser_support;
 mod helpers;
 mod smtp;
 
 mod admin;
+mod browser;
 mod cli;
 mod duplicates;
 mod health;

@@ -1,0 +1,183 @@
+//! User stories in a real headless Chromium: what people see and click, with screenshots of
+//! each main step in `<target dir>/browser-artifacts/`. The HTTP tests cover the rules on both
+//! backends; these show the pages work in a browser, so they run on SQLite only.
+
+use crate::browser_support::{self, Browser};
+use crate::helpers::{find_reference, spawn_app, Backend};
+use fantoccini::Locator;
+use serde_json::json;
+
+/// Answers every question a person in Pakistan without a visa application would, by typing
+/// and clicking.
+async fn fill_in_the_form(browser: &Browser, name: &str, phone: &str) {
+    browser
+        .click(r#"input[name="submitter_kind"][value="self"]"#)
+        .await;
+    browser.type_into("#applicant_full_name", name).await;
+    browser.type_into("#applicant_phone", phone).await;
+    browser
+        .click(r#"input[name="applicant_location"][value="pakistan"]"#)
+        .await;
+    browser.type_into("#applicant_household_size", "4").await;
+    browser
+        .click(r#"input[name="siv_status"][value="none"]"#)
+        .await;
+    browser
+        .click(r#"input[name="referral_program"][value="none"]"#)
+        .await;
+    browser.click(r#"input[name="us_tie"][value="none"]"#).await;
+    browser
+        .type_into("#description", "We need to know what to do next.")
+        .await;
+    browser.click("#consent").await;
+}
+
+#[actix_web::test]
+async fn a_person_fills_in_the_form_and_reads_their_reference_number() {
+    let Some(mut browser) = browser_support::open("public-form").await else {
+        return;
+    };
+    let app = spawn_app(Backend::Sqlite).await.expect("sqlite app");
+
+    browser.goto(&app.url("/")).await;
+    assert_eq!(
+        browser.text("h1").await,
+        "Ask the task force for help",
+        "the form opens"
+    );
+    browser.screenshot("empty-form").await;
+
+    fill_in_the_form(&browser, "Ahmad Karimi", "+93 700 123 456").await;
+    assert!(browser.is_selected("#consent").await, "consent is ticked");
+    browser.screenshot("filled-in-form").await;
+
+    browser.click_through("button[type=submit]").await;
+    let reference = browser.text("#reference").await;
+    assert_eq!(
+        find_reference(&reference).as_deref(),
+        Some(reference.as_str()),
+        "a reference like TF-XXXX-XXXX, got {reference:?}"
+    );
+    assert_eq!(browser.text("h1").await, "Your request has been received");
+    assert!(!browser.text("#category").await.is_empty());
+    browser.screenshot("confirmation").await;
+    assert_eq!(app.request_count().await, 1, "one request stored");
+
+    browser.close().await;
+}
+
+#[actix_web::test]
+async fn a_form_with_missing_answers_shows_what_to_fix_and_keeps_what_was_typed() {
+    let Some(mut browser) = browser_support::open("public-form-errors").await else {
+        return;
+    };
+    let app = spawn_app(Backend::Sqlite).await.expect("sqlite app");
+
+    browser.goto(&app.url("/")).await;
+    // Name and phone only: who is writing, where the person is and consent are missing.
+    browser
+        .type_into("#applicant_full_name", "Ahmad Karimi")
+        .await;
+    browser
+        .type_into("#applicant_phone", "+93 700 123 456")
+        .await;
+    browser
+        .type_into("#description", "Please call us in the evening.")
+        .await;
+    browser.click_through("button[type=submit]").await;
+
+    let summary = browser.text(".error-summary").await;
+    assert!(summary.contains("Please fix 3 answers"), "{summary}");
+    for field in ["submitter_kind", "applicant_location", "consent"] {
+        browser.find(&format!("#{field}-error")).await;
+    }
+    assert_eq!(
+        browser.value("#applicant_full_name").await,
+        "Ahmad Karimi",
+        "typed values are kept"
+    );
+    assert_eq!(browser.value("#applicant_phone").await, "+93 700 123 456");
+    assert_eq!(
+        browser.value("#description").await,
+        "Please call us in the evening."
+    );
+    browser.screenshot("error-summary").await;
+    assert_eq!(app.request_count().await, 0, "nothing stored");
+
+    // The person answers what was missing and sends the form again.
+    browser
+        .click(r#"input[name="submitter_kind"][value="self"]"#)
+        .await;
+    browser
+        .click(r#"input[name="applicant_location"][value="pakistan"]"#)
+        .await;
+    browser.click("#consent").await;
+    browser.click_through("button[type=submit]").await;
+    let reference = browser.text("#reference").await;
+    assert!(find_reference(&reference).is_some(), "{reference:?}");
+    assert_eq!(app.request_count().await, 1);
+
+    browser.close().await;
+}
+
+#[actix_web::test]
+async fn a_caseworker_takes_a_request_from_the_queue_and_refers_it_out() {
+    let Some(mut browser) = browser_support::open("caseworker").await else {
+        return;
+    };
+    let app = spawn_app(Backend::Sqlite).await.expect("sqlite app");
+    // No visa application and no program claimed: the request lands in the triage queue.
+    let reference = app
+        .submit(json!({"siv": {"status": "none"}, "claimed_programs": []}))
+        .await;
+    let (_, email, password) = app.create_staff("caseworker", &["triage"]).await;
+
+    browser.goto(&app.url("/admin/login")).await;
+    browser.screenshot("login").await;
+    browser.type_into("#email", &email).await;
+    browser.type_into("#password", &password).await;
+    browser.click_through("button[type=submit]").await;
+
+    assert_eq!(browser.path().await, "/admin", "the dashboard after login");
+    assert_eq!(browser.text("#open-total").await, "1", "one open request");
+    let triage_open = browser
+        .find_by(Locator::XPath(
+            r#"//tr[td/a[@href="/admin/queues/triage"]]/td[2]"#,
+        ))
+        .await;
+    assert_eq!(triage_open.text().await.unwrap(), "1", "one open in triage");
+    browser.screenshot("dashboard").await;
+
+    browser
+        .click_through(r#"a[href="/admin/queues/triage"]"#)
+        .await;
+    assert_eq!(browser.path().await, "/admin/queues/triage");
+    browser.find_by(Locator::LinkText(&reference)).await;
+    browser.screenshot("queue").await;
+
+    browser
+        .click_through(&format!(r#"a[href="/admin/requests/{reference}"]"#))
+        .await;
+    assert_eq!(browser.text("#reference").await, reference);
+    assert_eq!(browser.text("#status").await, "Received");
+    assert_eq!(browser.text("#assignee").await, "nobody");
+    browser.screenshot("case").await;
+
+    browser.click_through("#assign-self").await;
+    assert_eq!(browser.text("#assignee").await, "Staff Caseworker");
+    browser.screenshot("assigned").await;
+
+    browser.select("#status-select", "Referred out").await;
+    browser.type_into("#referral-partner", "UNHCR").await;
+    browser.click_through("#change-status").await;
+    assert_eq!(browser.text("#status").await, "Referred out");
+    assert_eq!(browser.text("#assignee").await, "Staff Caseworker");
+    let timeline = browser.text("#timeline").await;
+    assert!(
+        timeline.contains("UNHCR"),
+        "the referral partner is on record: {timeline}"
+    );
+    browser.screenshot("referred-out").await;
+
+    browser.close().await;
+}
