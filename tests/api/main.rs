@@ -3,10 +3,12 @@
 mod helpers;
 mod smtp;
 
+mod abuse;
 mod admin;
 mod cli;
 mod duplicates;
 mod health;
+mod hostile;
 mod intake_api;
 mod intake_form;
 mod mail;
