@@ -152,7 +152,18 @@ fn plain_type_error(message: &str) -> Option<String> {
     post,
     path = "/api/v1/requests",
     tag = "requests",
-    request_body(content = IntakeInput, content_type = "application/json"),
+    request_body(content = IntakeInput, content_type = "application/json", example = json!({
+        "submitter": {"kind": "organization", "organization": "Example NGO", "email": "intake@ngo.example"},
+        "applicant": {"full_name": "Ahmad Karimi", "date_of_birth": "1990-05-01",
+                      "phone": "+93 700 123 456", "location": "pakistan", "household_size": 5},
+        "siv": {"status": "in_process", "case_number": "ISB2021123456"},
+        "referral": {"program": "none"},
+        "claimed_programs": ["siv"],
+        "us_tie": "none",
+        "urgent": {"danger": false, "medical": false},
+        "description": "Waiting for the visa interview.",
+        "consent": true
+    })),
     responses(
         (status = 201, description = "Stored, classified and routed", body = RequestSummary,
             headers(("Location" = String, description = "/api/v1/requests/{reference}"))),
