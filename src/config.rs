@@ -5,7 +5,7 @@
 use secrecy::{ExposeSecret, SecretString};
 use std::collections::HashMap;
 use std::fmt;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -104,6 +104,34 @@ pub struct Settings {
     pub dedup: DedupPolicy,
     /// Mail delivery: transport, sender, digest and outbox retry policy.
     pub mail: MailSettings,
+    /// Per-client-IP rate limits and which proxies may name the client.
+    pub limits: RateLimits,
+}
+
+/// How many requests one client address may send; `0` per minute turns a limit off.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RateLimits {
+    /// `RATE_LIMIT_PER_MINUTE`: public form posts and JSON API calls per client IP.
+    pub per_minute: u32,
+    /// `LOGIN_RATE_LIMIT_PER_MINUTE`: staff login attempts per client IP.
+    pub login_per_minute: u32,
+    /// `TRUSTED_PROXIES`: peers whose `X-Forwarded-For` names the client; from anyone
+    /// else the header is ignored and the peer address is the client.
+    pub trusted_proxies: Vec<IpAddr>,
+}
+
+impl RateLimits {
+    pub const DEFAULT_PER_MINUTE: u32 = 60;
+    pub const DEFAULT_LOGIN_PER_MINUTE: u32 = 10;
+
+    /// No limits: for tests that send many requests from one address.
+    pub fn off() -> Self {
+        RateLimits {
+            per_minute: 0,
+            login_per_minute: 0,
+            trusted_proxies: Vec::new(),
+        }
+    }
 }
 
 /// How mail leaves the app, and how the outbox retries it.
@@ -257,6 +285,7 @@ impl Settings {
                 .ok_or_else(|| bad("DEDUP_ROUTE_TO_ORIGINAL", raw, "true or false"))?,
         };
         let mail = mail_settings(&get)?;
+        let limits = rate_limits(&get)?;
 
         Ok(Settings {
             bind,
@@ -274,15 +303,19 @@ impl Settings {
                 route_to_original,
             },
             mail,
+            limits,
         })
     }
 
-    /// Settings for a throw-away instance: port 0, everything under `dir`.
+    /// Settings for a throw-away instance: port 0, everything under `dir`, and no rate
+    /// limits (a test client sends everything from one address).
     pub fn for_dir(dir: &Path) -> Self {
         let mut vars = HashMap::new();
         vars.insert("BIND".to_string(), "127.0.0.1:0".to_string());
         vars.insert("DATA_DIR".to_string(), dir.display().to_string());
-        Self::from_vars(&vars).expect("defaults are valid")
+        let mut settings = Self::from_vars(&vars).expect("defaults are valid");
+        settings.limits = RateLimits::off();
+        settings
     }
 }
 
@@ -366,6 +399,48 @@ fn mail_settings<'a>(get: &impl Fn(&str) -> Option<&'a str>) -> Result<MailSetti
         max_attempts,
         retry_base: Duration::from_secs(retry_base.into()),
         poll: Duration::from_secs(poll.into()),
+    })
+}
+
+fn rate_limits<'a>(get: &impl Fn(&str) -> Option<&'a str>) -> Result<RateLimits, ConfigError> {
+    let per_minute = parse_number(
+        get("RATE_LIMIT_PER_MINUTE"),
+        RateLimits::DEFAULT_PER_MINUTE,
+        0..=1_000_000,
+    )
+    .map_err(|v| ConfigError {
+        var: "RATE_LIMIT_PER_MINUTE",
+        value: v,
+        expected: "a number of requests per minute per client address, 0 for no limit",
+    })?;
+    let login_per_minute = parse_number(
+        get("LOGIN_RATE_LIMIT_PER_MINUTE"),
+        RateLimits::DEFAULT_LOGIN_PER_MINUTE,
+        0..=1_000_000,
+    )
+    .map_err(|v| ConfigError {
+        var: "LOGIN_RATE_LIMIT_PER_MINUTE",
+        value: v,
+        expected: "a number of login attempts per minute per client address, 0 for no limit",
+    })?;
+    let trusted_proxies = match get("TRUSTED_PROXIES") {
+        None => Vec::new(),
+        Some(raw) => raw
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|s| s.parse::<IpAddr>())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|_| ConfigError {
+                var: "TRUSTED_PROXIES",
+                value: raw.to_string(),
+                expected: "comma-separated IP addresses such as 10.0.0.2,10.0.0.3",
+            })?,
+    };
+    Ok(RateLimits {
+        per_minute,
+        login_per_minute,
+        trusted_proxies,
     })
 }
 
@@ -500,6 +575,32 @@ mod tests {
         assert!(!format!("{s:?}").contains("hunter2"));
         let shown = s.mail.transport_redacted(&s.data_dir);
         assert_eq!(shown, "smtps://mail.example:465");
+    }
+
+    #[test]
+    fn rate_limits_default_generous_and_name_bad_values() {
+        let s = Settings::from_vars(&HashMap::new()).unwrap();
+        assert_eq!(s.limits.per_minute, 60);
+        assert_eq!(s.limits.login_per_minute, 10);
+        assert!(s.limits.trusted_proxies.is_empty());
+        let s = Settings::from_vars(&vars(&[
+            ("RATE_LIMIT_PER_MINUTE", "0"),
+            ("TRUSTED_PROXIES", "10.0.0.2, ::1"),
+        ]))
+        .unwrap();
+        assert_eq!(s.limits.per_minute, 0);
+        assert_eq!(s.limits.trusted_proxies.len(), 2);
+        for (var, value) in [
+            ("RATE_LIMIT_PER_MINUTE", "-1"),
+            ("RATE_LIMIT_PER_MINUTE", "many"),
+            ("LOGIN_RATE_LIMIT_PER_MINUTE", "1.5"),
+            ("TRUSTED_PROXIES", "10.0.0.0/8"),
+            ("TRUSTED_PROXIES", "proxy.internal"),
+        ] {
+            let err = Settings::from_vars(&vars(&[(var, value)])).unwrap_err();
+            assert_eq!(err.var, var, "{value}");
+            assert!(!err.to_string().contains('\n'));
+        }
     }
 
     #[test]

@@ -13,6 +13,7 @@ use crate::config::{DatabaseUrl, Settings};
 use crate::db::{self, Manager, Pool};
 use crate::email::transport::Transport;
 use crate::email::{Waker, Worker};
+use crate::web::limits::{self, Limiters};
 use crate::web::{middleware, routes, AppState, FORM_BODY_LIMIT};
 
 pub struct Application {
@@ -77,13 +78,18 @@ impl Application {
             mail: mail.clone(),
             metrics: crate::metrics::Metrics::new(),
         };
+        // One set of limiters for every worker, so a client's allowance is per process.
+        let limiters = web::Data::new(Limiters::new(&settings.limits));
         let server = HttpServer::new(move || {
             App::new()
+                .wrap(from_fn(limits::limit_headers))
                 .wrap(from_fn(middleware::security_headers))
                 .wrap(Compress::default())
                 .wrap(from_fn(middleware::log_requests))
                 .app_data(web::Data::new(state.clone()))
+                .app_data(limiters.clone())
                 .app_data(web::PayloadConfig::new(FORM_BODY_LIMIT))
+                .app_data(web::FormConfig::default().limit(FORM_BODY_LIMIT))
                 .configure(routes)
         })
         .listen(listener)?

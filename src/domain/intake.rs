@@ -19,7 +19,7 @@ pub const HOUSEHOLD_MAX: i64 = 50;
 
 /// The request body of `POST /api/v1/requests`. Required parts are `Option` here so that a
 /// missing one becomes a field error next to the others, not a parse failure.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IntakeInput {
     pub submitter: Option<SubmitterInput>,
@@ -34,7 +34,7 @@ pub struct IntakeInput {
     pub consent: Option<bool>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SubmitterInput {
     pub kind: Option<SubmitterKind>,
@@ -44,7 +44,7 @@ pub struct SubmitterInput {
     pub organization: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ApplicantInput {
     pub full_name: Option<String>,
@@ -56,21 +56,21 @@ pub struct ApplicantInput {
     pub household_size: Option<i64>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SivInput {
     pub status: Option<SivStatus>,
     pub case_number: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReferralInput {
     pub program: Option<ReferralProgram>,
     pub referred_by: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UrgentInput {
     #[serde(default)]
@@ -81,7 +81,7 @@ pub struct UrgentInput {
 
 /// One problem with one field, named by its path in the JSON contract
 /// (`applicant.full_name`), in words the person who typed it can act on.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct FieldError {
     pub field: String,
     pub message: String,

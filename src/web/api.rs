@@ -6,21 +6,21 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use futures_util::StreamExt;
 use serde::Serialize;
 
-use super::errors::ApiError;
+use super::errors::{ApiError, ErrorBody};
 use super::{AppState, API_BODY_LIMIT};
 use crate::db;
 use crate::db::models::CaseRequestRow;
 use crate::domain::{CaseReference, FieldError, IntakeInput, Source};
 use crate::intake;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct QueueRef {
     pub slug: String,
     pub name: String,
 }
 
 /// A request as the API shows it: what was derived, never the personal data.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct RequestSummary {
     pub reference: String,
     pub category: String,
@@ -147,6 +147,34 @@ fn plain_type_error(message: &str) -> Option<String> {
     Some(format!("must be {want}, not {got}"))
 }
 
+/// Logs a request: the server classifies, routes and stores it and answers with its summary.
+#[utoipa::path(
+    post,
+    path = "/api/v1/requests",
+    tag = "requests",
+    request_body(content = IntakeInput, content_type = "application/json", example = json!({
+        "submitter": {"kind": "organization", "organization": "Example NGO", "email": "intake@ngo.example"},
+        "applicant": {"full_name": "Ahmad Karimi", "date_of_birth": "1990-05-01",
+                      "phone": "+93 700 123 456", "location": "pakistan", "household_size": 5},
+        "siv": {"status": "in_process", "case_number": "ISB2021123456"},
+        "referral": {"program": "none"},
+        "claimed_programs": ["siv"],
+        "us_tie": "none",
+        "urgent": {"danger": false, "medical": false},
+        "description": "Waiting for the visa interview.",
+        "consent": true
+    })),
+    responses(
+        (status = 201, description = "Stored, classified and routed", body = RequestSummary,
+            headers(("Location" = String, description = "/api/v1/requests/{reference}"))),
+        (status = 400, description = "The body is not JSON (`malformed_json`)", body = ErrorBody),
+        (status = 413, description = "The body is over 64 KiB (`body_too_large`)", body = ErrorBody),
+        (status = 415, description = "Content-Type is not application/json (`unsupported_media_type`)", body = ErrorBody),
+        (status = 422, description = "Unknown, missing or invalid fields (`invalid_fields`)", body = ErrorBody),
+        (status = 429, description = "Too many requests from this address (`rate_limited`); see Retry-After", body = ErrorBody),
+        (status = 503, description = "The database is unreachable (`unavailable`)", body = ErrorBody),
+    )
+)]
 pub async fn create_request(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -178,6 +206,19 @@ pub async fn create_request(
         .json(summary))
 }
 
+/// The summary of a request: what was derived, never personal data.
+#[utoipa::path(
+    get,
+    path = "/api/v1/requests/{reference}",
+    tag = "requests",
+    params(("reference" = String, Path, description = "The reference, like TF-7K3M-9QXD")),
+    responses(
+        (status = 200, description = "The request's summary", body = RequestSummary),
+        (status = 404, description = "No such request (`not_found`)", body = ErrorBody),
+        (status = 429, description = "Too many requests from this address (`rate_limited`)", body = ErrorBody),
+        (status = 503, description = "The database is unreachable (`unavailable`)", body = ErrorBody),
+    )
+)]
 pub async fn get_request(
     state: web::Data<AppState>,
     reference: web::Path<String>,
@@ -197,7 +238,7 @@ pub async fn get_request(
 
 /// One candidate as the API shows it: the other request's reference, the score and the
 /// evidence in words; no personal data.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct DuplicateCandidate {
     pub reference: String,
     pub score: f64,
@@ -205,7 +246,7 @@ pub struct DuplicateCandidate {
     pub status: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct DuplicateCandidates {
     pub reference: String,
     pub candidates: Vec<DuplicateCandidate>,
@@ -213,6 +254,18 @@ pub struct DuplicateCandidates {
 
 /// `GET /api/v1/requests/{reference}/duplicates`: the possible duplicates of a request,
 /// earlier and later, most likely first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/requests/{reference}/duplicates",
+    tag = "requests",
+    params(("reference" = String, Path, description = "The reference, like TF-7K3M-9QXD")),
+    responses(
+        (status = 200, description = "Possible duplicates, most likely first", body = DuplicateCandidates),
+        (status = 404, description = "No such request (`not_found`)", body = ErrorBody),
+        (status = 429, description = "Too many requests from this address (`rate_limited`)", body = ErrorBody),
+        (status = 503, description = "The database is unreachable (`unavailable`)", body = ErrorBody),
+    )
+)]
 pub async fn get_duplicates(
     state: web::Data<AppState>,
     reference: web::Path<String>,

@@ -23,17 +23,25 @@ pub enum ApiError {
     UnsupportedMediaType,
     #[error("not found")]
     NotFound,
+    #[error("too many requests from your address; try again in {0} seconds")]
+    RateLimited(u64),
     #[error("the service is temporarily unavailable")]
     Unavailable(#[source] DbError),
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
 }
 
-#[derive(Serialize)]
-struct ErrorBody<'a> {
-    error: &'static str,
-    message: String,
-    errors: &'a [FieldError],
+/// The body of every API error: a code to branch on, a sentence, and the field errors.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// `malformed_json`, `invalid_fields`, `body_too_large`, `unsupported_media_type`,
+    /// `not_found`, `rate_limited`, `unavailable` or `internal_error`.
+    #[schema(example = "invalid_fields")]
+    pub error: &'static str,
+    #[schema(example = "the request has invalid fields")]
+    pub message: String,
+    /// One entry per field at fault; empty when no field is.
+    pub errors: Vec<FieldError>,
 }
 
 impl ApiError {
@@ -44,6 +52,7 @@ impl ApiError {
             ApiError::TooLarge(_) => "body_too_large",
             ApiError::UnsupportedMediaType => "unsupported_media_type",
             ApiError::NotFound => "not_found",
+            ApiError::RateLimited(_) => "rate_limited",
             ApiError::Unavailable(_) => "unavailable",
             ApiError::Internal(_) => "internal_error",
         }
@@ -76,6 +85,7 @@ impl ResponseError for ApiError {
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -83,9 +93,9 @@ impl ResponseError for ApiError {
 
     fn error_response(&self) -> HttpResponse {
         log_server_error(self);
-        let errors: &[FieldError] = match self {
-            ApiError::MalformedJson(e) | ApiError::Invalid(e) => e,
-            _ => &[],
+        let errors = match self {
+            ApiError::MalformedJson(e) | ApiError::Invalid(e) => e.clone(),
+            _ => Vec::new(),
         };
         HttpResponse::build(self.status_code()).json(ErrorBody {
             error: self.code(),

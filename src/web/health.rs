@@ -9,7 +9,28 @@ use crate::db;
 
 const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 
+/// What the health checks answer.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct HealthBody {
+    /// `ok` or `unavailable`.
+    pub status: String,
+    /// `ok` or `unreachable`.
+    pub database: String,
+    /// `/readyz` only: `applied`, `pending` or `unknown`.
+    #[schema(nullable = false)]
+    pub migrations: Option<String>,
+}
+
 /// 200 when the database answers, 503 when it does not.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "health",
+    responses(
+        (status = 200, description = "The database answers", body = HealthBody),
+        (status = 503, description = "The database does not answer", body = HealthBody),
+    )
+)]
 pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
     let pool = state.pool.clone();
     let ok = web::block(move || db::ping(&pool, CHECK_TIMEOUT))
@@ -22,6 +43,15 @@ pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
 }
 
 /// 200 when the database answers and every migration is applied.
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    tag = "health",
+    responses(
+        (status = 200, description = "Ready to serve", body = HealthBody),
+        (status = 503, description = "The database does not answer or migrations are pending", body = HealthBody),
+    )
+)]
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     let pool = state.pool.clone();
     let checked = web::block(move || -> Result<bool, db::DbError> {

@@ -5,7 +5,10 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::Next;
+use actix_web::web;
 use std::time::Instant;
+
+use super::AppState;
 
 const CSP: &str =
     "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; \
@@ -43,13 +46,25 @@ pub async fn log_requests(
     Ok(res)
 }
 
-/// Adds security headers to every response.
+/// Tells browsers to use HTTPS only, for a year, once they have reached the app over it.
+const HSTS: &str = "max-age=31536000";
+
+/// Adds security headers to every response; HSTS when the app is served over HTTPS.
 pub async fn security_headers(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let https = req
+        .app_data::<web::Data<AppState>>()
+        .is_some_and(|s| s.settings.base_url.scheme() == "https");
     let mut res = next.call(req).await?;
     let h = res.headers_mut();
+    if https {
+        h.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static(HSTS),
+        );
+    }
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),

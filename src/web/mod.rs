@@ -6,9 +6,12 @@ pub mod assets;
 pub mod errors;
 pub mod form;
 pub mod health;
+pub mod limits;
 pub mod middleware;
+pub mod openapi;
 pub mod pages;
 
+use actix_web::middleware::from_fn;
 use actix_web::web;
 use std::sync::Arc;
 
@@ -33,22 +36,33 @@ pub const API_BODY_LIMIT: usize = 64 * 1024;
 pub const FORM_BODY_LIMIT: usize = 128 * 1024;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/", web::get().to(pages::intake_form))
-        .route("/", web::post().to(pages::submit_form))
-        .route("/requests", web::post().to(pages::submit_form))
-        .route("/submitted/{receipt}", web::get().to(pages::confirmation))
-        .route("/api/v1/requests", web::post().to(api::create_request))
-        .route(
-            "/api/v1/requests/{reference}",
-            web::get().to(api::get_request),
-        )
-        .route(
-            "/api/v1/requests/{reference}/duplicates",
-            web::get().to(api::get_duplicates),
-        )
-        .route("/healthz", web::get().to(health::healthz))
-        .route("/readyz", web::get().to(health::readyz))
-        .route("/metrics", web::get().to(health::metrics))
-        .route("/static/{file}", web::get().to(assets::serve))
-        .configure(admin::routes);
+    cfg.service(
+        web::resource("/")
+            .route(web::get().to(pages::intake_form))
+            .route(web::post().to(pages::submit_form))
+            .wrap(from_fn(limits::limit_form)),
+    )
+    .service(
+        web::resource("/requests")
+            .route(web::post().to(pages::submit_form))
+            .wrap(from_fn(limits::limit_form)),
+    )
+    .route("/submitted/{receipt}", web::get().to(pages::confirmation))
+    .route("/thanks", web::get().to(pages::thanks))
+    .service(
+        web::scope("/api/v1")
+            .wrap(from_fn(limits::limit_api))
+            .route("/requests", web::post().to(api::create_request))
+            .route("/requests/{reference}", web::get().to(api::get_request))
+            .route(
+                "/requests/{reference}/duplicates",
+                web::get().to(api::get_duplicates),
+            ),
+    )
+    .route("/api/openapi.json", web::get().to(openapi::document))
+    .route("/healthz", web::get().to(health::healthz))
+    .route("/readyz", web::get().to(health::readyz))
+    .route("/metrics", web::get().to(health::metrics))
+    .route("/static/{file}", web::get().to(assets::serve))
+    .configure(admin::routes);
 }

@@ -4,6 +4,7 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use chrono::Utc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::errors::{html, PageError};
 use super::form::{self, FormValues};
@@ -168,6 +169,21 @@ pub fn parse_form(
     }
 }
 
+/// The form field only robots fill in: hidden from people, who are asked to leave it empty.
+pub const HONEYPOT: &str = "website";
+/// Submissions dropped by the honeypot since start, for the log line.
+static HONEYPOT_HITS: AtomicU64 = AtomicU64::new(0);
+
+/// Where a submission caught by the honeypot is sent: a thank-you with no reference.
+pub async fn thanks() -> Result<HttpResponse, PageError> {
+    let body = super::errors::MessagePage {
+        title: "Thank you",
+        message: "Your request was received. The task force will review it and contact you.",
+    }
+    .render()?;
+    Ok(html(StatusCode::OK, body))
+}
+
 pub async fn intake_form() -> Result<HttpResponse, PageError> {
     render_form(FormValues::new(), Vec::new())
 }
@@ -195,6 +211,18 @@ pub async fn submit_form(
     }
     let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
     let values: FormValues = pairs.into_iter().collect();
+    if values.get(HONEYPOT).is_some_and(|v| !v.is_empty()) {
+        // Answer as if accepted, so the robot learns nothing; store nothing.
+        let total = HONEYPOT_HITS.fetch_add(1, Ordering::Relaxed) + 1;
+        tracing::info!(
+            counter = "honeypot_dropped",
+            total,
+            "form submission dropped: honeypot filled"
+        );
+        return Ok(HttpResponse::SeeOther()
+            .insert_header((header::LOCATION, "/thanks"))
+            .finish());
+    }
 
     let now = Utc::now();
     let request = match parse_form(&values, Source::WebForm, now.date_naive()) {

@@ -4,11 +4,13 @@ mod browser_support;
 mod helpers;
 mod smtp;
 
+mod abuse;
 mod admin;
 mod browser;
 mod cli;
 mod duplicates;
 mod health;
+mod hostile;
 mod intake_api;
 mod intake_form;
 mod mail;

@@ -274,6 +274,7 @@ struct LoginPage<'a> {
 }
 
 fn login_page(
+    state: &AppState,
     status: actix_web::http::StatusCode,
     email: &str,
     error: Option<&str>,
@@ -289,6 +290,7 @@ fn login_page(
     let cookie = Cookie::build(LOGIN_CSRF_COOKIE, csrf)
         .path("/admin/login")
         .http_only(true)
+        .secure(state.settings.cookie_secure)
         .same_site(SameSite::Strict)
         .finish();
     resp.add_cookie(&cookie)
@@ -296,8 +298,8 @@ fn login_page(
     Ok(resp)
 }
 
-pub async fn login_form() -> Result<HttpResponse, AdminError> {
-    login_page(actix_web::http::StatusCode::OK, "", None)
+pub async fn login_form(state: web::Data<AppState>) -> Result<HttpResponse, AdminError> {
+    login_page(&state, actix_web::http::StatusCode::OK, "", None)
 }
 
 pub async fn login(
@@ -318,6 +320,7 @@ pub async fn login(
         .unwrap_or_default();
     if cookie_csrf.is_empty() || !bool::from(sent_csrf.as_bytes().ct_eq(cookie_csrf.as_bytes())) {
         return login_page(
+            &state,
             StatusCode::FORBIDDEN,
             &email,
             Some("The login form expired. Please try again."),
@@ -337,6 +340,7 @@ pub async fn login(
                 .is_some_and(|t| now - t < Duration::minutes(LOCKOUT_MINUTES));
         if locked {
             let mut resp = login_page(
+                &state,
                 StatusCode::TOO_MANY_REQUESTS,
                 &email,
                 Some("Too many failed attempts. Wait 15 minutes and try again."),
@@ -386,6 +390,7 @@ pub async fn login(
                 .await?;
             }
             login_page(
+                &state,
                 StatusCode::UNAUTHORIZED,
                 &email,
                 Some("The email address or password is not right."),

@@ -11,6 +11,7 @@ pub mod outbox;
 pub mod settings;
 
 use actix_web::http::{header, StatusCode};
+use actix_web::middleware::from_fn;
 use actix_web::{web, HttpResponse, ResponseError};
 use askama::Template;
 
@@ -20,68 +21,72 @@ use crate::web::errors::{html, MessagePage};
 pub use auth::Staff;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/admin/login", web::get().to(auth::login_form))
-        .route("/admin/login", web::post().to(auth::login))
-        .route("/admin/logout", web::post().to(auth::logout))
-        .route("/admin/login/code", web::get().to(account::code_form))
-        .route(
-            "/admin/login/code",
-            web::post().to(account::check_login_code),
-        )
-        .route("/admin/account", web::get().to(account::account))
-        .route(
-            "/admin/account/totp/start",
-            web::post().to(account::start_totp),
-        )
-        .route("/admin/account/totp", web::post().to(account::confirm_totp))
-        .route(
-            "/admin/account/totp/disable",
-            web::post().to(account::disable_totp),
-        )
-        .route("/admin/setup/{token}", web::get().to(auth::setup_form))
-        .route("/admin/setup/{token}", web::post().to(auth::setup))
-        .route("/admin", web::get().to(dashboard::dashboard))
-        .route("/admin/", web::get().to(dashboard::dashboard))
-        .route("/admin/queues", web::get().to(cases::queue_list))
-        .route("/admin/queues/{slug}", web::get().to(cases::queue_view))
-        .route("/admin/cases", web::get().to(cases::search))
-        .route("/admin/export.csv", web::get().to(cases::export_csv))
-        .route(
-            "/admin/requests/new",
-            web::get().to(cases::new_request_form),
-        )
-        .route("/admin/requests/new", web::post().to(cases::create_request))
-        .route(
-            "/admin/requests/{reference}",
-            web::get().to(cases::case_page),
-        )
-        .route(
-            "/admin/requests/{reference}/duplicates",
-            web::post().to(duplicates::decide),
-        )
-        .route(
-            "/admin/requests/{reference}/actions",
-            web::post().to(cases::case_action),
-        )
-        .route("/admin/outbox", web::get().to(outbox::outbox))
-        .route("/admin/outbox/retry", web::post().to(outbox::retry))
-        .route("/admin/users", web::get().to(settings::users))
-        .route("/admin/users", web::post().to(settings::create_user))
-        .route("/admin/users/{id}", web::post().to(settings::update_user))
-        .route("/admin/rules", web::get().to(settings::rules))
-        .route("/admin/rules", web::post().to(settings::save_rule))
-        .route("/admin/rules/test", web::post().to(settings::test_rule))
-        .route(
-            "/admin/rules/{id}/delete",
-            web::post().to(settings::delete_rule),
-        )
-        .route("/admin/guidance", web::get().to(settings::guidance))
-        .route("/admin/guidance", web::post().to(settings::save_guidance))
-        .route("/admin/queue-settings", web::get().to(settings::queues))
-        .route(
-            "/admin/queue-settings",
-            web::post().to(settings::save_queue),
-        );
+    cfg.service(
+        web::resource("/admin/login")
+            .route(web::get().to(auth::login_form))
+            .route(web::post().to(auth::login))
+            .wrap(from_fn(crate::web::limits::limit_login)),
+    )
+    .route("/admin/logout", web::post().to(auth::logout))
+    .route("/admin/login/code", web::get().to(account::code_form))
+    .route(
+        "/admin/login/code",
+        web::post().to(account::check_login_code),
+    )
+    .route("/admin/account", web::get().to(account::account))
+    .route(
+        "/admin/account/totp/start",
+        web::post().to(account::start_totp),
+    )
+    .route("/admin/account/totp", web::post().to(account::confirm_totp))
+    .route(
+        "/admin/account/totp/disable",
+        web::post().to(account::disable_totp),
+    )
+    .route("/admin/setup/{token}", web::get().to(auth::setup_form))
+    .route("/admin/setup/{token}", web::post().to(auth::setup))
+    .route("/admin", web::get().to(dashboard::dashboard))
+    .route("/admin/", web::get().to(dashboard::dashboard))
+    .route("/admin/queues", web::get().to(cases::queue_list))
+    .route("/admin/queues/{slug}", web::get().to(cases::queue_view))
+    .route("/admin/cases", web::get().to(cases::search))
+    .route("/admin/export.csv", web::get().to(cases::export_csv))
+    .route(
+        "/admin/requests/new",
+        web::get().to(cases::new_request_form),
+    )
+    .route("/admin/requests/new", web::post().to(cases::create_request))
+    .route(
+        "/admin/requests/{reference}",
+        web::get().to(cases::case_page),
+    )
+    .route(
+        "/admin/requests/{reference}/duplicates",
+        web::post().to(duplicates::decide),
+    )
+    .route(
+        "/admin/requests/{reference}/actions",
+        web::post().to(cases::case_action),
+    )
+    .route("/admin/outbox", web::get().to(outbox::outbox))
+    .route("/admin/outbox/retry", web::post().to(outbox::retry))
+    .route("/admin/users", web::get().to(settings::users))
+    .route("/admin/users", web::post().to(settings::create_user))
+    .route("/admin/users/{id}", web::post().to(settings::update_user))
+    .route("/admin/rules", web::get().to(settings::rules))
+    .route("/admin/rules", web::post().to(settings::save_rule))
+    .route("/admin/rules/test", web::post().to(settings::test_rule))
+    .route(
+        "/admin/rules/{id}/delete",
+        web::post().to(settings::delete_rule),
+    )
+    .route("/admin/guidance", web::get().to(settings::guidance))
+    .route("/admin/guidance", web::post().to(settings::save_guidance))
+    .route("/admin/queue-settings", web::get().to(settings::queues))
+    .route(
+        "/admin/queue-settings",
+        web::post().to(settings::save_queue),
+    );
 }
 
 /// What the admin layout shows about the person and what they may open.
