@@ -104,7 +104,16 @@ pub struct Settings {
     pub dedup: DedupPolicy,
     /// Mail delivery: transport, sender, digest and outbox retry policy.
     pub mail: MailSettings,
+    /// `SHUTDOWN_TIMEOUT_SECS`: on SIGTERM/SIGINT, how long requests in flight and the mail
+    /// being sent get to finish.
+    pub shutdown_timeout: Duration,
+    /// `PURGE_AFTER_DAYS`: when set, a daily job anonymizes requests closed longer ago than
+    /// this; also the default of `purge --closed-before-days`.
+    pub purge_after_days: Option<u32>,
 }
+
+/// The retention `purge` applies when neither the flag nor `PURGE_AFTER_DAYS` says.
+pub const DEFAULT_PURGE_AFTER_DAYS: u32 = 365;
 
 /// How mail leaves the app, and how the outbox retries it.
 #[derive(Debug, Clone)]
@@ -125,6 +134,10 @@ pub struct MailSettings {
     pub retry_base: Duration,
     /// `OUTBOX_POLL_SECS`: how often the worker looks for due mail when nobody wakes it.
     pub poll: Duration,
+    /// `OUTBOX_CLAIM_SECS`: how long a worker's claim on mail holds. Mail claimed by an
+    /// instance that crashed waits this long before another worker takes it; it must be
+    /// longer than a batch can take with every SMTP step timing out.
+    pub claim: Duration,
 }
 
 impl MailSettings {
@@ -257,6 +270,20 @@ impl Settings {
                 .ok_or_else(|| bad("DEDUP_ROUTE_TO_ORIGINAL", raw, "true or false"))?,
         };
         let mail = mail_settings(&get)?;
+        let shutdown_timeout =
+            parse_number(get("SHUTDOWN_TIMEOUT_SECS"), 30, 1..=3_600).map_err(|v| {
+                bad(
+                    "SHUTDOWN_TIMEOUT_SECS",
+                    &v,
+                    "a number of seconds from 1 to 3600",
+                )
+            })?;
+        let purge_after_days = get("PURGE_AFTER_DAYS")
+            .map(|raw| {
+                parse_number(Some(raw), 0, 1..=36_500)
+                    .map_err(|v| bad("PURGE_AFTER_DAYS", &v, "a number of days from 1 to 36500"))
+            })
+            .transpose()?;
 
         Ok(Settings {
             bind,
@@ -274,6 +301,8 @@ impl Settings {
                 route_to_original,
             },
             mail,
+            shutdown_timeout: Duration::from_secs(shutdown_timeout.into()),
+            purge_after_days,
         })
     }
 
@@ -358,6 +387,13 @@ fn mail_settings<'a>(get: &impl Fn(&str) -> Option<&'a str>) -> Result<MailSetti
     })?;
     let poll = parse_number(get("OUTBOX_POLL_SECS"), 5, 1..=3_600)
         .map_err(|v| bad("OUTBOX_POLL_SECS", &v, "a number of seconds from 1 to 3600"))?;
+    let claim = parse_number(get("OUTBOX_CLAIM_SECS"), 900, 5..=86_400).map_err(|v| {
+        bad(
+            "OUTBOX_CLAIM_SECS",
+            &v,
+            "a number of seconds from 5 to 86400",
+        )
+    })?;
     Ok(MailSettings {
         smtp_url,
         from,
@@ -366,6 +402,7 @@ fn mail_settings<'a>(get: &impl Fn(&str) -> Option<&'a str>) -> Result<MailSetti
         max_attempts,
         retry_base: Duration::from_secs(retry_base.into()),
         poll: Duration::from_secs(poll.into()),
+        claim: Duration::from_secs(claim.into()),
     })
 }
 
@@ -475,11 +512,13 @@ mod tests {
         assert_eq!(s.mail.max_attempts, 8);
         assert_eq!(s.mail.retry_base, Duration::from_secs(30));
         assert_eq!(s.mail.poll, Duration::from_secs(5));
+        assert_eq!(s.mail.claim, Duration::from_secs(900));
         for (var, value) in [
             ("DIGEST_HOUR", "24"),
             ("OUTBOX_MAX_ATTEMPTS", "0"),
             ("OUTBOX_RETRY_BASE_SECS", "soon"),
             ("OUTBOX_POLL_SECS", "0"),
+            ("OUTBOX_CLAIM_SECS", "1"),
             ("MAIL_FROM", "not an address"),
             ("DIGEST_TO", "lead"),
             ("SMTP_URL", "http://mail.example"),
@@ -487,6 +526,28 @@ mod tests {
         ] {
             let err = Settings::from_vars(&vars(&[(var, value)])).unwrap_err();
             assert_eq!(err.var, var, "{value}");
+        }
+    }
+
+    #[test]
+    fn shutdown_and_retention_settings() {
+        let s = Settings::from_vars(&HashMap::new()).unwrap();
+        assert_eq!(s.shutdown_timeout, Duration::from_secs(30));
+        assert_eq!(s.purge_after_days, None);
+        let s = Settings::from_vars(&vars(&[
+            ("SHUTDOWN_TIMEOUT_SECS", "5"),
+            ("PURGE_AFTER_DAYS", "90"),
+        ]))
+        .unwrap();
+        assert_eq!(s.shutdown_timeout, Duration::from_secs(5));
+        assert_eq!(s.purge_after_days, Some(90));
+        for (var, value) in [
+            ("SHUTDOWN_TIMEOUT_SECS", "0"),
+            ("PURGE_AFTER_DAYS", "0"),
+            ("PURGE_AFTER_DAYS", "a year"),
+        ] {
+            let err = Settings::from_vars(&vars(&[(var, value)])).unwrap_err();
+            assert_eq!(err.var, var);
         }
     }
 

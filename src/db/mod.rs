@@ -6,6 +6,7 @@ pub mod dashboard;
 pub mod duplicates;
 pub mod models;
 pub mod outbox;
+pub mod purge;
 pub mod requests;
 pub mod schema;
 pub mod settings;

@@ -1,10 +1,12 @@
 //! The integration suite: one binary, the app driven over HTTP as clients use it.
 
 mod helpers;
+mod process;
 mod smtp;
 
 mod admin;
 mod cli;
+mod crash;
 mod duplicates;
 mod health;
 mod intake_api;
