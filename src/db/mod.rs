@@ -1,6 +1,7 @@
 //! Storage: one connection type over SQLite and PostgreSQL, its pool, migrations and seed
 //! data, and the queries. The only module that speaks SQL.
 
+pub mod audit;
 pub mod cases;
 pub mod dashboard;
 pub mod duplicates;

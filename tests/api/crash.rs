@@ -38,7 +38,11 @@ fn person(client: usize, i: usize) -> (serde_json::Value, Acked) {
     let email = format!("applicant-{}@example.org", &tag[..12]);
     let case_number = format!("ISB{}", tag[..10].to_ascii_uppercase());
     let description = format!("Crash test request {tag}");
-    let siv = if i.is_multiple_of(2) { "in_process" } else { "none" };
+    let siv = if i.is_multiple_of(2) {
+        "in_process"
+    } else {
+        "none"
+    };
     let body = serde_json::json!({
         "submitter": {"kind": "self"},
         "applicant": {

@@ -5,10 +5,12 @@ mod process;
 mod smtp;
 
 mod admin;
+mod audit;
 mod cli;
 mod crash;
 mod duplicates;
 mod health;
 mod intake_api;
 mod intake_form;
+mod logs;
 mod mail;

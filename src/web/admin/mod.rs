@@ -2,6 +2,7 @@
 //! the lead and admins edit. Every handler takes a `Staff` (which sends anonymous
 //! visitors to the login page) and checks the permission it needs.
 
+pub mod audit;
 pub mod auth;
 pub mod cases;
 pub mod dashboard;
@@ -28,6 +29,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/admin/queues/{slug}", web::get().to(cases::queue_view))
         .route("/admin/cases", web::get().to(cases::search))
         .route("/admin/export.csv", web::get().to(cases::export_csv))
+        .route("/admin/audit", web::get().to(audit::audit_page))
+        .route("/admin/audit.csv", web::get().to(audit::audit_csv))
         .route(
             "/admin/requests/new",
             web::get().to(cases::new_request_form),
@@ -70,6 +73,7 @@ pub struct Nav {
     pub can_rules: bool,
     pub can_users: bool,
     pub can_queues: bool,
+    pub can_audit: bool,
 }
 
 impl Nav {
@@ -83,6 +87,7 @@ impl Nav {
             can_rules: staff.can(Permission::ManageRules),
             can_users: staff.can(Permission::ManageUsers),
             can_queues: staff.can(Permission::ManageQueues),
+            can_audit: staff.can(Permission::ViewAuditLog),
         }
     }
 }
