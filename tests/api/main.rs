@@ -14,3 +14,4 @@ mod intake_api;
 mod intake_form;
 mod logs;
 mod mail;
+mod purge;

@@ -39,6 +39,19 @@ pub fn env_for(env: &TestEnv) -> HashMap<String, String> {
     .collect()
 }
 
+/// The environment of an instance the suite started in-process, for running a command
+/// of the binary against its database.
+pub fn env_for_app(app: &crate::helpers::TestApp) -> HashMap<String, String> {
+    [
+        ("DATA_DIR", app.dir.path().display().to_string()),
+        ("DATABASE_URL", app.database_url()),
+        ("DIGEST_HOUR", "off".to_string()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect()
+}
+
 /// The binary with exactly `vars` as its environment (nothing from the operator's shell).
 pub fn command(vars: &HashMap<String, String>) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_case-triage"));
