@@ -89,6 +89,7 @@ pub enum AdminCommand {
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     let settings = Settings::from_env()?;
     startup::init_tracing(&settings.log);
+    startup::install_panic_hook();
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => actix_web::rt::System::new().block_on(async move {
             let app = Application::build(settings).await?;

@@ -169,6 +169,18 @@ async fn stop_on_signal(server: actix_web::dev::ServerHandle) {
     server.stop(true).await;
 }
 
+/// Logs a panic with its location only: the default hook prints the panic message, and a
+/// message can quote the data being handled, which may be personal.
+pub fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        let location = info
+            .location()
+            .map(|l| format!("{}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        tracing::error!(%location, "panic (its message is withheld: it may quote personal data)");
+    }));
+}
+
 /// Starts the tracing subscriber with the `LOG` filter.
 pub fn init_tracing(filter: &str) {
     let _ = tracing_subscriber::fmt()
