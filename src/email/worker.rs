@@ -90,7 +90,7 @@ impl Worker {
 
     /// Runs until told to stop (or the task is dropped): daily jobs when due, deliver what
     /// is due, sleep until woken, stopped or the poll interval has passed.
-    pub async fn run(mut self) {
+    pub async fn run(self) {
         let mut digest_day = None;
         let mut purge_day = None;
         while !self.stopping() {
@@ -109,7 +109,6 @@ impl Worker {
                 _ = tokio::time::sleep(self.settings.mail.poll) => {}
             }
         }
-        self.stop.mark_unchanged();
         tracing::info!("outbox worker stopped");
     }
 

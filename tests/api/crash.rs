@@ -301,6 +301,7 @@ async fn sigterm_finishes_what_it_answered_and_exits_cleanly(backend: Backend) {
     let log = server.log();
     assert!(status.success(), "exit status {status}:\n{log}");
     assert!(log.contains("SIGTERM"), "{log}");
+    assert!(log.contains("outbox worker stopped"), "{log}");
     assert!(log.contains("shut down cleanly"), "{log}");
     let acked = acked.borrow().clone();
     assert!(
