@@ -1,5 +1,5 @@
-//! The command line: `serve` (the default), `migrate`, `admin create`, and
-//! `outbox list|retry` for staff to see and retry mail.
+//! The command line: `serve` (the default), `migrate`, `admin create`,
+//! `outbox list|retry` for staff to see and retry mail, and the retention `purge`.
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -35,6 +35,13 @@ pub enum Command {
     Outbox {
         #[command(subcommand)]
         command: OutboxCommand,
+    },
+    /// Anonymize the personal data of requests closed more than N days ago (names become
+    /// "[removed]", other personal fields are emptied; category, queue and dates stay).
+    Purge {
+        /// Days since closing; default `PURGE_AFTER_DAYS`, else 365.
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=36_500))]
+        closed_before_days: Option<u32>,
     },
 }
 
@@ -82,6 +89,7 @@ pub enum AdminCommand {
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     let settings = Settings::from_env()?;
     startup::init_tracing(&settings.log);
+    startup::install_panic_hook();
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => actix_web::rt::System::new().block_on(async move {
             let app = Application::build(settings).await?;
@@ -103,6 +111,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 },
         } => create_staff(&settings, &email, &name, &role, &queues),
         Command::Outbox { command } => outbox(&settings, command),
+        Command::Purge { closed_before_days } => purge(&settings, closed_before_days),
     }
 }
 
@@ -152,6 +161,23 @@ fn create_staff(
         Ok::<_, auth::CreateUserError>(user)
     })?;
     println!("created {} account for {}", role.as_str(), user.email);
+    Ok(())
+}
+
+fn purge(settings: &Settings, days: Option<u32>) -> anyhow::Result<()> {
+    let days = days
+        .or(settings.purge_after_days)
+        .unwrap_or(crate::config::DEFAULT_PURGE_AFTER_DAYS);
+    let pool = startup::prepare_database(settings)?;
+    let mut conn = pool.get().context("cannot open the database")?;
+    let now = chrono::Utc::now().naive_utc();
+    let cutoff = now - chrono::Duration::days(days.into());
+    let c = db::purge::run(&mut conn, cutoff, db::purge::Trigger::Cli, now)?
+        .context("the purge did not run")?;
+    println!(
+        "anonymized {} request(s) closed more than {days} days ago ({} notes, {} duplicate keys, {} mails)",
+        c.requests, c.notes, c.dedup_keys, c.mails
+    );
     Ok(())
 }
 

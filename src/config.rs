@@ -106,6 +106,12 @@ pub struct Settings {
     pub mail: MailSettings,
     /// Per-client-IP rate limits and which proxies may name the client.
     pub limits: RateLimits,
+    /// `SHUTDOWN_TIMEOUT_SECS`: on SIGTERM/SIGINT, how long requests in flight and the mail
+    /// being sent get to finish.
+    pub shutdown_timeout: Duration,
+    /// `PURGE_AFTER_DAYS`: when set, a daily job anonymizes requests closed longer ago than
+    /// this; also the default of `purge --closed-before-days`.
+    pub purge_after_days: Option<u32>,
 }
 
 /// How many requests one client address may send; `0` per minute turns a limit off.
@@ -134,6 +140,9 @@ impl RateLimits {
     }
 }
 
+/// The retention `purge` applies when neither the flag nor `PURGE_AFTER_DAYS` says.
+pub const DEFAULT_PURGE_AFTER_DAYS: u32 = 365;
+
 /// How mail leaves the app, and how the outbox retries it.
 #[derive(Debug, Clone)]
 pub struct MailSettings {
@@ -153,6 +162,10 @@ pub struct MailSettings {
     pub retry_base: Duration,
     /// `OUTBOX_POLL_SECS`: how often the worker looks for due mail when nobody wakes it.
     pub poll: Duration,
+    /// `OUTBOX_CLAIM_SECS`: how long a worker's claim on mail holds. Mail claimed by an
+    /// instance that crashed waits this long before another worker takes it; it must be
+    /// longer than a batch can take with every SMTP step timing out.
+    pub claim: Duration,
 }
 
 impl MailSettings {
@@ -286,6 +299,20 @@ impl Settings {
         };
         let mail = mail_settings(&get)?;
         let limits = rate_limits(&get)?;
+        let shutdown_timeout =
+            parse_number(get("SHUTDOWN_TIMEOUT_SECS"), 30, 1..=3_600).map_err(|v| {
+                bad(
+                    "SHUTDOWN_TIMEOUT_SECS",
+                    &v,
+                    "a number of seconds from 1 to 3600",
+                )
+            })?;
+        let purge_after_days = get("PURGE_AFTER_DAYS")
+            .map(|raw| {
+                parse_number(Some(raw), 0, 1..=36_500)
+                    .map_err(|v| bad("PURGE_AFTER_DAYS", &v, "a number of days from 1 to 36500"))
+            })
+            .transpose()?;
 
         Ok(Settings {
             bind,
@@ -304,6 +331,8 @@ impl Settings {
             },
             mail,
             limits,
+            shutdown_timeout: Duration::from_secs(shutdown_timeout.into()),
+            purge_after_days,
         })
     }
 
@@ -391,6 +420,13 @@ fn mail_settings<'a>(get: &impl Fn(&str) -> Option<&'a str>) -> Result<MailSetti
     })?;
     let poll = parse_number(get("OUTBOX_POLL_SECS"), 5, 1..=3_600)
         .map_err(|v| bad("OUTBOX_POLL_SECS", &v, "a number of seconds from 1 to 3600"))?;
+    let claim = parse_number(get("OUTBOX_CLAIM_SECS"), 900, 5..=86_400).map_err(|v| {
+        bad(
+            "OUTBOX_CLAIM_SECS",
+            &v,
+            "a number of seconds from 5 to 86400",
+        )
+    })?;
     Ok(MailSettings {
         smtp_url,
         from,
@@ -399,6 +435,7 @@ fn mail_settings<'a>(get: &impl Fn(&str) -> Option<&'a str>) -> Result<MailSetti
         max_attempts,
         retry_base: Duration::from_secs(retry_base.into()),
         poll: Duration::from_secs(poll.into()),
+        claim: Duration::from_secs(claim.into()),
     })
 }
 
@@ -550,11 +587,13 @@ mod tests {
         assert_eq!(s.mail.max_attempts, 8);
         assert_eq!(s.mail.retry_base, Duration::from_secs(30));
         assert_eq!(s.mail.poll, Duration::from_secs(5));
+        assert_eq!(s.mail.claim, Duration::from_secs(900));
         for (var, value) in [
             ("DIGEST_HOUR", "24"),
             ("OUTBOX_MAX_ATTEMPTS", "0"),
             ("OUTBOX_RETRY_BASE_SECS", "soon"),
             ("OUTBOX_POLL_SECS", "0"),
+            ("OUTBOX_CLAIM_SECS", "1"),
             ("MAIL_FROM", "not an address"),
             ("DIGEST_TO", "lead"),
             ("SMTP_URL", "http://mail.example"),
@@ -562,6 +601,28 @@ mod tests {
         ] {
             let err = Settings::from_vars(&vars(&[(var, value)])).unwrap_err();
             assert_eq!(err.var, var, "{value}");
+        }
+    }
+
+    #[test]
+    fn shutdown_and_retention_settings() {
+        let s = Settings::from_vars(&HashMap::new()).unwrap();
+        assert_eq!(s.shutdown_timeout, Duration::from_secs(30));
+        assert_eq!(s.purge_after_days, None);
+        let s = Settings::from_vars(&vars(&[
+            ("SHUTDOWN_TIMEOUT_SECS", "5"),
+            ("PURGE_AFTER_DAYS", "90"),
+        ]))
+        .unwrap();
+        assert_eq!(s.shutdown_timeout, Duration::from_secs(5));
+        assert_eq!(s.purge_after_days, Some(90));
+        for (var, value) in [
+            ("SHUTDOWN_TIMEOUT_SECS", "0"),
+            ("PURGE_AFTER_DAYS", "0"),
+            ("PURGE_AFTER_DAYS", "a year"),
+        ] {
+            let err = Settings::from_vars(&vars(&[(var, value)])).unwrap_err();
+            assert_eq!(err.var, var);
         }
     }
 

@@ -12,7 +12,7 @@ use tokio::task::JoinHandle;
 use crate::config::{DatabaseUrl, Settings};
 use crate::db::{self, Manager, Pool};
 use crate::email::transport::Transport;
-use crate::email::{Waker, Worker};
+use crate::email::{Shutdown, Waker, Worker};
 use crate::web::limits::{self, Limiters};
 use crate::web::{middleware, routes, AppState, FORM_BODY_LIMIT};
 
@@ -22,6 +22,8 @@ pub struct Application {
     pool: Pool,
     mail: Waker,
     worker: JoinHandle<()>,
+    stop_worker: Shutdown,
+    shutdown_timeout: std::time::Duration,
 }
 
 /// Opens the database, creating the SQLite file's folder if needed, and brings the schema
@@ -69,8 +71,16 @@ impl Application {
         let settings = Arc::new(settings);
         let transport = Transport::from_settings(&settings)?;
         let mail = Waker::new();
+        let (stop_worker, stop) = Shutdown::new();
         let worker = actix_web::rt::spawn(
-            Worker::new(pool.clone(), transport, settings.clone(), mail.clone()).run(),
+            Worker::new(
+                pool.clone(),
+                transport,
+                settings.clone(),
+                mail.clone(),
+                stop,
+            )
+            .run(),
         );
         let state = AppState {
             pool: pool.clone(),
@@ -93,6 +103,9 @@ impl Application {
                 .configure(routes)
         })
         .listen(listener)?
+        // Signals are handled in `run_until_stopped`, so the log says what happens.
+        .disable_signals()
+        .shutdown_timeout(settings.shutdown_timeout.as_secs())
         .run();
         tracing::info!(
             "listening on http://{}:{port} (database: {}; mail: {})",
@@ -106,6 +119,8 @@ impl Application {
             pool,
             mail,
             worker,
+            stop_worker,
+            shutdown_timeout: settings.shutdown_timeout,
         })
     }
 
@@ -122,11 +137,55 @@ impl Application {
         &self.mail
     }
 
+    /// Serves until SIGTERM or SIGINT, then shuts down gracefully: stop accepting
+    /// connections, let requests in flight finish (up to `SHUTDOWN_TIMEOUT_SECS`), let the
+    /// outbox worker finish the mail it is sending, and return.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let signals = actix_web::rt::spawn(stop_on_signal(self.server.handle()));
         let result = self.server.await;
-        self.worker.abort();
+        signals.abort();
+        self.stop_worker.trigger();
+        match tokio::time::timeout(self.shutdown_timeout, self.worker).await {
+            Ok(_) => tracing::info!("shut down cleanly"),
+            Err(_) => tracing::warn!(
+                "shut down with the outbox worker still busy; its mail is sent again after the claim expires"
+            ),
+        }
         result
     }
+}
+
+/// Waits for SIGTERM or SIGINT and starts a graceful stop of the HTTP server.
+async fn stop_on_signal(server: actix_web::dev::ServerHandle) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        tracing::warn!("cannot listen for shutdown signals");
+        return;
+    };
+    let name = tokio::select! {
+        _ = term.recv() => "SIGTERM",
+        _ = int.recv() => "SIGINT",
+    };
+    tracing::info!(
+        signal = name,
+        "shutting down: no new connections; finishing requests in flight"
+    );
+    server.stop(true).await;
+}
+
+/// Logs a panic with its location only: the default hook prints the panic message, and a
+/// message can quote the data being handled, which may be personal.
+pub fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        let location = info
+            .location()
+            .map(|l| format!("{}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        tracing::error!(%location, "panic (its message is withheld: it may quote personal data)");
+    }));
 }
 
 /// Starts the tracing subscriber with the `LOG` filter.

@@ -1,11 +1,13 @@
 //! Storage: one connection type over SQLite and PostgreSQL, its pool, migrations and seed
 //! data, and the queries. The only module that speaks SQL.
 
+pub mod audit;
 pub mod cases;
 pub mod dashboard;
 pub mod duplicates;
 pub mod models;
 pub mod outbox;
+pub mod purge;
 pub mod requests;
 pub mod schema;
 pub mod settings;

@@ -183,6 +183,22 @@ pub fn mark_sent(conn: &mut DbConnection, id: &str, now: NaiveDateTime) -> Resul
     Ok(())
 }
 
+/// Gives back claimed rows that were not attempted (the worker is stopping): they are due
+/// again at once for the next worker, and the attempt they were charged is returned.
+pub fn release(conn: &mut DbConnection, ids: &[String]) -> Result<(), DbError> {
+    diesel::update(
+        outbox::table
+            .filter(outbox::id.eq_any(ids.to_vec()))
+            .filter(outbox::status.eq(OutboxStatus::Pending.as_str())),
+    )
+    .set((
+        outbox::attempts.eq(outbox::attempts - 1),
+        outbox::locked_until.eq(None::<NaiveDateTime>),
+    ))
+    .execute(conn)?;
+    Ok(())
+}
+
 /// Records a failed attempt: retried at `retry_at`, or dead when that is `None`.
 /// `error` must hold no personal data.
 pub fn mark_failed(

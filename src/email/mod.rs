@@ -14,7 +14,7 @@ use crate::db::outbox::{OutboxRow, OutboxStatus};
 use crate::db::{self, DbConnection, DbError};
 use crate::domain::fields::ContactEmail;
 pub use mails::{CaseFacts, DigestReport, Guidance, Mail, Outcome, Rendered};
-pub use worker::{Waker, Worker};
+pub use worker::{Shutdown, Waker, Worker};
 
 #[derive(Debug, thiserror::Error)]
 pub enum MailError {

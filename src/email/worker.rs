@@ -6,7 +6,7 @@
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Timelike, Utc};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::Notify;
+use tokio::sync::{watch, Notify};
 
 use super::transport::{build_message, Transport};
 use super::{digest, mask, MailError};
@@ -16,9 +16,6 @@ use crate::db::{self, Pool};
 
 /// Rows one worker claims at a time.
 const BATCH: i64 = 5;
-/// How long a claim holds. Longer than a batch can take with every SMTP step timing out,
-/// so a live worker never loses its rows; a dead worker's rows are free again after it.
-const LEASE_MINUTES: i64 = 15;
 /// The longest wait between two attempts.
 const MAX_BACKOFF: Duration = Duration::from_secs(6 * 3600);
 
@@ -37,6 +34,23 @@ impl Waker {
     }
 }
 
+/// Tells the worker to stop: it finishes the mail it is sending, records the outcome, and
+/// returns. Mail not yet claimed stays pending for the next start (or another instance).
+#[derive(Debug, Clone)]
+pub struct Shutdown(watch::Sender<bool>);
+
+impl Shutdown {
+    /// A signal and the receiver the worker watches.
+    pub fn new() -> (Self, watch::Receiver<bool>) {
+        let (tx, rx) = watch::channel(false);
+        (Shutdown(tx), rx)
+    }
+
+    pub fn trigger(&self) {
+        self.0.send_replace(true);
+    }
+}
+
 /// The delay before the next attempt after `attempts` failed ones: base * 2^(attempts-1),
 /// at most six hours.
 pub fn backoff(base: Duration, attempts: u32) -> Duration {
@@ -50,50 +64,84 @@ pub struct Worker {
     transport: Transport,
     settings: Arc<Settings>,
     waker: Waker,
+    stop: watch::Receiver<bool>,
 }
 
 impl Worker {
-    pub fn new(pool: Pool, transport: Transport, settings: Arc<Settings>, waker: Waker) -> Self {
+    pub fn new(
+        pool: Pool,
+        transport: Transport,
+        settings: Arc<Settings>,
+        waker: Waker,
+        stop: watch::Receiver<bool>,
+    ) -> Self {
         Worker {
             pool,
             transport,
             settings,
             waker,
+            stop,
         }
     }
 
-    /// Runs until the task is dropped: digest when due, deliver what is due, sleep until
-    /// woken or the poll interval has passed.
+    fn stopping(&self) -> bool {
+        *self.stop.borrow()
+    }
+
+    /// Runs until told to stop (or the task is dropped): daily jobs when due, deliver what
+    /// is due, sleep until woken, stopped or the poll interval has passed.
     pub async fn run(self) {
         let mut digest_day = None;
-        loop {
+        let mut purge_day = None;
+        while !self.stopping() {
             self.queue_digest_if_due(Utc::now(), &mut digest_day).await;
+            self.purge_if_due(Utc::now(), &mut purge_day).await;
             if let Err(e) = self.deliver_due().await {
                 tracing::warn!(error = %format!("{:#}", anyhow::Error::from(e)), "outbox round failed");
             }
+            if self.stopping() {
+                break;
+            }
+            let mut stop = self.stop.clone();
             tokio::select! {
                 _ = self.waker.0.notified() => {}
+                _ = stop.changed() => {}
                 _ = tokio::time::sleep(self.settings.mail.poll) => {}
             }
         }
+        tracing::info!("outbox worker stopped");
     }
 
-    /// Delivers every mail that is due now; returns how many were sent.
+    /// Delivers every mail that is due now; returns how many were sent. When told to stop it
+    /// finishes the mail in hand and gives back the rest of its claim.
     pub async fn deliver_due(&self) -> Result<usize, MailError> {
         let mut sent = 0;
-        loop {
+        while !self.stopping() {
             let now = Utc::now().naive_utc();
+            // Longer than a batch can take with every SMTP step timing out, so a live worker
+            // never loses its rows; a dead worker's rows are free again after it.
+            let lease = chrono::Duration::from_std(self.settings.mail.claim)
+                .unwrap_or(chrono::Duration::minutes(15));
             let rows = db::run(&self.pool, move |conn| {
-                db::outbox::claim_due(conn, now, chrono::Duration::minutes(LEASE_MINUTES), BATCH)
+                db::outbox::claim_due(conn, now, lease, BATCH)
             })
             .await?;
             if rows.is_empty() {
                 return Ok(sent);
             }
-            for row in rows {
+            let mut rows = rows.into_iter();
+            for row in rows.by_ref() {
                 sent += usize::from(self.deliver(row).await?);
+                if self.stopping() {
+                    break;
+                }
+            }
+            let unsent: Vec<String> = rows.map(|r| r.id).collect();
+            if !unsent.is_empty() {
+                db::run(&self.pool, move |conn| db::outbox::release(conn, &unsent)).await?;
             }
         }
+        Ok(sent)
     }
 
     /// Sends one claimed row and records the outcome; `true` when it was sent.
@@ -140,6 +188,41 @@ impl Worker {
                     ),
                 }
                 Ok(false)
+            }
+        }
+    }
+
+    /// Runs the retention purge once a day when `PURGE_AFTER_DAYS` is set; the purge itself
+    /// makes sure only one instance runs it per day.
+    async fn purge_if_due(&self, now: DateTime<Utc>, last: &mut Option<NaiveDate>) {
+        let Some(days) = self.settings.purge_after_days else {
+            return;
+        };
+        let today = now.date_naive();
+        if *last == Some(today) {
+            return;
+        }
+        let now = now.naive_utc();
+        let cutoff = now - chrono::Duration::days(days.into());
+        match db::run(&self.pool, move |conn| {
+            db::purge::run(conn, cutoff, db::purge::Trigger::Daily, now)
+        })
+        .await
+        {
+            Ok(done) => {
+                *last = Some(today);
+                if let Some(c) = done {
+                    tracing::info!(
+                        requests = c.requests,
+                        notes = c.notes,
+                        dedup_keys = c.dedup_keys,
+                        mails = c.mails,
+                        "retention purge done"
+                    );
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %format!("{:#}", anyhow::Error::from(e)), "retention purge failed; will try again")
             }
         }
     }

@@ -2,16 +2,21 @@
 
 mod browser_support;
 mod helpers;
+mod process;
 mod smtp;
 
 mod abuse;
 mod admin;
+mod audit;
 mod browser;
 mod cli;
+mod crash;
 mod duplicates;
 mod health;
 mod hostile;
 mod intake_api;
 mod intake_form;
+mod logs;
 mod mail;
+mod purge;
 mod scale;

@@ -319,7 +319,7 @@ struct CasePage {
     duplicates: Vec<super::duplicates::DuplicateView>,
 }
 
-fn who(actor: &str, names: &HashMap<String, String>) -> String {
+pub(super) fn who(actor: &str, names: &HashMap<String, String>) -> String {
     match actor.strip_prefix("user:") {
         Some(id) => names
             .get(id)
@@ -697,7 +697,7 @@ pub async fn create_request(
 // ---- CSV export ----
 
 /// Prefixes cells a spreadsheet would run as a formula.
-fn cell(value: &str) -> String {
+pub(super) fn cell(value: &str) -> String {
     if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{value}")
     } else {

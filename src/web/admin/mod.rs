@@ -3,6 +3,7 @@
 //! visitors to the login page) and checks the permission it needs.
 
 pub mod account;
+pub mod audit;
 pub mod auth;
 pub mod cases;
 pub mod dashboard;
@@ -51,6 +52,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route("/admin/queues/{slug}", web::get().to(cases::queue_view))
     .route("/admin/cases", web::get().to(cases::search))
     .route("/admin/export.csv", web::get().to(cases::export_csv))
+    .route("/admin/audit", web::get().to(audit::audit_page))
+    .route("/admin/audit.csv", web::get().to(audit::audit_csv))
     .route(
         "/admin/requests/new",
         web::get().to(cases::new_request_form),

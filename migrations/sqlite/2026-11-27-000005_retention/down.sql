@@ -1,0 +1,2 @@
+DROP INDEX audit_events_created;
+ALTER TABLE case_requests DROP COLUMN purged_at;

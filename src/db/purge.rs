@@ -1,0 +1,159 @@
+//! Retention: anonymizes the personal data of requests closed long ago, keeping what
+//! statistics need (category, queue, dates, counts). One audit row per run, counts only.
+
+use chrono::{NaiveDateTime, NaiveTime};
+use diesel::prelude::*;
+
+use super::outbox::OutboxStatus;
+use super::schema::{
+    audit_events, case_notes, case_requests, dedup_keys, outbox, request_personal_data,
+};
+use super::{write_transaction, DbConnection, DbError};
+
+/// What replaces a name, a note or a mail recipient.
+pub const REMOVED: &str = "[removed]";
+/// The audit action of a purge run.
+pub const ACTION: &str = "purged";
+/// Serializes purge runs of several instances on PostgreSQL (`pg_advisory_xact_lock`).
+const LOCK_KEY: i64 = 0x6374_7075_7267; // "ctpurg"
+/// Requests anonymized per statement, well under SQLite's bound-parameter limit.
+const CHUNK: i64 = 500;
+
+/// What one run changed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PurgeCounts {
+    pub requests: usize,
+    pub notes: usize,
+    pub dedup_keys: usize,
+    pub mails: usize,
+}
+
+/// Who runs a purge: the CLI always runs; the daily job runs once per UTC day however many
+/// instances try.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trigger {
+    Cli,
+    Daily,
+}
+
+impl Trigger {
+    fn actor(self) -> &'static str {
+        match self {
+            Trigger::Cli => "cli",
+            Trigger::Daily => "scheduler",
+        }
+    }
+}
+
+/// Anonymizes every request closed before `cutoff` and not purged yet. `None` when the
+/// daily job already ran today (on this or another instance).
+pub fn run(
+    conn: &mut DbConnection,
+    cutoff: NaiveDateTime,
+    trigger: Trigger,
+    now: NaiveDateTime,
+) -> Result<Option<PurgeCounts>, DbError> {
+    write_transaction(conn, |conn| {
+        if matches!(conn, DbConnection::Postgres(_)) {
+            // Held to the end of the transaction; SQLite's BEGIN IMMEDIATE already
+            // makes this transaction the only writer.
+            diesel::sql_query(format!("SELECT pg_advisory_xact_lock({LOCK_KEY})")).execute(conn)?;
+        }
+        if trigger == Trigger::Daily {
+            let midnight = now.date().and_time(NaiveTime::MIN);
+            let done: i64 = audit_events::table
+                .filter(audit_events::action.eq(ACTION))
+                .filter(audit_events::actor.eq(trigger.actor()))
+                .filter(audit_events::created_at.ge(midnight))
+                .count()
+                .get_result(conn)?;
+            if done > 0 {
+                return Ok(None);
+            }
+        }
+        let mut counts = PurgeCounts::default();
+        loop {
+            let ids: Vec<String> = case_requests::table
+                .filter(case_requests::is_open.eq(false))
+                .filter(case_requests::closed_at.lt(cutoff))
+                .filter(case_requests::purged_at.is_null())
+                .select(case_requests::id)
+                .limit(CHUNK)
+                .load(conn)?;
+            if ids.is_empty() {
+                break;
+            }
+            anonymize(conn, &ids, now, &mut counts)?;
+        }
+        super::cases::audit(
+            conn,
+            None,
+            trigger.actor(),
+            ACTION,
+            format!(
+                "anonymized {} requests closed before {} ({} notes, {} duplicate keys, {} mails)",
+                counts.requests,
+                cutoff.format("%Y-%m-%d"),
+                counts.notes,
+                counts.dedup_keys,
+                counts.mails
+            ),
+            now,
+        )?;
+        Ok(Some(counts))
+    })
+}
+
+fn anonymize(
+    conn: &mut DbConnection,
+    ids: &[String],
+    now: NaiveDateTime,
+    counts: &mut PurgeCounts,
+) -> Result<(), diesel::result::Error> {
+    let ids = ids.to_vec();
+    let pd = request_personal_data::table.filter(request_personal_data::request_id.eq_any(&ids));
+    diesel::update(
+        pd.clone()
+            .filter(request_personal_data::submitter_name.is_not_null()),
+    )
+    .set(request_personal_data::submitter_name.eq(Some(REMOVED)))
+    .execute(conn)?;
+    diesel::update(pd)
+        .set((
+            request_personal_data::applicant_full_name.eq(REMOVED),
+            request_personal_data::submitter_email.eq(None::<String>),
+            request_personal_data::submitter_phone.eq(None::<String>),
+            request_personal_data::submitter_organization.eq(None::<String>),
+            request_personal_data::applicant_date_of_birth.eq(None::<chrono::NaiveDate>),
+            request_personal_data::applicant_phone.eq(None::<String>),
+            request_personal_data::applicant_whatsapp.eq(None::<String>),
+            request_personal_data::applicant_email.eq(None::<String>),
+            request_personal_data::siv_case_number.eq(None::<String>),
+            request_personal_data::referred_by.eq(None::<String>),
+            request_personal_data::description.eq(None::<String>),
+        ))
+        .execute(conn)?;
+    counts.dedup_keys +=
+        diesel::delete(dedup_keys::table.filter(dedup_keys::request_id.eq_any(&ids)))
+            .execute(conn)?;
+    // Mail still pending is left to go out; what was sent (or gave up) keeps its subject,
+    // which names the reference only.
+    counts.mails += diesel::update(
+        outbox::table
+            .filter(outbox::request_id.eq_any(&ids))
+            .filter(outbox::status.ne(OutboxStatus::Pending.as_str())),
+    )
+    .set((
+        outbox::recipient.eq(REMOVED),
+        outbox::body_text.eq(""),
+        outbox::body_html.eq(""),
+    ))
+    .execute(conn)?;
+    counts.notes += diesel::update(case_notes::table.filter(case_notes::request_id.eq_any(&ids)))
+        .set(case_notes::body.eq(REMOVED))
+        .execute(conn)?;
+    counts.requests += diesel::update(case_requests::table.filter(case_requests::id.eq_any(&ids)))
+        .set(case_requests::purged_at.eq(Some(now)))
+        .execute(conn)?;
+    Ok(())
+}

@@ -1,0 +1,237 @@
+//! The audit log for admins and leads (`ViewAuditLog`): who read or changed what and when,
+//! newest first, filtered by actor, action and date, keyset-paged, and exported as a
+//! streamed CSV (the export itself goes on the record).
+
+use actix_web::http::header;
+use actix_web::{web, HttpResponse};
+use askama::Template;
+use chrono::{NaiveDate, NaiveTime, Utc};
+use serde::Deserialize;
+use std::collections::HashMap;
+
+use super::cases::who;
+use super::{page, AdminError, Nav, Staff};
+use crate::db::audit::{AuditEntry, AuditFilter};
+use crate::db::cases::Cursor;
+use crate::db::{self, DbError};
+use crate::domain::staff::Permission;
+use crate::web::AppState;
+
+pub const PAGE_SIZE: i64 = 100;
+const EXPORT_BATCH: i64 = 1000;
+
+/// The filters as they appear in the query string.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct AuditQuery {
+    pub actor: Option<String>,
+    pub action: Option<String>,
+    /// First day shown (YYYY-MM-DD, UTC).
+    pub from: Option<String>,
+    /// Last day shown, inclusive.
+    pub to: Option<String>,
+    pub after: Option<String>,
+}
+
+impl AuditQuery {
+    fn filter(&self) -> Result<AuditFilter, AdminError> {
+        let some = |o: &Option<String>| o.clone().filter(|s| !s.trim().is_empty());
+        let day = |o: &Option<String>, name: &str| {
+            some(o)
+                .map(|s| {
+                    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map_err(|_| {
+                        AdminError::Invalid(format!("{name} must be a date like 2026-01-31"))
+                    })
+                })
+                .transpose()
+        };
+        Ok(AuditFilter {
+            actor: some(&self.actor),
+            action: some(&self.action),
+            from: day(&self.from, "From")?.map(|d| d.and_time(NaiveTime::MIN)),
+            until: day(&self.to, "To")?
+                .and_then(|d| d.succ_opt())
+                .map(|d| d.and_time(NaiveTime::MIN)),
+        })
+    }
+
+    fn query_string(&self, after: Option<&str>) -> String {
+        let mut pairs: Vec<(&str, String)> = Vec::new();
+        for (k, v) in [
+            ("actor", &self.actor),
+            ("action", &self.action),
+            ("from", &self.from),
+            ("to", &self.to),
+        ] {
+            if let Some(v) = v.as_ref().filter(|v| !v.is_empty()) {
+                pairs.push((k, v.clone()));
+            }
+        }
+        if let Some(a) = after {
+            pairs.push(("after", a.to_string()));
+        }
+        serde_urlencoded::to_string(pairs).unwrap_or_default()
+    }
+
+    fn sel(&self, value: &Option<String>, option: &str) -> bool {
+        value.as_deref() == Some(option)
+    }
+}
+
+pub struct AuditItem {
+    pub when: String,
+    pub who: String,
+    pub action: String,
+    pub reference: Option<String>,
+    pub detail: String,
+}
+
+fn item(e: &AuditEntry, names: &HashMap<String, String>) -> AuditItem {
+    AuditItem {
+        when: e.event.created_at.format("%Y-%m-%d %H:%M:%S").to_string(),
+        who: who(&e.event.actor, names),
+        action: e.event.action.replace('_', " "),
+        reference: e.reference.clone(),
+        detail: e.event.detail.clone(),
+    }
+}
+
+/// Display names of every staff account, by user id.
+fn names_of(staff: &[(String, String)]) -> HashMap<String, String> {
+    staff
+        .iter()
+        .map(|(actor, name)| (actor.trim_start_matches("user:").to_string(), name.clone()))
+        .collect()
+}
+
+#[derive(Template)]
+#[template(path = "admin/audit.html")]
+struct AuditPage {
+    nav: Nav,
+    query: AuditQuery,
+    items: Vec<AuditItem>,
+    actors: Vec<(String, String)>,
+    actions: Vec<String>,
+    next: Option<String>,
+    export: String,
+}
+
+/// `GET /admin/audit`
+pub async fn audit_page(
+    state: web::Data<AppState>,
+    staff: Staff,
+    query: web::Query<AuditQuery>,
+) -> Result<HttpResponse, AdminError> {
+    staff.require(Permission::ViewAuditLog)?;
+    let query = query.into_inner();
+    let filter = query.filter()?;
+    let after = match query.after.as_deref().filter(|a| !a.is_empty()) {
+        Some(raw) => Some(Cursor::decode(raw).ok_or(AdminError::NotFound)?),
+        None => None,
+    };
+    let (entries, next, staff_actors, actions) = db::run(&state.pool, move |conn| {
+        let (entries, next) = db::audit::list(conn, &filter, after.as_ref(), PAGE_SIZE)?;
+        let staff_actors = db::audit::staff_actors(conn)?;
+        let actions = db::audit::actions(conn)?;
+        Ok((entries, next, staff_actors, actions))
+    })
+    .await?;
+    let names = names_of(&staff_actors);
+    let mut actors: Vec<(String, String)> = ["public", "partner", "cli", "scheduler"]
+        .iter()
+        .map(|a| (a.to_string(), who(a, &names)))
+        .collect();
+    actors.extend(staff_actors);
+    page(AuditPage {
+        nav: Nav::of(&staff),
+        items: entries.iter().map(|e| item(e, &names)).collect(),
+        next: next.map(|c| query.query_string(Some(&c.encode()))),
+        export: query.query_string(None),
+        actors,
+        actions,
+        query,
+    })
+}
+
+/// `GET /admin/audit.csv`: the filtered log, streamed.
+pub async fn audit_csv(
+    state: web::Data<AppState>,
+    staff: Staff,
+    query: web::Query<AuditQuery>,
+) -> Result<HttpResponse, AdminError> {
+    staff.require(Permission::ViewAuditLog)?;
+    let query = query.into_inner();
+    let filter = query.filter()?;
+    let actor = staff.actor();
+    let description = query.query_string(None);
+    let now = Utc::now().naive_utc();
+    let (tx, rx) = tokio::sync::mpsc::channel::<web::Bytes>(4);
+    let pool = state.pool.clone();
+    actix_web::rt::task::spawn_blocking(move || {
+        let result = (|| -> Result<(), DbError> {
+            let mut conn = pool.get()?;
+            let names = names_of(&db::audit::staff_actors(&mut conn)?);
+            let mut w = csv::Writer::from_writer(Vec::new());
+            let _ = w.write_record([
+                "created_at",
+                "actor",
+                "actor_name",
+                "action",
+                "reference",
+                "detail",
+            ]);
+            let mut after: Option<Cursor> = None;
+            let mut exported = 0usize;
+            loop {
+                let (entries, next) =
+                    db::audit::list(&mut conn, &filter, after.as_ref(), EXPORT_BATCH)?;
+                for e in &entries {
+                    let _ = w.write_record([
+                        e.event
+                            .created_at
+                            .format("%Y-%m-%dT%H:%M:%S%.3fZ")
+                            .to_string(),
+                        e.event.actor.clone(),
+                        super::cases::cell(&who(&e.event.actor, &names)),
+                        e.event.action.clone(),
+                        e.reference.clone().unwrap_or_default(),
+                        super::cases::cell(&e.event.detail),
+                    ]);
+                }
+                exported += entries.len();
+                let chunk = std::mem::replace(&mut w, csv::Writer::from_writer(Vec::new()))
+                    .into_inner()
+                    .map_err(|e| DbError::Corrupt(format!("csv: {e}")))?;
+                if tx.blocking_send(web::Bytes::from(chunk)).is_err() {
+                    break; // the client went away
+                }
+                match next {
+                    Some(c) => after = Some(c),
+                    None => break,
+                }
+            }
+            db::cases::audit(
+                &mut conn,
+                None,
+                &actor,
+                "audit_exported",
+                format!("{exported} audit events as CSV ({description})"),
+                now,
+            )?;
+            Ok(())
+        })();
+        if let Err(e) = result {
+            tracing::error!(error = %e, "audit log export failed");
+        }
+    });
+    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|b| (Ok::<_, actix_web::Error>(b), rx))
+    });
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            "attachment; filename=\"audit-log.csv\"",
+        ))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .streaming(stream))
+}
