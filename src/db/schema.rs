@@ -65,6 +65,7 @@ diesel::table! {
         entered_by -> Nullable<Text>,
         closed_at -> Nullable<Timestamp>,
         is_open -> Bool,
+        language -> Text,
     }
 }
 

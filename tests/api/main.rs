@@ -9,4 +9,5 @@ mod duplicates;
 mod health;
 mod intake_api;
 mod intake_form;
+mod languages;
 mod mail;

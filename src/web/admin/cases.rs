@@ -566,6 +566,8 @@ pub async fn case_action(
 pub async fn new_request_form(staff: Staff) -> Result<HttpResponse, AdminError> {
     staff.require(Permission::EnterRequests)?;
     crate::web::pages::render_form_for(
+        crate::i18n::Tr::default(),
+        None,
         FormValues::new(),
         Vec::new(),
         "/admin/requests/new",
@@ -588,6 +590,8 @@ pub async fn create_request(
             Ok(r) => r,
             Err(errors) => {
                 return crate::web::pages::render_form_for(
+                    crate::i18n::Tr::default(),
+                    None,
                     values,
                     errors,
                     "/admin/requests/new",

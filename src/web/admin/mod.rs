@@ -157,6 +157,8 @@ impl ResponseError for AdminError {
             ),
         };
         let body = MessagePage {
+            tr: Default::default(),
+            switch: None,
             title,
             message: &message,
         }
