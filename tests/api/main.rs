@@ -1,5 +1,6 @@
 //! The integration suite: one binary, the app driven over HTTP as clients use it.
 
+mod a11y;
 mod helpers;
 mod smtp;
 
