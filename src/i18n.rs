@@ -33,7 +33,8 @@ static CATALOGS: LazyLock<Catalogs> = LazyLock::new(|| Catalogs {
 fn bundle(lang: Language, source: &str) -> FluentBundle<FluentResource> {
     let resource = FluentResource::try_new(source.to_string())
         .unwrap_or_else(|(_, errors)| panic!("locales/{lang}/main.ftl: {errors:?}"));
-    let id = lang.as_str().parse().expect("language tags are valid");
+    let id: unic_langid::LanguageIdentifier =
+        lang.as_str().parse().expect("language tags are valid");
     let mut bundle = FluentBundle::new_concurrent(vec![id]);
     // Isolation is done in markup (`<bdi>`, `dir`), where it is visible and testable.
     bundle.set_use_isolating(false);
