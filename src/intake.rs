@@ -172,20 +172,15 @@ fn mails_for(
     };
     let mut mails = Vec::new();
     if let Some(to) = request.reply_email() {
-        let guidance = match guidance {
-            Some(g) => Guidance {
-                body: g.body.clone(),
-                next_steps: g.next_steps.clone(),
-            },
-            None => Guidance {
-                body: String::new(),
-                next_steps: "The task force will review your request and contact you.".to_string(),
-            },
-        };
+        let stored = guidance.map(|g| Guidance {
+            body: g.body.clone(),
+            next_steps: g.next_steps.clone(),
+        });
         mails.push(Mail::Acknowledgment {
             to: to.clone(),
             case: case.clone(),
-            guidance,
+            guidance: Guidance::in_language(request.language, c.category, stored),
+            language: request.language,
         });
     }
     let staff = email::address_list(&queue.notify_emails);
@@ -364,6 +359,7 @@ fn build_row(
         entered_by: r.entered_by.clone(),
         closed_at: None,
         is_open: true,
+        language: r.language.as_str().to_string(),
     }
 }
 

@@ -9,6 +9,7 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod email;
+pub mod i18n;
 pub mod intake;
 pub mod metrics;
 pub mod startup;

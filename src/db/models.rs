@@ -41,6 +41,8 @@ pub struct CaseRequestRow {
     pub entered_by: Option<String>,
     pub closed_at: Option<NaiveDateTime>,
     pub is_open: bool,
+    /// The requester's language (`en`, `fa-AF`, `ps`): mail to them is written in it.
+    pub language: String,
 }
 
 /// The personal data of one request; read only where a role needs it, and audited.

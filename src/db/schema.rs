@@ -66,6 +66,7 @@ diesel::table! {
         closed_at -> Nullable<Timestamp>,
         is_open -> Bool,
         purged_at -> Nullable<Timestamp>,
+        language -> Text,
     }
 }
 

@@ -3,6 +3,9 @@
 
 use chrono::{Datelike, NaiveDate};
 use std::fmt;
+use unicode_normalization::UnicodeNormalization;
+
+use super::problem::Problem;
 
 /// Unicode digits people type on Dari/Pashto keyboards, mapped to ASCII.
 fn ascii_digit(c: char) -> Option<char> {
@@ -20,23 +23,29 @@ pub fn ascii_digits(raw: &str) -> String {
     raw.chars().map(|c| ascii_digit(c).unwrap_or(c)).collect()
 }
 
-/// Trims, collapses inner whitespace and rejects control and bidi-override characters.
-pub fn clean_text(raw: &str) -> Result<String, &'static str> {
+/// Trims, collapses inner whitespace, rejects control and bidi-override characters and
+/// composes to Unicode NFC, so one name typed on two keyboards is stored the same way.
+pub fn clean_text(raw: &str) -> Result<String, Problem> {
     if raw.chars().any(is_forbidden_char) {
-        return Err("contains invisible control characters; please retype it");
+        return Err(Problem::InvisibleCharacters);
     }
-    Ok(raw.split_whitespace().collect::<Vec<_>>().join(" "))
+    Ok(raw
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .nfc()
+        .collect())
 }
 
-/// Like `clean_text` but keeps line breaks, for free text.
-pub fn clean_multiline(raw: &str) -> Result<String, &'static str> {
+/// Like `clean_text` but keeps line breaks, for free text (also NFC).
+pub fn clean_multiline(raw: &str) -> Result<String, Problem> {
     if raw
         .chars()
         .any(|c| is_forbidden_char(c) && c != '\n' && c != '\r' && c != '\t')
     {
-        return Err("contains invisible control characters; please retype it");
+        return Err(Problem::InvisibleCharacters);
     }
-    Ok(raw.replace("\r\n", "\n").trim().to_string())
+    Ok(raw.replace("\r\n", "\n").trim().nfc().collect())
 }
 
 fn is_forbidden_char(c: char) -> bool {
@@ -50,16 +59,16 @@ pub struct PersonName(String);
 impl PersonName {
     pub const MAX_CHARS: usize = 200;
 
-    pub fn parse(raw: &str) -> Result<Self, &'static str> {
+    pub fn parse(raw: &str) -> Result<Self, Problem> {
         let cleaned = clean_text(raw)?;
         if cleaned.is_empty() {
-            return Err("please enter a name");
+            return Err(Problem::NameEmpty);
         }
         if cleaned.chars().count() > Self::MAX_CHARS {
-            return Err("is too long; please use at most 200 characters");
+            return Err(Problem::NameTooLong);
         }
         if !cleaned.chars().any(char::is_alphabetic) {
-            return Err("must contain letters");
+            return Err(Problem::NoLetters);
         }
         Ok(PersonName(cleaned))
     }
@@ -74,24 +83,22 @@ impl PersonName {
 pub struct ContactEmail(String);
 
 impl ContactEmail {
-    pub fn parse(raw: &str) -> Result<Self, &'static str> {
+    pub fn parse(raw: &str) -> Result<Self, Problem> {
         let trimmed = raw.trim();
         if trimmed.chars().any(|c| c.is_control() || c.is_whitespace()) {
-            return Err("must be a single email address without spaces, like name@example.org");
+            return Err(Problem::EmailSpaces);
         }
         if trimmed.len() > 254 {
-            return Err("is too long for an email address");
+            return Err(Problem::EmailTooLong);
         }
-        let (local, domain) = trimmed
-            .rsplit_once('@')
-            .ok_or("must be an email address like name@example.org")?;
+        let (local, domain) = trimmed.rsplit_once('@').ok_or(Problem::EmailInvalid)?;
         let valid = !local.is_empty()
             && !domain.starts_with('.')
             && !domain.ends_with('.')
             && domain.contains('.')
             && trimmed.parse::<lettre::Address>().is_ok();
         if !valid {
-            return Err("must be an email address like name@example.org");
+            return Err(Problem::EmailInvalid);
         }
         Ok(ContactEmail(format!("{local}@{}", domain.to_lowercase())))
     }
@@ -106,7 +113,7 @@ impl ContactEmail {
 pub struct PhoneNumber(String);
 
 impl PhoneNumber {
-    pub fn parse(raw: &str) -> Result<Self, &'static str> {
+    pub fn parse(raw: &str) -> Result<Self, Problem> {
         let trimmed = raw.trim();
         let mut out = String::new();
         for (i, c) in trimmed.chars().enumerate() {
@@ -115,12 +122,12 @@ impl PhoneNumber {
             } else if (c == '+' || c == '\u{FF0B}') && i == 0 {
                 out.push('+');
             } else if !matches!(c, ' ' | '-' | '(' | ')' | '.' | '/' | '\u{00A0}') {
-                return Err("may contain only digits, spaces, dashes and a leading +");
+                return Err(Problem::PhoneCharacters);
             }
         }
         let digits = out.chars().filter(char::is_ascii_digit).count();
         if !(6..=20).contains(&digits) {
-            return Err("must have between 6 and 20 digits, with the country code if you can");
+            return Err(Problem::PhoneDigits);
         }
         Ok(PhoneNumber(out))
     }
@@ -135,7 +142,7 @@ impl PhoneNumber {
 pub struct CaseNumber(String);
 
 impl CaseNumber {
-    pub fn parse(raw: &str) -> Result<Self, &'static str> {
+    pub fn parse(raw: &str) -> Result<Self, Problem> {
         let mut out = String::new();
         for c in raw.trim().chars() {
             if let Some(d) = ascii_digit(c) {
@@ -143,11 +150,11 @@ impl CaseNumber {
             } else if c.is_ascii_alphabetic() {
                 out.push(c.to_ascii_uppercase());
             } else if !matches!(c, ' ' | '-' | '/' | '.' | '_') {
-                return Err("may contain only Latin letters, digits and dashes");
+                return Err(Problem::CaseNumberCharacters);
             }
         }
         if !(4..=30).contains(&out.len()) {
-            return Err("must be 4 to 30 letters and digits, as printed on your case letter");
+            return Err(Problem::CaseNumberLength);
         }
         Ok(CaseNumber(out))
     }
@@ -165,16 +172,16 @@ impl fmt::Display for CaseNumber {
 
 /// Parses a date of birth written as `YYYY-MM-DD` (or `DD/MM/YYYY`), not in the future and
 /// not before 1900.
-pub fn parse_date_of_birth(raw: &str, today: NaiveDate) -> Result<NaiveDate, &'static str> {
+pub fn parse_date_of_birth(raw: &str, today: NaiveDate) -> Result<NaiveDate, Problem> {
     let ascii = ascii_digits(raw.trim());
     let date = NaiveDate::parse_from_str(&ascii, "%Y-%m-%d")
         .or_else(|_| NaiveDate::parse_from_str(&ascii, "%d/%m/%Y"))
-        .map_err(|_| "must be a date like 1990-05-31 (year-month-day)")?;
+        .map_err(|_| Problem::DateFormat)?;
     if date > today {
-        return Err("cannot be in the future");
+        return Err(Problem::DateInFuture);
     }
     if date.year() < 1900 {
-        return Err("must be after 1900");
+        return Err(Problem::DateTooEarly);
     }
     Ok(date)
 }
@@ -222,6 +229,34 @@ mod tests {
         assert!(PersonName::parse("Ali\u{202E}evil").is_err());
         assert!(PersonName::parse("   ").is_err());
         assert!(PersonName::parse("12345").is_err());
+    }
+
+    #[test]
+    fn names_and_free_text_are_stored_composed() {
+        // "آ" typed as alef + combining madda, "é" as e + combining acute.
+        let name = PersonName::parse("\u{0627}\u{0653}منه Rene\u{0301}").unwrap();
+        assert_eq!(name.as_str(), "\u{0622}منه Ren\u{00E9}");
+        assert_eq!(
+            clean_multiline("\u{0627}\u{0653}ب\r\nline").unwrap(),
+            "\u{0622}ب\nline"
+        );
+    }
+
+    #[test]
+    fn persian_digits_are_accepted_in_case_numbers_and_dates() {
+        let today = NaiveDate::from_ymd_opt(2026, 11, 26).unwrap();
+        assert_eq!(
+            CaseNumber::parse("ISB۲۰۲۱-۱۲۳").unwrap().as_str(),
+            "ISB2021123"
+        );
+        assert_eq!(
+            parse_date_of_birth("۱۹۹۰-۰۵-۰۱", today).unwrap(),
+            NaiveDate::from_ymd_opt(1990, 5, 1).unwrap()
+        );
+        assert_eq!(
+            parse_date_of_birth("٠١/٠٥/١٩٩٠", today).unwrap(),
+            NaiveDate::from_ymd_opt(1990, 5, 1).unwrap()
+        );
     }
 
     #[test]

@@ -10,7 +10,10 @@ use super::fields::{
     clean_multiline, clean_text, parse_date_of_birth, CaseNumber, ContactEmail, PersonName,
     PhoneNumber,
 };
-use super::vocab::{Location, Program, ReferralProgram, SivStatus, Source, SubmitterKind, UsTie};
+use super::problem::Problem;
+use super::vocab::{
+    Language, Location, Program, ReferralProgram, SivStatus, Source, SubmitterKind, UsTie,
+};
 
 /// Longest free-text description accepted, in characters.
 pub const DESCRIPTION_MAX_CHARS: usize = 5000;
@@ -32,6 +35,8 @@ pub struct IntakeInput {
     pub urgent: Option<UrgentInput>,
     pub description: Option<String>,
     pub consent: Option<bool>,
+    /// The language mail to the requester is written in; English when absent.
+    pub language: Option<Language>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]
@@ -80,18 +85,32 @@ pub struct UrgentInput {
 }
 
 /// One problem with one field, named by its path in the JSON contract
-/// (`applicant.full_name`), in words the person who typed it can act on.
+/// (`applicant.full_name`), with a stable code and English words the person who typed it
+/// can act on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct FieldError {
     pub field: String,
+    /// A `Problem` code, or `invalid` for a body that does not fit the contract.
+    pub code: &'static str,
     pub message: String,
 }
 
 impl FieldError {
+    /// A value the contract does not accept, described in words (serde's, reworded).
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
         FieldError {
             field: field.into(),
+            code: "invalid",
             message: message.into(),
+        }
+    }
+
+    /// A known problem with a field.
+    pub fn problem(field: impl Into<String>, problem: Problem) -> Self {
+        FieldError {
+            field: field.into(),
+            code: problem.code(),
+            message: problem.message().to_string(),
         }
     }
 }
@@ -133,6 +152,8 @@ pub struct NewCaseRequest {
     pub danger: bool,
     pub medical: bool,
     pub description: Option<String>,
+    /// The requester's language, for the mail they receive.
+    pub language: Language,
 }
 
 impl NewCaseRequest {
@@ -151,8 +172,8 @@ struct Checker {
 }
 
 impl Checker {
-    fn fail(&mut self, field: &str, message: &str) {
-        self.errors.push(FieldError::new(field, message));
+    fn fail(&mut self, field: &str, problem: Problem) {
+        self.errors.push(FieldError::problem(field, problem));
     }
 
     /// Parses an optional text field; blank counts as absent.
@@ -160,7 +181,7 @@ impl Checker {
         &mut self,
         field: &str,
         raw: Option<&String>,
-        parse: impl FnOnce(&str) -> Result<T, &'static str>,
+        parse: impl FnOnce(&str) -> Result<T, Problem>,
     ) -> Option<T> {
         let raw = raw.map(|s| s.trim()).filter(|s| !s.is_empty())?;
         match parse(raw) {
@@ -176,7 +197,7 @@ impl Checker {
         self.optional(field, raw, |s| {
             let cleaned = clean_text(s)?;
             if cleaned.chars().count() > max {
-                return Err("is too long; please shorten it");
+                return Err(Problem::TextTooLong);
             }
             Ok(cleaned)
         })
@@ -196,10 +217,7 @@ impl IntakeInput {
 
         let kind = submitter_in.kind;
         if kind.is_none() {
-            c.fail(
-                "submitter.kind",
-                "please say who is sending this request: the person themself, a sponsor or relative, an organization or an agency office",
-            );
+            c.fail("submitter.kind", Problem::SubmitterKindMissing);
         }
         let submitter_name = c.optional(
             "submitter.name",
@@ -227,27 +245,18 @@ impl IntakeInput {
         ) && organization.is_none()
             && !c.errors.iter().any(|e| e.field == "submitter.organization")
         {
-            c.fail(
-                "submitter.organization",
-                "please give the name of your organization or office",
-            );
+            c.fail("submitter.organization", Problem::OrganizationMissing);
         }
         if matches!(kind, Some(SubmitterKind::Sponsor))
             && submitter_name.is_none()
             && !c.errors.iter().any(|e| e.field == "submitter.name")
         {
-            c.fail(
-                "submitter.name",
-                "please give your own name as the sponsor or relative",
-            );
+            c.fail("submitter.name", Problem::SponsorNameMissing);
         }
 
         let full_name = match applicant_in.full_name.as_deref().map(str::trim) {
             None | Some("") => {
-                c.fail(
-                    "applicant.full_name",
-                    "please enter the full name of the person who needs help",
-                );
+                c.fail("applicant.full_name", Problem::FullNameMissing);
                 None
             }
             Some(raw) => match PersonName::parse(raw) {
@@ -280,16 +289,13 @@ impl IntakeInput {
         );
         let location = applicant_in.location;
         if location.is_none() {
-            c.fail("applicant.location", "please say where the person is now");
+            c.fail("applicant.location", Problem::LocationMissing);
         }
         let household_size = match applicant_in.household_size {
             None => None,
             Some(n) if (1..=HOUSEHOLD_MAX).contains(&n) => Some(n as u16),
             Some(_) => {
-                c.fail(
-                    "applicant.household_size",
-                    "must be a number of people from 1 to 50 (count the applicant too)",
-                );
+                c.fail("applicant.household_size", Problem::HouseholdRange);
                 None
             }
         };
@@ -309,7 +315,7 @@ impl IntakeInput {
         let description = c.optional("description", self.description.as_ref(), |s| {
             let text = clean_multiline(s)?;
             if text.chars().count() > DESCRIPTION_MAX_CHARS {
-                return Err("is too long; please use at most 5000 characters");
+                return Err(Problem::DescriptionTooLong);
             }
             Ok(text)
         });
@@ -325,17 +331,11 @@ impl IntakeInput {
                 || e.field.ends_with(".whatsapp")
         });
         if !any_contact && !contact_fields_failed {
-            c.fail(
-                "applicant.phone",
-                "please give at least one way to reach you: a phone or WhatsApp number or an email address",
-            );
+            c.fail("applicant.phone", Problem::ContactMissing);
         }
 
         if self.consent != Some(true) {
-            c.fail(
-                "consent",
-                "we can only take the request if you agree that the task force and its referral partners may store and use this information",
-            );
+            c.fail("consent", Problem::ConsentMissing);
         }
 
         if !c.errors.is_empty() {
@@ -373,6 +373,7 @@ impl IntakeInput {
             danger: self.urgent.map(|u| u.danger).unwrap_or(false),
             medical: self.urgent.map(|u| u.medical).unwrap_or(false),
             description,
+            language: self.language.unwrap_or_default(),
         })
     }
 }

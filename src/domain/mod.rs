@@ -6,6 +6,7 @@ pub mod dedup;
 pub mod defaults;
 pub mod fields;
 pub mod intake;
+pub mod problem;
 pub mod reference;
 pub mod routing;
 pub mod staff;
@@ -14,6 +15,7 @@ pub mod workflow;
 
 pub use classify::{classify, Classification, Facts};
 pub use intake::{FieldError, IntakeInput, NewCaseRequest};
+pub use problem::Problem;
 pub use reference::CaseReference;
 pub use routing::{route, QueueSlug, RoutingDecision, RoutingFacts, RoutingRule};
-pub use vocab::{Category, Location, Priority, Source, Status};
+pub use vocab::{Category, Language, Location, Priority, Source, Status};

@@ -181,6 +181,45 @@ text_enum! {
     }
 }
 
+text_enum! {
+    /// A language the public pages and the requester's mail are written in (BCP 47 tags).
+    #[derive(Default)]
+    pub enum Language {
+        #[default]
+        En => "en",
+        /// Dari, as written in Afghanistan.
+        FaAf => "fa-AF",
+        Ps => "ps",
+    }
+}
+
+impl Language {
+    /// The text direction of the language, for `<html dir>`.
+    pub fn dir(self) -> &'static str {
+        match self {
+            Language::En => "ltr",
+            Language::FaAf | Language::Ps => "rtl",
+        }
+    }
+
+    /// The language a tag names, loosely: `fa`, `fa-IR`, `prs` read as Dari; `ps-AF`,
+    /// `pus` as Pashto; `en-GB` as English. Case is ignored.
+    pub fn from_tag(tag: &str) -> Option<Language> {
+        let primary = tag
+            .trim()
+            .split(['-', '_'])
+            .next()
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        match primary.as_str() {
+            "en" => Some(Language::En),
+            "fa" | "prs" | "per" | "fas" => Some(Language::FaAf),
+            "ps" | "pus" | "pbt" | "pbu" => Some(Language::Ps),
+            _ => None,
+        }
+    }
+}
+
 impl SubmitterKind {
     pub fn label(self) -> &'static str {
         match self {
@@ -310,6 +349,18 @@ impl Status {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn language_tags_are_read_loosely() {
+        assert_eq!(Language::from_tag("fa-AF"), Some(Language::FaAf));
+        assert_eq!(Language::from_tag("prs"), Some(Language::FaAf));
+        assert_eq!(Language::from_tag("FA"), Some(Language::FaAf));
+        assert_eq!(Language::from_tag("ps-AF"), Some(Language::Ps));
+        assert_eq!(Language::from_tag("en-GB"), Some(Language::En));
+        assert_eq!(Language::from_tag("de"), None);
+        assert_eq!("fa-AF".parse::<Language>(), Ok(Language::FaAf));
+        assert!("fa".parse::<Language>().is_err());
+    }
 
     #[test]
     fn every_value_round_trips_through_its_text() {

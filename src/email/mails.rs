@@ -7,7 +7,8 @@ use askama::Template;
 use chrono::NaiveDate;
 
 use crate::domain::fields::ContactEmail;
-use crate::domain::{Category, Priority};
+use crate::domain::{Category, Language, Priority};
+use crate::i18n::{self, Tr};
 
 /// A mail ready to store: one subject line, a plain-text body and an HTML body.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,6 +33,24 @@ pub struct CaseFacts {
 pub struct Guidance {
     pub body: String,
     pub next_steps: String,
+}
+
+impl Guidance {
+    /// The guidance a requester reads in `language`: the lead's text from the database in
+    /// English, the catalog's translation of the standard guidance in Dari and Pashto.
+    pub fn in_language(language: Language, category: Category, stored: Option<Guidance>) -> Self {
+        match (language, stored) {
+            (Language::En, Some(g)) => g,
+            (Language::En, None) => Guidance {
+                body: String::new(),
+                next_steps: Tr(Language::En).t("next-steps-default"),
+            },
+            (other, _) => {
+                let (body, next_steps) = i18n::guidance(other, category);
+                Guidance { body, next_steps }
+            }
+        }
+    }
 }
 
 /// Why a requester hears back after the acknowledgment.
@@ -63,6 +82,8 @@ pub enum Mail {
         to: ContactEmail,
         case: CaseFacts,
         guidance: Guidance,
+        /// The requester's language: the whole mail is written in it.
+        language: Language,
     },
     /// To a queue's notification addresses: a new request, with a link to it.
     NewRequest {
@@ -77,6 +98,7 @@ pub enum Mail {
         case: CaseFacts,
         outcome: Outcome,
         guidance: Guidance,
+        language: Language,
     },
     /// To the task-force lead, once a day.
     Digest {
@@ -137,9 +159,15 @@ impl Mail {
     /// Renders subject, text and HTML; `base_url` is where staff reach the app.
     pub fn render(&self, base_url: &url::Url) -> Result<Rendered, askama::Error> {
         match self {
-            Mail::Acknowledgment { case, guidance, .. } => AckView {
+            Mail::Acknowledgment {
+                case,
+                guidance,
+                language,
+                ..
+            } => AckView {
+                tr: Tr(*language),
                 reference: &case.reference,
-                category: case.category.label(),
+                category: category_in(*language, case.category),
                 next_steps: &guidance.next_steps,
                 guidance: &guidance.body,
             }
@@ -150,10 +178,12 @@ impl Mail {
                 case,
                 outcome,
                 guidance,
+                language,
                 ..
             } => UpdateView {
+                tr: Tr(*language),
                 reference: &case.reference,
-                category: case.category.label(),
+                category: category_in(*language, case.category),
                 referred: *outcome == Outcome::ReferredOut,
                 guidance: &guidance.body,
             }
@@ -161,6 +191,11 @@ impl Mail {
             Mail::Digest { report, .. } => DigestView::of(report).render(),
         }
     }
+}
+
+/// A category in plain words in the requester's language.
+fn category_in(language: Language, category: Category) -> String {
+    Tr(language).t(&format!("category-{category}"))
 }
 
 /// The admin page of a request: `{BASE_URL}/admin/requests/{reference}`.
@@ -210,8 +245,9 @@ macro_rules! mail_templates {
 }
 
 struct AckView<'a> {
+    tr: Tr,
     reference: &'a str,
-    category: &'static str,
+    category: String,
     next_steps: &'a str,
     guidance: &'a str,
 }
@@ -247,10 +283,22 @@ mail_templates!(CaseView, render_assigned =>
     "email/assigned.subject.txt", "email/assigned.txt", "email/assigned.html");
 
 struct UpdateView<'a> {
+    tr: Tr,
     reference: &'a str,
-    category: &'static str,
+    category: String,
     referred: bool,
     guidance: &'a str,
+}
+
+impl UpdateView<'_> {
+    fn subject(&self) -> String {
+        let key = if self.referred {
+            "mail-referred-subject"
+        } else {
+            "mail-resolved-subject"
+        };
+        self.tr.t_with(key, "reference", self.reference)
+    }
 }
 
 mail_templates!(UpdateView, render =>
@@ -340,6 +388,7 @@ mod tests {
             to: email("ahmad@example.org"),
             case: case(Priority::Normal),
             guidance: guidance(),
+            language: Language::En,
         };
         let r = mail.render(&base()).unwrap();
         assert_eq!(r.subject, "Your request TF-7K3M-9QXD has been received");
@@ -361,6 +410,52 @@ mod tests {
         );
         assert_eq!(mail.kind(), "acknowledgment");
         assert_eq!(mail.dedup_key(), None);
+    }
+
+    #[test]
+    fn requester_mail_is_written_in_the_requesters_language() {
+        for (language, dir) in [(Language::FaAf, "rtl"), (Language::Ps, "rtl")] {
+            let category = Category::SivPending;
+            let mail = Mail::Acknowledgment {
+                to: email("ahmad@example.org"),
+                case: case(Priority::Normal),
+                guidance: Guidance::in_language(language, category, Some(guidance())),
+                language,
+            };
+            let r = mail.render(&base()).unwrap();
+            let tr = Tr(language);
+            assert_eq!(
+                r.subject,
+                tr.t_with("mail-ack-subject", "reference", "TF-7K3M-9QXD")
+            );
+            assert!(!r.subject.contains("request"), "{}", r.subject);
+            assert!(r
+                .html
+                .contains(&format!("lang=\"{language}\" dir=\"{dir}\"")));
+            assert!(r.html.contains("dir=\"ltr\"><bdi>TF-7K3M-9QXD</bdi>"));
+            for part in [&r.text, &r.html] {
+                assert!(part.contains(&tr.t("category-siv_pending")));
+                assert!(part.contains(&i18n::guidance(language, category).1));
+                assert!(
+                    !part.contains("Keep your COM case number"),
+                    "no English guidance"
+                );
+            }
+
+            let resolved = Mail::StatusChanged {
+                to: email("ahmad@example.org"),
+                case: case(Priority::Normal),
+                outcome: Outcome::Resolved,
+                guidance: Guidance::in_language(language, category, Some(guidance())),
+                language,
+            };
+            let r = resolved.render(&base()).unwrap();
+            assert_eq!(
+                r.subject,
+                tr.t_with("mail-resolved-subject", "reference", "TF-7K3M-9QXD")
+            );
+            assert!(r.text.contains(&tr.t("mail-resolved-body")));
+        }
     }
 
     #[test]
@@ -413,6 +508,7 @@ mod tests {
             case: case(Priority::Normal),
             outcome: Outcome::ReferredOut,
             guidance: guidance(),
+            language: Language::En,
         };
         let r = referred.render(&base()).unwrap();
         assert_eq!(
@@ -431,6 +527,7 @@ mod tests {
             case: case(Priority::Normal),
             outcome: Outcome::Resolved,
             guidance: guidance(),
+            language: Language::En,
         };
         let r = resolved.render(&base()).unwrap();
         assert_eq!(r.subject, "Your request TF-7K3M-9QXD has been resolved");

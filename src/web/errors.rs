@@ -8,7 +8,8 @@ use askama::Template;
 use serde::Serialize;
 
 use crate::db::DbError;
-use crate::domain::FieldError;
+use crate::domain::{FieldError, Language};
+use crate::i18n::Tr;
 use crate::intake::SubmitError;
 
 #[derive(Debug, thiserror::Error)]
@@ -143,8 +144,32 @@ impl From<askama::Error> for PageError {
 #[derive(Template)]
 #[template(path = "public/message.html")]
 pub struct MessagePage<'a> {
+    pub tr: Tr,
+    /// Where the language switch links; `None` hides it.
+    pub switch: Option<&'a str>,
     pub title: &'a str,
     pub message: &'a str,
+}
+
+impl PageError {
+    /// The error as a page in `language`; server-side causes are logged, never shown.
+    pub fn page(&self, language: Language) -> HttpResponse {
+        log_server_error(self);
+        let tr = Tr(language);
+        let (title, message) = match self {
+            PageError::NotFound => (tr.t("not-found-title"), tr.t("not-found-body")),
+            _ => (tr.t("failure-title"), tr.t("failure-body")),
+        };
+        let body = MessagePage {
+            tr,
+            switch: None,
+            title: &title,
+            message: &message,
+        }
+        .render()
+        .unwrap_or_else(|_| message.clone());
+        html(self.status_code(), body)
+    }
 }
 
 impl ResponseError for PageError {
@@ -157,21 +182,7 @@ impl ResponseError for PageError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        log_server_error(self);
-        let (title, message) = match self {
-            PageError::NotFound => (
-                "Page not found",
-                "This page does not exist or the link has expired. Your request, if you sent one, is safe.",
-            ),
-            _ => (
-                "Something went wrong on our side",
-                "Nothing you did caused this. Please try again in a few minutes.",
-            ),
-        };
-        let body = MessagePage { title, message }
-            .render()
-            .unwrap_or_else(|_| message.to_string());
-        html(self.status_code(), body)
+        self.page(Language::En)
     }
 }
 

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use crate::domain::fields::ascii_digits;
 use crate::domain::intake::{ApplicantInput, ReferralInput, SivInput, SubmitterInput, UrgentInput};
 use crate::domain::vocab::Program;
-use crate::domain::{FieldError, IntakeInput};
+use crate::domain::{FieldError, IntakeInput, Problem};
 
 /// What the browser sent, kept as typed so an invalid form comes back filled in.
 pub type FormValues = HashMap<String, String>;
@@ -16,30 +16,32 @@ pub fn form_name(path: &str) -> String {
     path.replace('.', "_")
 }
 
-/// The question a form field asks, as the error summary names it.
-pub fn label_of(name: &str) -> &'static str {
-    match name {
-        "submitter_kind" => "Who is filling in this form",
-        "submitter_name" => "Your name",
-        "submitter_organization" => "Your organization or office",
-        "submitter_email" => "Your email address",
-        "submitter_phone" => "Your phone number",
-        "applicant_full_name" => "Full name",
-        "applicant_date_of_birth" => "Date of birth",
-        "applicant_phone" => "Phone number",
-        "applicant_whatsapp" => "WhatsApp number",
-        "applicant_email" => "Email address",
-        "applicant_location" => "Where the person is now",
-        "applicant_household_size" => "Family size",
-        "siv_status" => "Special Immigrant Visa",
-        "siv_case_number" => "SIV case number",
-        "referral_program" => "Referral",
-        "referral_referred_by" => "Who made the referral",
-        "us_tie" => "U.S. citizen or resident",
-        "description" => "What help is needed",
-        "consent" => "Permission",
-        _ => "This answer",
-    }
+/// The form's fields in the order it asks them, so the error summary reads top to bottom.
+pub const FIELDS: &[&str] = &[
+    "submitter_kind",
+    "submitter_name",
+    "submitter_organization",
+    "submitter_email",
+    "submitter_phone",
+    "applicant_full_name",
+    "applicant_date_of_birth",
+    "applicant_phone",
+    "applicant_whatsapp",
+    "applicant_email",
+    "applicant_location",
+    "applicant_household_size",
+    "siv_status",
+    "siv_case_number",
+    "referral_program",
+    "referral_referred_by",
+    "us_tie",
+    "description",
+    "consent",
+];
+
+/// The catalog key of a field's short name, as the error summary names it.
+pub fn label_key(name: &str) -> String {
+    format!("field-{name}")
 }
 
 /// One radio choice, or a field error when the value is not one of the options.
@@ -53,7 +55,7 @@ fn parse_choice<T: serde::de::DeserializeOwned>(
     match serde_json::from_value(serde_json::Value::String(raw.clone())) {
         Ok(value) => Some(value),
         Err(_) => {
-            errors.push(FieldError::new(path, "please choose one of the options"));
+            errors.push(FieldError::problem(path, Problem::ChoiceInvalid));
             None
         }
     }
@@ -75,9 +77,9 @@ pub fn to_input(v: &FormValues) -> (IntakeInput, Vec<FieldError>) {
         match ascii_digits(s.trim()).parse::<i64>() {
             Ok(n) => Some(n),
             Err(_) => {
-                errors.push(FieldError::new(
+                errors.push(FieldError::problem(
                     "applicant.household_size",
-                    "must be a number of people, like 4",
+                    Problem::HouseholdNotNumber,
                 ));
                 None
             }
@@ -128,6 +130,8 @@ pub fn to_input(v: &FormValues) -> (IntakeInput, Vec<FieldError>) {
         }),
         description: text("description"),
         consent: Some(on("consent")),
+        // Set from the page's language by the caller.
+        language: None,
     };
     (input, errors)
 }
@@ -135,6 +139,7 @@ pub fn to_input(v: &FormValues) -> (IntakeInput, Vec<FieldError>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::Language;
 
     fn values(pairs: &[(&str, &str)]) -> FormValues {
         pairs
@@ -161,16 +166,23 @@ mod tests {
     }
 
     #[test]
-    fn every_error_path_has_a_form_label() {
+    fn every_field_has_a_short_name_in_every_language() {
+        for lang in Language::ALL {
+            for name in FIELDS {
+                let key = label_key(name);
+                assert_ne!(
+                    crate::i18n::message(*lang, &key, None),
+                    key,
+                    "{lang} {name}"
+                );
+            }
+        }
         for path in [
             "submitter.kind",
-            "applicant.full_name",
             "applicant.household_size",
             "siv.case_number",
-            "referral.referred_by",
-            "consent",
         ] {
-            assert_ne!(label_of(&form_name(path)), "This answer", "{path}");
+            assert!(FIELDS.contains(&form_name(path).as_str()), "{path}");
         }
     }
 }

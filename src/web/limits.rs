@@ -143,7 +143,8 @@ async fn limited(
             if let Err(wait) = pick(&limiters).check(client) {
                 // A counter, never the address: it is personal data.
                 tracing::warn!(counter = "rate_limited", route = %req.match_pattern().unwrap_or_default(), "request refused by rate limit");
-                let resp = too_many(refusal, wait.max(1));
+                let language = crate::web::lang::negotiate(req.request(), None);
+                let resp = too_many(refusal, wait.max(1), language);
                 return Ok(req.into_response(resp));
             }
         }
@@ -151,16 +152,21 @@ async fn limited(
     Ok(next.call(req).await?.map_into_boxed_body())
 }
 
-fn too_many(refusal: Refusal, wait: u64) -> HttpResponse {
+fn too_many(refusal: Refusal, wait: u64, language: crate::domain::vocab::Language) -> HttpResponse {
     let mut resp = match refusal {
         Refusal::Json => ApiError::RateLimited(wait).error_response(),
         Refusal::Page => {
+            let tr = crate::i18n::Tr(language);
             let body = MessagePage {
-                title: "Too many requests",
-                message: "Too many requests came from your network in a short time. Please wait a minute and try again; nothing you sent was lost.",
+                tr,
+                switch: None,
+                title: &tr.t("rate-limited-title"),
+                message: &tr.t("rate-limited-body"),
             }
             .render()
-            .unwrap_or_else(|_| "Too many requests. Please wait a minute and try again.".to_string());
+            .unwrap_or_else(|_| {
+                "Too many requests. Please wait a minute and try again.".to_string()
+            });
             html(StatusCode::TOO_MANY_REQUESTS, body)
         }
     };

@@ -8,15 +8,19 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::errors::{html, PageError};
 use super::form::{self, FormValues};
-use super::AppState;
+use super::{lang, AppState};
 use crate::db;
-use crate::domain::vocab::{Location, ReferralProgram, SivStatus, SubmitterKind, UsTie};
-use crate::domain::{Category, FieldError, Source};
+use crate::domain::vocab::{Program, ReferralProgram, SivStatus, SubmitterKind, UsTie};
+use crate::domain::{Category, FieldError, Language, Location, Source};
+use crate::i18n::{self, Tr};
 use crate::intake;
 
 #[derive(Template)]
 #[template(path = "public/intake_form.html")]
 pub struct IntakeFormPage<'a> {
+    tr: Tr,
+    /// Where the language switch links (`None`: no switch, on the staff walk-in form).
+    switch: Option<&'a str>,
     /// Where the form posts: the public intake, or the staff walk-in entry.
     action: &'a str,
     /// The staff session's CSRF token, for the walk-in form.
@@ -26,14 +30,21 @@ pub struct IntakeFormPage<'a> {
     errors: Vec<FieldError>,
 }
 
-type Options = Vec<(&'static str, &'static str)>;
-
 impl IntakeFormPage<'_> {
-    fn err(&self, name: &str) -> Option<&str> {
+    /// The error shown under a field, in the page's language.
+    fn err(&self, name: &str) -> Option<String> {
         self.errors
             .iter()
             .find(|e| e.field == name)
-            .map(|e| e.message.as_str())
+            .map(|e| self.message_of(e))
+    }
+
+    fn message_of(&self, e: &FieldError) -> String {
+        if e.code == "invalid" {
+            e.message.clone()
+        } else {
+            self.tr.error(e.code)
+        }
     }
 
     fn val(&self, name: &str) -> &str {
@@ -48,65 +59,31 @@ impl IntakeFormPage<'_> {
         self.values.get(name).is_some_and(|v| !v.is_empty())
     }
 
-    fn label_of(&self, name: &str) -> &'static str {
-        form::label_of(name)
+    fn label_of(&self, name: &str) -> String {
+        self.tr.t(&form::label_key(name))
     }
 
-    fn submitter_kinds(&self) -> Options {
-        SubmitterKind::ALL
-            .iter()
-            .map(|k| (k.as_str(), k.label()))
+    fn claim_name(&self, program: &str) -> String {
+        format!("claimed_{program}")
+    }
+
+    /// The answers of a question, as (value, label in the page's language).
+    fn options(&self, group: &str) -> Vec<(&'static str, String)> {
+        let values: Vec<&'static str> = match group {
+            "submitter_kind" => SubmitterKind::ALL.iter().map(|v| v.as_str()).collect(),
+            "location" => Location::ALL.iter().map(|v| v.as_str()).collect(),
+            "siv_status" => SivStatus::ALL.iter().map(|v| v.as_str()).collect(),
+            "referral_program" => ReferralProgram::ALL.iter().map(|v| v.as_str()).collect(),
+            "program" => Program::ALL.iter().map(|v| v.as_str()).collect(),
+            "us_tie" => UsTie::ALL.iter().map(|v| v.as_str()).collect(),
+            _ => Vec::new(),
+        };
+        values
+            .into_iter()
+            .map(|v| (v, self.tr.option(group, v)))
             .collect()
-    }
-
-    fn locations(&self) -> Options {
-        Location::ALL
-            .iter()
-            .map(|l| (l.as_str(), l.label()))
-            .collect()
-    }
-
-    fn siv_statuses(&self) -> Options {
-        SivStatus::ALL
-            .iter()
-            .map(|s| (s.as_str(), s.label()))
-            .collect()
-    }
-
-    fn referral_programs(&self) -> Options {
-        ReferralProgram::ALL
-            .iter()
-            .map(|r| (r.as_str(), r.label()))
-            .collect()
-    }
-
-    fn us_ties(&self) -> Options {
-        UsTie::ALL.iter().map(|t| (t.as_str(), t.label())).collect()
     }
 }
-
-/// The order fields appear on the form, so the error summary reads top to bottom.
-const FIELD_ORDER: &[&str] = &[
-    "submitter_kind",
-    "submitter_name",
-    "submitter_organization",
-    "submitter_email",
-    "submitter_phone",
-    "applicant_full_name",
-    "applicant_date_of_birth",
-    "applicant_phone",
-    "applicant_whatsapp",
-    "applicant_email",
-    "applicant_location",
-    "applicant_household_size",
-    "siv_status",
-    "siv_case_number",
-    "referral_program",
-    "referral_referred_by",
-    "us_tie",
-    "description",
-    "consent",
-];
 
 /// One error per field (the first found), as form names, in form order.
 fn form_errors(errors: Vec<FieldError>) -> Vec<FieldError> {
@@ -114,11 +91,11 @@ fn form_errors(errors: Vec<FieldError>) -> Vec<FieldError> {
     for e in errors {
         let name = form::form_name(&e.field);
         if !out.iter().any(|o| o.field == name) {
-            out.push(FieldError::new(name, e.message));
+            out.push(FieldError { field: name, ..e });
         }
     }
     out.sort_by_key(|e| {
-        FIELD_ORDER
+        form::FIELDS
             .iter()
             .position(|f| *f == e.field)
             .unwrap_or(usize::MAX)
@@ -126,8 +103,11 @@ fn form_errors(errors: Vec<FieldError>) -> Vec<FieldError> {
     out
 }
 
-/// Renders the request form; `errors` are keyed by form field name.
+/// Renders the request form; `errors` are keyed by form field name. `switch` is where the
+/// language switch links (`None` hides it, as on the staff walk-in form).
 pub fn render_form_for(
+    tr: Tr,
+    switch: Option<&str>,
     values: FormValues,
     errors: Vec<FieldError>,
     action: &str,
@@ -139,6 +119,8 @@ pub fn render_form_for(
         StatusCode::UNPROCESSABLE_ENTITY
     };
     let body = IntakeFormPage {
+        tr,
+        switch,
         action,
         csrf,
         values,
@@ -148,8 +130,27 @@ pub fn render_form_for(
     Ok(html(status, body))
 }
 
-fn render_form(values: FormValues, errors: Vec<FieldError>) -> Result<HttpResponse, PageError> {
-    render_form_for(values, errors, "/requests", None)
+/// The public form in `language`, remembering an explicit choice in the `lang` cookie.
+fn render_form(
+    language: Language,
+    remember: bool,
+    values: FormValues,
+    errors: Vec<FieldError>,
+) -> Result<HttpResponse, PageError> {
+    let mut response = render_form_for(Tr(language), Some("/"), values, errors, "/requests", None)?;
+    public_headers(&mut response, language, remember);
+    Ok(response)
+}
+
+/// Public pages vary by language; an explicit choice is kept in a cookie.
+fn public_headers(response: &mut HttpResponse, language: Language, remember: bool) {
+    response.headers_mut().insert(
+        header::VARY,
+        header::HeaderValue::from_static("Accept-Language, Cookie"),
+    );
+    if remember {
+        let _ = response.add_cookie(&lang::cookie(language));
+    }
 }
 
 /// Parses the form into a request, or returns the errors keyed by form field name.
@@ -158,7 +159,8 @@ pub fn parse_form(
     source: Source,
     today: chrono::NaiveDate,
 ) -> Result<crate::domain::NewCaseRequest, Vec<FieldError>> {
-    let (input, mut errors) = form::to_input(values);
+    let (mut input, mut errors) = form::to_input(values);
+    input.language = values.get("lang").and_then(|l| Language::from_tag(l));
     match input.into_request(source, today) {
         Ok(request) if errors.is_empty() => Ok(request),
         Ok(_) => Err(form_errors(errors)),
@@ -175,23 +177,47 @@ pub const HONEYPOT: &str = "website";
 static HONEYPOT_HITS: AtomicU64 = AtomicU64::new(0);
 
 /// Where a submission caught by the honeypot is sent: a thank-you with no reference.
-pub async fn thanks() -> Result<HttpResponse, PageError> {
-    let body = super::errors::MessagePage {
-        title: "Thank you",
-        message: "Your request was received. The task force will review it and contact you.",
+pub async fn thanks(req: HttpRequest) -> HttpResponse {
+    let language = lang::negotiate(&req, None);
+    let tr = Tr(language);
+    let page = super::errors::MessagePage {
+        tr,
+        switch: None,
+        title: &tr.t("thanks-title"),
+        message: &tr.t("thanks-body"),
     }
-    .render()?;
-    Ok(html(StatusCode::OK, body))
+    .render();
+    match page {
+        Ok(body) => html(StatusCode::OK, body),
+        Err(e) => PageError::from(e).page(language),
+    }
 }
 
-pub async fn intake_form() -> Result<HttpResponse, PageError> {
-    render_form(FormValues::new(), Vec::new())
+pub async fn intake_form(req: HttpRequest) -> HttpResponse {
+    let language = lang::negotiate(&req, None);
+    let chosen = lang::from_query(&req).is_some();
+    render_form(language, chosen, FormValues::new(), Vec::new())
+        .unwrap_or_else(|e| e.page(language))
 }
 
 pub async fn submit_form(
     state: web::Data<AppState>,
     req: HttpRequest,
     body: web::Bytes,
+) -> HttpResponse {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    let values: FormValues = pairs.into_iter().collect();
+    let language = lang::negotiate(&req, values.get("lang").map(String::as_str));
+    submit(state, req, values, language)
+        .await
+        .unwrap_or_else(|e| e.page(language))
+}
+
+async fn submit(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    mut values: FormValues,
+    language: Language,
 ) -> Result<HttpResponse, PageError> {
     let is_form = req
         .headers()
@@ -202,15 +228,16 @@ pub async fn submit_form(
                 .starts_with("application/x-www-form-urlencoded")
         });
     if !is_form {
+        let tr = Tr(language);
         let body = super::errors::MessagePage {
-            title: "This form could not be read",
-            message: "Please go back to the form and send it again from your browser.",
+            tr,
+            switch: None,
+            title: &tr.t("unreadable-title"),
+            message: &tr.t("unreadable-body"),
         }
         .render()?;
         return Ok(html(StatusCode::UNSUPPORTED_MEDIA_TYPE, body));
     }
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
-    let values: FormValues = pairs.into_iter().collect();
     if values.get(HONEYPOT).is_some_and(|v| !v.is_empty()) {
         // Answer as if accepted, so the robot learns nothing; store nothing.
         let total = HONEYPOT_HITS.fetch_add(1, Ordering::Relaxed) + 1;
@@ -223,11 +250,13 @@ pub async fn submit_form(
             .insert_header((header::LOCATION, "/thanks"))
             .finish());
     }
+    // The language the page speaks is the language the requester's mail will speak.
+    values.insert("lang".to_string(), language.as_str().to_string());
 
     let now = Utc::now();
     let request = match parse_form(&values, Source::WebForm, now.date_naive()) {
         Ok(request) => request,
-        Err(errors) => return render_form(values, errors),
+        Err(errors) => return render_form(language, true, values, errors),
     };
 
     let settings = state.settings.clone();
@@ -246,27 +275,44 @@ pub async fn submit_form(
             header::LOCATION,
             format!("/submitted/{}", created.row.receipt_token),
         ))
+        .cookie(lang::cookie(language))
         .finish())
 }
 
 #[derive(Template)]
 #[template(path = "public/confirmation.html")]
-pub struct ConfirmationPage {
+pub struct ConfirmationPage<'a> {
+    tr: Tr,
+    switch: Option<&'a str>,
     reference: String,
-    category_label: &'static str,
+    category_label: String,
     next_steps: String,
     guidance: String,
-    received: String,
+    received_line: String,
 }
 
+/// The confirmation speaks the language the request was made in, unless the switch is used.
 pub async fn confirmation(
     state: web::Data<AppState>,
+    req: HttpRequest,
     receipt: web::Path<String>,
+) -> HttpResponse {
+    let asked = lang::from_query(&req);
+    let fallback = asked.unwrap_or_else(|| lang::negotiate(&req, None));
+    show_confirmation(state, asked, receipt.into_inner())
+        .await
+        .unwrap_or_else(|e| e.page(fallback))
+}
+
+async fn show_confirmation(
+    state: web::Data<AppState>,
+    asked: Option<Language>,
+    token: String,
 ) -> Result<HttpResponse, PageError> {
-    let token = receipt.into_inner();
     if token.len() != 32 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(PageError::NotFound);
     }
+    let path = format!("/submitted/{token}");
     let found = db::run(&state.pool, move |conn| {
         let Some(row) = db::requests::find_by_receipt(conn, &token)? else {
             return Ok::<_, db::DbError>(None);
@@ -279,22 +325,34 @@ pub async fn confirmation(
     let Some((row, category, guidance)) = found else {
         return Err(PageError::NotFound);
     };
-    let (guidance, next_steps) = guidance.map(|g| (g.body, g.next_steps)).unwrap_or_else(|| {
-        (
-            String::new(),
-            "The task force will review your request and contact you.".to_string(),
-        )
-    });
+    let language = asked.unwrap_or_else(|| Language::from_tag(&row.language).unwrap_or_default());
+    let tr = Tr(language);
+    let (guidance, next_steps) = match (language, guidance) {
+        // The lead keeps the guidance in English; other languages read the catalog's.
+        (Language::En, Some(g)) => (g.body, g.next_steps),
+        (Language::En, None) => (String::new(), tr.t("next-steps-default")),
+        (other, _) => i18n::guidance(other, category),
+    };
+    let received = row.created_at.format("%Y-%m-%d %H:%M").to_string();
     let body = ConfirmationPage {
+        tr,
+        switch: Some(&path),
         reference: row.reference,
-        category_label: category.label(),
+        category_label: tr.t(&format!("category-{category}")),
         next_steps,
         guidance,
-        received: row.created_at.format("%Y-%m-%d %H:%M").to_string(),
+        // Isolated, so the date and time keep their order inside right-to-left text.
+        received_line: tr.t_with(
+            "confirm-received",
+            "time",
+            &format!("\u{2068}{received}\u{2069}"),
+        ),
     }
     .render()?;
-    Ok(HttpResponse::Ok()
+    let mut response = HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .body(body))
+        .body(body);
+    public_headers(&mut response, language, asked.is_some());
+    Ok(response)
 }

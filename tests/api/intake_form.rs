@@ -85,12 +85,12 @@ on_both_backends! {
         assert_eq!(resp.status(), 422);
         let page = resp.text().await.unwrap();
         for (field, message) in [
-            ("submitter_name", "please give your own name"),
-            ("applicant_date_of_birth", "must be a date like 1990-05-31"),
-            ("applicant_phone", "may contain only digits"),
-            ("applicant_location", "please say where the person is now"),
+            ("submitter_name", "Please give your own name"),
+            ("applicant_date_of_birth", "Enter a date like 1990-05-31"),
+            ("applicant_phone", "A phone number may contain only digits"),
+            ("applicant_location", "Please say where the person is now"),
             ("applicant_household_size", "from 1 to 50"),
-            ("consent", "we can only take the request if you agree"),
+            ("consent", "We can only take the request if you agree"),
         ] {
             assert!(page.contains(&format!("id=\"{field}-error\"")), "no error next to {field}");
             assert!(page.contains(message), "missing message for {field}: {message}");
@@ -109,7 +109,7 @@ on_both_backends! {
         let form = with_field(valid_form(), "applicant_location", "mars");
         let resp = app.post_form(&form).await;
         assert_eq!(resp.status(), 422);
-        assert!(resp.text().await.unwrap().contains("please choose one of the options"));
+        assert!(resp.text().await.unwrap().contains("Please choose one of the options"));
         assert_eq!(app.request_count().await, 0);
     }
 

@@ -1,5 +1,6 @@
 //! The integration suite: one binary, the app driven over HTTP as clients use it.
 
+mod a11y;
 mod browser_support;
 mod helpers;
 mod process;
@@ -16,6 +17,7 @@ mod health;
 mod hostile;
 mod intake_api;
 mod intake_form;
+mod languages;
 mod logs;
 mod mail;
 mod purge;

@@ -204,11 +204,19 @@ pub async fn disable_totp(
 #[derive(Template)]
 #[template(path = "admin/login_code.html")]
 struct CodePage<'a> {
+    /// Staff pages are English and have no language switch.
+    tr: crate::i18n::Tr,
+    switch: Option<&'a str>,
     error: Option<&'a str>,
 }
 
 fn code_page(status: StatusCode, error: Option<&str>) -> Result<HttpResponse, AdminError> {
-    Ok(html(status, CodePage { error }.render()?))
+    let page = CodePage {
+        tr: Default::default(),
+        switch: None,
+        error,
+    };
+    Ok(html(status, page.render()?))
 }
 
 /// The pending session of this browser, if the password step is done.

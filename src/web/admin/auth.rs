@@ -268,6 +268,9 @@ pub(super) async fn start_session(
 #[derive(Template)]
 #[template(path = "admin/login.html")]
 struct LoginPage<'a> {
+    /// Staff pages are English and have no language switch.
+    tr: crate::i18n::Tr,
+    switch: Option<&'a str>,
     csrf: &'a str,
     email: &'a str,
     error: Option<&'a str>,
@@ -281,6 +284,8 @@ fn login_page(
 ) -> Result<HttpResponse, AdminError> {
     let csrf = random_token(&mut rand::rng());
     let body = LoginPage {
+        tr: Default::default(),
+        switch: None,
         csrf: &csrf,
         email,
         error,
@@ -442,6 +447,9 @@ pub fn issue_setup_link(
 #[derive(Template)]
 #[template(path = "admin/setup.html")]
 struct SetupPage<'a> {
+    /// Staff pages are English and have no language switch.
+    tr: crate::i18n::Tr,
+    switch: Option<&'a str>,
     token: &'a str,
     email: &'a str,
     name: &'a str,
@@ -464,6 +472,8 @@ pub async fn setup_form(
         return Err(AdminError::NotFound);
     }
     let body = SetupPage {
+        tr: Default::default(),
+        switch: None,
         token: &token,
         email: "",
         name: "",
@@ -491,6 +501,8 @@ pub async fn setup(
     );
     let fail = |msg: &str| -> Result<HttpResponse, AdminError> {
         let body = SetupPage {
+            tr: Default::default(),
+            switch: None,
             token: &token,
             email: &email,
             name: &name,

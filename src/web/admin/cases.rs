@@ -619,17 +619,20 @@ fn mails_for_action(
             if let Some(to_addr) = reply.and_then(|e| ContactEmail::parse(&e).ok()) {
                 let mut case_facts = facts()?;
                 case_facts.queue_name = db::requests::queue(conn, &case.queue_slug)?.name;
+                let language = case.language.parse().unwrap_or_default();
+                let stored = guidance.map(|g| Guidance {
+                    body: g.body.clone(),
+                    next_steps: g.next_steps.clone(),
+                });
                 mails.push(Mail::StatusChanged {
                     to: to_addr,
+                    language,
+                    guidance: Guidance::in_language(language, case_facts.category, stored),
                     case: case_facts,
                     outcome: if *to == Status::ReferredOut {
                         Outcome::ReferredOut
                     } else {
                         Outcome::Resolved
-                    },
-                    guidance: Guidance {
-                        body: guidance.map(|g| g.body.clone()).unwrap_or_default(),
-                        next_steps: guidance.map(|g| g.next_steps.clone()).unwrap_or_default(),
                     },
                 });
             }
@@ -644,6 +647,8 @@ fn mails_for_action(
 pub async fn new_request_form(staff: Staff) -> Result<HttpResponse, AdminError> {
     staff.require(Permission::EnterRequests)?;
     crate::web::pages::render_form_for(
+        crate::i18n::Tr::default(),
+        None,
         FormValues::new(),
         Vec::new(),
         "/admin/requests/new",
@@ -666,6 +671,8 @@ pub async fn create_request(
             Ok(r) => r,
             Err(errors) => {
                 return crate::web::pages::render_form_for(
+                    crate::i18n::Tr::default(),
+                    None,
                     values,
                     errors,
                     "/admin/requests/new",

@@ -197,6 +197,8 @@ impl ResponseError for AdminError {
             ),
         };
         let body = MessagePage {
+            tr: Default::default(),
+            switch: None,
             title,
             message: &message,
         }

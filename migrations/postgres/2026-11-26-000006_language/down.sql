@@ -1,0 +1,1 @@
+ALTER TABLE case_requests DROP COLUMN language;
