@@ -372,7 +372,7 @@ pub fn apply(
                         case_requests::closed_at.eq(if open { None } else { Some(now) }),
                     ))
                     .execute(conn)?;
-                let mut detail = format!("status {} -> {}", state.status.as_str(), to.as_str());
+                let mut detail = format!("status {} → {}", state.status.label(), to.label());
                 if let Some(partner) = referral_partner
                     .as_deref()
                     .filter(|_| *to == crate::domain::Status::ReferredOut)
@@ -395,9 +395,9 @@ pub fn apply(
                 (
                     "recategorized",
                     format!(
-                        "category {} -> {}: {}",
-                        state.category.as_str(),
-                        to.as_str(),
+                        "category {} → {}: {}",
+                        state.category.label(),
+                        to.label(),
                         reason.trim()
                     ),
                 )
@@ -415,12 +415,7 @@ pub fn apply(
                     .execute(conn)?;
                 (
                     "moved",
-                    format!(
-                        "queue {} -> {}: {}",
-                        state.queue,
-                        to.as_str(),
-                        reason.trim()
-                    ),
+                    format!("queue {} → {}: {}", state.queue, to.as_str(), reason.trim()),
                 )
             }
             CaseAction::AddNote { body } => {

@@ -319,6 +319,41 @@ struct CasePage {
     duplicates: Vec<super::duplicates::DuplicateView>,
 }
 
+impl CasePage {
+    /// A stored vocabulary value in plain words (staff pages are English).
+    fn label(&self, group: &str, value: &str) -> String {
+        use crate::domain::vocab::{
+            Location, Program, ReferralProgram, SivStatus, SubmitterKind, UsTie,
+        };
+        fn plain<T: std::str::FromStr>(value: &str, label: fn(T) -> &'static str) -> String {
+            value
+                .parse::<T>()
+                .map(|v| label(v).to_string())
+                .unwrap_or_else(|_| value.to_string())
+        }
+        match group {
+            "location" => plain(value, Location::label),
+            "siv" => plain(value, SivStatus::label),
+            "referral" => plain(value, ReferralProgram::label),
+            "us_tie" => plain(value, UsTie::label),
+            "submitter" => plain(value, SubmitterKind::label),
+            "programs" => {
+                let claimed: Vec<String> = value
+                    .split(',')
+                    .filter(|p| !p.is_empty())
+                    .map(|p| plain(p, Program::label))
+                    .collect();
+                if claimed.is_empty() {
+                    "none".to_string()
+                } else {
+                    claimed.join("; ")
+                }
+            }
+            _ => value.to_string(),
+        }
+    }
+}
+
 pub(super) fn who(actor: &str, names: &HashMap<String, String>) -> String {
     match actor.strip_prefix("user:") {
         Some(id) => names

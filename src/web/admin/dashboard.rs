@@ -155,7 +155,7 @@ pub async fn dashboard(
         if d.new_this_week == 0 {
             "no change".to_string()
         } else {
-            "new this week".to_string()
+            "up from none".to_string()
         }
     } else {
         let pct = (d.new_this_week - d.new_last_week) as f64 * 100.0 / d.new_last_week as f64;
