@@ -52,9 +52,17 @@ pub fn env_for_app(app: &crate::helpers::TestApp) -> HashMap<String, String> {
     .collect()
 }
 
+/// The server binary: `CASE_TRIAGE_BIN` when set (CI points it at the release build, as
+/// deployed), else the one this test run built.
+pub fn server_binary() -> PathBuf {
+    std::env::var_os("CASE_TRIAGE_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_case-triage")))
+}
+
 /// The binary with exactly `vars` as its environment (nothing from the operator's shell).
 pub fn command(vars: &HashMap<String, String>) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_case-triage"));
+    let mut cmd = Command::new(server_binary());
     cmd.env_clear().envs(vars);
     cmd
 }

@@ -3,53 +3,30 @@
 //! once, one digest a day, a session made on one instance valid on the others.
 
 use std::collections::{HashMap, HashSet};
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+
+use crate::process::{server_binary, Server};
 use std::time::Duration;
 
 use crate::helpers::{postgres_admin_url, test_env, valid_request, Backend};
 use crate::smtp::SmtpSink;
 use serde_json::json;
 
-/// A server process; killed when dropped.
-struct Instance {
-    child: Child,
-    port: u16,
+fn start_instance(shared: &[(&str, String)], data_dir: &Path) -> Server {
+    let mut vars: HashMap<String, String> = shared
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect();
+    vars.insert("BIND".into(), "127.0.0.1:0".into());
+    vars.insert("DATA_DIR".into(), data_dir.display().to_string());
+    vars.insert("LOG".into(), "info".into());
+    Server::start(&vars, &data_dir.join("server.log"))
 }
 
-impl Drop for Instance {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_instance(env: &[(&str, String)], data_dir: &Path) -> Instance {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_case-triage"));
-    cmd.env("BIND", "127.0.0.1:0")
-        .env("DATA_DIR", data_dir)
-        .env("LOG", "info")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null());
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let mut child = cmd.spawn().expect("server starts");
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(rest) = line.split("listening on http://127.0.0.1:").nth(1) {
-                let port: String = rest.chars().take_while(char::is_ascii_digit).collect();
-                let _ = tx.send(port.parse::<u16>().unwrap());
-            }
-        }
-    });
-    let port = rx
-        .recv_timeout(Duration::from_secs(60))
-        .expect("the instance says where it listens");
-    Instance { child, port }
+fn port_of(server: &Server) -> u16 {
+    server.address.rsplit(':').next().unwrap().parse().unwrap()
 }
 
 fn nginx_available() -> bool {
@@ -119,9 +96,24 @@ fn start_nginx(dir: &Path, port: u16, instances: &[u16]) -> Child {
     Command::new("/usr/sbin/nginx")
         .arg("-c")
         .arg(dir.join("nginx.conf"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .unwrap()
+}
+
+/// nginx, stopped when dropped (also when a check fails) the way its own `-s quit` does,
+/// so the master takes its workers with it.
+struct Nginx(Child);
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-QUIT", &self.0.id().to_string()])
+            .status();
+        let _ = self.0.wait();
+    }
 }
 
 async fn wait_ok(client: &reqwest::Client, url: &str) {
@@ -168,7 +160,7 @@ async fn three_instances_on_one_database_behave_as_one() {
     ];
     // All three start at once: migrations and seeding must cope.
     let dirs: Vec<tempfile::TempDir> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
-    let instances: Vec<Instance> = std::thread::scope(|s| {
+    let instances: Vec<Server> = std::thread::scope(|s| {
         let handles: Vec<_> = dirs
             .iter()
             .map(|d| {
@@ -178,7 +170,7 @@ async fn three_instances_on_one_database_behave_as_one() {
             .collect();
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
-    let ports: Vec<u16> = instances.iter().map(|i| i.port).collect();
+    let ports: Vec<u16> = instances.iter().map(port_of).collect();
     let client = reqwest::Client::builder()
         .cookie_store(true)
         .build()
@@ -188,7 +180,7 @@ async fn three_instances_on_one_database_behave_as_one() {
     }
 
     // A lead account, made with the CLI against the shared database.
-    let mut create = Command::new(env!("CARGO_BIN_EXE_case-triage"))
+    let mut create = Command::new(server_binary())
         .env("DATABASE_URL", &db_url)
         .env("DATA_DIR", dirs[0].path())
         .args([
@@ -337,7 +329,7 @@ async fn three_instances_on_one_database_behave_as_one() {
             .local_addr()
             .unwrap()
             .port();
-        let mut nginx = start_nginx(dir.path(), port, &ports);
+        let nginx = Nginx(start_nginx(dir.path(), port, &ports));
         let front = format!("http://127.0.0.1:{port}");
         wait_ok(&client, &format!("{front}/healthz")).await;
         for _ in 0..6 {
@@ -371,8 +363,7 @@ async fn three_instances_on_one_database_behave_as_one() {
             metrics.contains("case_triage_queue_open_requests"),
             "{metrics}"
         );
-        let _ = nginx.kill();
-        let _ = nginx.wait();
+        drop(nginx);
     }
     drop(instances);
     drop(env);
