@@ -2,7 +2,6 @@
 //! newest first, filtered by actor, action and date, keyset-paged, and exported as a
 //! streamed CSV (the export itself goes on the record).
 
-use actix_web::http::header;
 use actix_web::{web, HttpResponse};
 use askama::Template;
 use chrono::{NaiveDate, NaiveTime, Utc};
@@ -223,15 +222,5 @@ pub async fn audit_csv(
             tracing::error!(error = %e, "audit log export failed");
         }
     });
-    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|b| (Ok::<_, actix_web::Error>(b), rx))
-    });
-    Ok(HttpResponse::Ok()
-        .content_type("text/csv; charset=utf-8")
-        .insert_header((
-            header::CONTENT_DISPOSITION,
-            "attachment; filename=\"audit-log.csv\"",
-        ))
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .streaming(stream))
+    Ok(super::csv_download(rx, "audit-log.csv"))
 }

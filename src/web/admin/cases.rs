@@ -1,7 +1,6 @@
 //! Queues and cases: the queue list, a queue's filtered and paged cases, the case page with
 //! its actions, walk-in requests and the streamed CSV export.
 
-use actix_web::http::header;
 use actix_web::{web, HttpResponse};
 use askama::Template;
 use chrono::{Duration, NaiveDateTime, Utc};
@@ -897,15 +896,5 @@ pub async fn export_csv(
             tracing::error!(error = %e, "CSV export failed");
         }
     });
-    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|b| (Ok::<_, actix_web::Error>(b), rx))
-    });
-    Ok(HttpResponse::Ok()
-        .content_type("text/csv; charset=utf-8")
-        .insert_header((
-            header::CONTENT_DISPOSITION,
-            "attachment; filename=\"cases.csv\"",
-        ))
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .streaming(stream))
+    Ok(super::csv_download(rx, "cases.csv"))
 }

@@ -241,6 +241,24 @@ where
     .await?)
 }
 
+/// A CSV download streamed from the chunks a blocking export task sends.
+pub fn csv_download(
+    rx: tokio::sync::mpsc::Receiver<web::Bytes>,
+    filename: &'static str,
+) -> HttpResponse {
+    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|b| (Ok::<_, actix_web::Error>(b), rx))
+    });
+    HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{filename}\""),
+        ))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .streaming(stream)
+}
+
 /// Renders a template as a 200 page.
 pub fn page(t: impl Template) -> Result<HttpResponse, AdminError> {
     Ok(html(StatusCode::OK, t.render()?))
