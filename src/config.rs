@@ -127,7 +127,8 @@ pub struct RateLimits {
 }
 
 impl RateLimits {
-    pub const DEFAULT_PER_MINUTE: u32 = 60;
+    // Generous: many applicants reach the form through one carrier-grade NAT address.
+    pub const DEFAULT_PER_MINUTE: u32 = 600;
     pub const DEFAULT_LOGIN_PER_MINUTE: u32 = 10;
 
     /// No limits: for tests that send many requests from one address.
@@ -641,7 +642,7 @@ mod tests {
     #[test]
     fn rate_limits_default_generous_and_name_bad_values() {
         let s = Settings::from_vars(&HashMap::new()).unwrap();
-        assert_eq!(s.limits.per_minute, 60);
+        assert_eq!(s.limits.per_minute, 600);
         assert_eq!(s.limits.login_per_minute, 10);
         assert!(s.limits.trusted_proxies.is_empty());
         let s = Settings::from_vars(&vars(&[
