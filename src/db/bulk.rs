@@ -172,6 +172,8 @@ pub fn fill(
     let mut rng = StdRng::seed_from_u64(seed);
     let mut counts = Counts::default();
     let mut recent: Vec<Person> = Vec::with_capacity(1024);
+    // References are 40 random bits: among a million, a repeat is likely (birthday bound).
+    let mut references = std::collections::HashSet::with_capacity(count.min(10_000_000) as usize);
     let mut left = count;
     while left > 0 {
         let n = left.min(PER_TRANSACTION as u64) as usize;
@@ -192,6 +194,10 @@ pub fn fill(
                 p
             };
             batch.add(&mut rng, &person, &rules, &default_queue, now, &mut counts);
+            let last = batch.requests.last_mut().expect("just added");
+            while !references.insert(last.reference.clone()) {
+                last.reference = CaseReference::generate(&mut rng).to_string();
+            }
         }
         // In key order, each insert lands next to the previous one in the indexes.
         batch.requests.sort_unstable_by(|a, b| a.id.cmp(&b.id));
