@@ -43,6 +43,27 @@ pub enum Command {
         #[arg(long, value_parser = clap::value_parser!(u32).range(1..=36_500))]
         closed_before_days: Option<u32>,
     },
+    /// Fill the database with made-up requests (for load tests and demonstrations only:
+    /// never on a database that holds real requests).
+    DemoData {
+        /// How many requests.
+        #[arg(long, default_value_t = 10_000)]
+        count: u64,
+        /// The same seed makes the same people, categories and statuses.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+    /// The raw database baseline of `bench/run.sh`: the rows of one intake inserted
+    /// directly, one transaction each, from several threads at once.
+    #[command(hide = true)]
+    BenchRaw {
+        /// Concurrent writers, each with its own connection.
+        #[arg(long, default_value_t = 8)]
+        connections: usize,
+        /// How long to run, in seconds.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -112,6 +133,28 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         } => create_staff(&settings, &email, &name, &role, &queues),
         Command::Outbox { command } => outbox(&settings, command),
         Command::Purge { closed_before_days } => purge(&settings, closed_before_days),
+        Command::DemoData { count, seed } => demo_data(&settings, count, seed),
+        Command::BenchRaw {
+            connections,
+            seconds,
+        } => {
+            startup::prepare_database(&settings)?;
+            let r = db::bulk::raw_intakes(
+                &settings.database,
+                connections,
+                std::time::Duration::from_secs(seconds),
+            )?;
+            println!(
+                "raw {} connections: {} intakes in {:.1}s = {:.0}/s, p50 {:.2} ms, p99 {:.2} ms",
+                connections,
+                r.done,
+                r.seconds,
+                r.done as f64 / r.seconds,
+                r.p50_ms,
+                r.p99_ms
+            );
+            Ok(())
+        }
     }
 }
 
@@ -161,6 +204,38 @@ fn create_staff(
         Ok::<_, auth::CreateUserError>(user)
     })?;
     println!("created {} account for {}", role.as_str(), user.email);
+    Ok(())
+}
+
+fn demo_data(settings: &Settings, count: u64, seed: u64) -> anyhow::Result<()> {
+    use std::io::Write;
+    drop(startup::prepare_database(settings)?);
+    // One connection of its own: nothing else is writing meanwhile.
+    let mut conn = db::Manager::new(settings.database.clone())
+        .connect()
+        .context("cannot open the database")?;
+    let started = std::time::Instant::now();
+    let now = chrono::Utc::now().naive_utc();
+    let c = db::bulk::fill(&mut conn, count, seed, now, |done| {
+        let secs = started.elapsed().as_secs_f64().max(0.001);
+        eprint!(
+            "\r{done}/{count} requests ({:.0}%), {:.0} per second   ",
+            done as f64 * 100.0 / count.max(1) as f64,
+            done as f64 / secs
+        );
+        let _ = std::io::stderr().flush();
+    })?;
+    let secs = started.elapsed().as_secs_f64();
+    eprintln!();
+    println!(
+        "wrote {} made-up requests in {secs:.1}s ({:.0} per second): {} closed, {} from repeat applicants, {} audit events, {} duplicate keys",
+        c.requests,
+        c.requests as f64 / secs.max(0.001),
+        c.closed,
+        c.repeat_applicants,
+        c.audit_events,
+        c.dedup_keys
+    );
     Ok(())
 }
 

@@ -2,6 +2,7 @@
 //! data, and the queries. The only module that speaks SQL.
 
 pub mod audit;
+pub mod bulk;
 pub mod cases;
 pub mod dashboard;
 pub mod duplicates;
@@ -74,10 +75,12 @@ impl Manager {
                 let path = path.to_string_lossy();
                 let mut conn = SqliteConnection::establish(&path)?;
                 // WAL for concurrent readers; FULL so a committed intake survives a power cut;
-                // a busy timeout so concurrent writers wait instead of failing.
+                // a busy timeout so concurrent writers wait instead of failing. The timeout
+                // comes first: switching to WAL needs a lock a running instance may hold
+                // (a command such as `admin create` next to a busy server).
                 conn.batch_execute(
-                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
-                     PRAGMA busy_timeout = 15000; PRAGMA foreign_keys = ON;",
+                    "PRAGMA busy_timeout = 15000; PRAGMA journal_mode = WAL; \
+                     PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
                 )
                 .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
                 Ok(DbConnection::Sqlite(conn))

@@ -12,6 +12,7 @@ mod audit;
 mod browser;
 mod cli;
 mod crash;
+mod demo_data;
 mod duplicates;
 mod health;
 mod hostile;

@@ -1,0 +1,596 @@
+//! Synthetic requests in bulk, for load tests and demonstrations (`case-triage demo-data`).
+//!
+//! Rows are made up but shaped like real intake: the category mix, priorities, routing by
+//! the stored rules, ages spread over the last 90 days, every status (closed ones with
+//! `closed_at` and `is_open = false`), some repeat applicants (so duplicate matching has
+//! work to do), Dari/Pashto names in Arabic script, personal data, duplicate keys and the
+//! audit trail intake would write. They go in with multi-row inserts in large transactions,
+//! so a million requests take minutes, not hours.
+
+use chrono::{Duration, NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+use super::models::{AuditEventRow, CaseRequestRow, PersonalDataRow};
+use super::schema::{audit_events, case_requests, dedup_keys, request_personal_data};
+use super::{DbConnection, DbError};
+use crate::domain::dedup::{Birth, Profile, ProfileInput};
+use crate::domain::reference::random_token;
+use crate::domain::vocab::SubmitterKind;
+use crate::domain::{
+    route, CaseReference, Category, Location, Priority, RoutingFacts, Source, Status,
+};
+
+/// Requests per multi-row insert (30 columns each: well under SQLite's 32,766 parameters).
+const CHUNK: usize = 500;
+/// Requests per transaction.
+const PER_TRANSACTION: usize = 10_000;
+/// How far back the made-up requests go.
+const DAYS: i64 = 90;
+
+const LATIN_GIVEN: &[&str] = &[
+    "Ahmad",
+    "Mohammad",
+    "Abdul",
+    "Farid",
+    "Hamid",
+    "Nasrin",
+    "Zahra",
+    "Fatima",
+    "Mariam",
+    "Sayed",
+    "Habib",
+    "Rahim",
+    "Karim",
+    "Shabnam",
+    "Laila",
+    "Wahid",
+    "Jawad",
+    "Sadia",
+    "Omid",
+    "Rahmatullah",
+    "Gulalai",
+    "Parwin",
+    "Najib",
+    "Hosai",
+    "Bilal",
+    "Sahar",
+    "Tariq",
+    "Yasin",
+];
+const LATIN_FAMILY: &[&str] = &[
+    "Karimi",
+    "Ahmadzai",
+    "Rahimi",
+    "Hakimi",
+    "Noori",
+    "Sultani",
+    "Popal",
+    "Wardak",
+    "Stanikzai",
+    "Safi",
+    "Hashimi",
+    "Amiri",
+    "Mohammadi",
+    "Jalali",
+    "Qaderi",
+    "Barakzai",
+    "Niazi",
+    "Sadat",
+    "Haidari",
+    "Azimi",
+    "Yousufzai",
+    "Durrani",
+    "Mansoor",
+    "Rezaei",
+    "Tokhi",
+    "Kakar",
+];
+const ARABIC_GIVEN: &[&str] = &[
+    "احمد",
+    "محمد",
+    "فرید",
+    "حمید",
+    "نسرین",
+    "زهرا",
+    "فاطمه",
+    "مریم",
+    "حبیب",
+    "رحیم",
+    "لیلا",
+    "شبنم",
+    "جواد",
+    "امید",
+    "نجیب",
+    "سحر",
+];
+const ARABIC_FAMILY: &[&str] = &[
+    "کریمی",
+    "احمدزی",
+    "رحیمی",
+    "حکیمی",
+    "نوری",
+    "سلطانی",
+    "وردک",
+    "صافی",
+    "هاشمی",
+    "امیری",
+    "محمدی",
+    "جلالی",
+    "قادری",
+    "نیازی",
+    "سادات",
+    "حیدری",
+];
+const DESCRIPTIONS: &[&str] = &[
+    "We need to know what to do next.",
+    "My family is in hiding and we need help urgently.",
+    "I worked with the US embassy as an interpreter for six years.",
+    "Our SIV application has been pending for two years.",
+    "We crossed the border last month and have no documents.",
+    "My brother is a US citizen and wants to sponsor us.",
+];
+
+/// What a run wrote.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Counts {
+    pub requests: u64,
+    pub repeat_applicants: u64,
+    pub closed: u64,
+    pub audit_events: u64,
+    pub dedup_keys: u64,
+}
+
+/// One made-up applicant, kept so that a later request can come from the same person.
+#[derive(Clone)]
+struct Person {
+    name: String,
+    birth: Option<NaiveDate>,
+    phone: Option<String>,
+    email: Option<String>,
+    case_number: Option<String>,
+    location: Location,
+    household: Option<i32>,
+}
+
+/// Writes `count` made-up requests; `progress` is called after each transaction with the
+/// number written so far. The same `seed` gives the same people, categories and statuses.
+pub fn fill(
+    conn: &mut DbConnection,
+    count: u64,
+    seed: u64,
+    now: NaiveDateTime,
+    mut progress: impl FnMut(u64),
+) -> Result<Counts, DbError> {
+    let (rules, default_queue) = super::requests::routing_table(conn)?;
+    if let DbConnection::Sqlite(c) = conn {
+        // Random ids land all over the indexes: a large page cache keeps them in memory.
+        use diesel::connection::SimpleConnection;
+        c.batch_execute("PRAGMA cache_size = -262144")?;
+    }
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut counts = Counts::default();
+    let mut recent: Vec<Person> = Vec::with_capacity(1024);
+    // References are 40 random bits: among a million, a repeat is likely (birthday bound).
+    let mut references = std::collections::HashSet::with_capacity(count.min(10_000_000) as usize);
+    let mut left = count;
+    while left > 0 {
+        let n = left.min(PER_TRANSACTION as u64) as usize;
+        let mut batch = Batch::default();
+        for _ in 0..n {
+            let repeat = !recent.is_empty() && rng.random_ratio(3, 100);
+            let person = if repeat {
+                counts.repeat_applicants += 1;
+                recent[rng.random_range(0..recent.len())].clone()
+            } else {
+                let p = person(&mut rng);
+                if recent.len() < 1024 {
+                    recent.push(p.clone());
+                } else {
+                    let i = rng.random_range(0..recent.len());
+                    recent[i] = p.clone();
+                }
+                p
+            };
+            batch.add(&mut rng, &person, &rules, &default_queue, now, &mut counts);
+            let last = batch.requests.last_mut().expect("just added");
+            while !references.insert(last.reference.clone()) {
+                last.reference = CaseReference::generate(&mut rng).to_string();
+            }
+        }
+        // In key order, each insert lands next to the previous one in the indexes.
+        batch.requests.sort_unstable_by(|a, b| a.id.cmp(&b.id));
+        batch
+            .personal
+            .sort_unstable_by(|a, b| a.request_id.cmp(&b.request_id));
+        batch.audit.sort_unstable_by(|a, b| a.id.cmp(&b.id));
+        batch.keys.sort_unstable();
+        super::write_transaction(conn, |conn| batch.insert(conn))?;
+        counts.audit_events += batch.audit.len() as u64;
+        counts.dedup_keys += batch.keys.len() as u64;
+        counts.requests += n as u64;
+        left -= n as u64;
+        progress(counts.requests);
+    }
+    Ok(counts)
+}
+
+fn pick<'a, T>(rng: &mut StdRng, items: &'a [T]) -> &'a T {
+    &items[rng.random_range(0..items.len())]
+}
+
+fn person(rng: &mut StdRng) -> Person {
+    let name = if rng.random_ratio(15, 100) {
+        format!("{} {}", pick(rng, ARABIC_GIVEN), pick(rng, ARABIC_FAMILY))
+    } else {
+        format!("{} {}", pick(rng, LATIN_GIVEN), pick(rng, LATIN_FAMILY))
+    };
+    let birth = rng.random_ratio(85, 100).then(|| {
+        NaiveDate::from_ymd_opt(rng.random_range(1950..2008), rng.random_range(1..=12), 1)
+            .expect("a valid month")
+            + Duration::days(rng.random_range(0..28))
+    });
+    let phone = rng.random_ratio(80, 100).then(|| {
+        format!(
+            "+93 7{:02} {:03} {:03}",
+            rng.random_range(0..100),
+            rng.random_range(0..1000),
+            rng.random_range(0..1000)
+        )
+    });
+    let email = rng.random_ratio(30, 100).then(|| {
+        format!(
+            "applicant{}@example.org",
+            rng.random_range(0..100_000_000u32)
+        )
+    });
+    let case_number = rng
+        .random_ratio(25, 100)
+        .then(|| format!("KBL{:07}", rng.random_range(0..10_000_000u32)));
+    Person {
+        name,
+        birth,
+        phone,
+        email,
+        case_number,
+        location: *pick(rng, Location::ALL),
+        household: rng.random_ratio(70, 100).then(|| rng.random_range(1..12)),
+    }
+}
+
+/// Category by a rough real-world mix, and the priority that goes with it.
+fn category(rng: &mut StdRng) -> (Category, Priority) {
+    match rng.random_range(0..100) {
+        0..5 => (Category::UrgentProtection, Priority::Urgent),
+        5..10 => (Category::AmcitLpr, Priority::High),
+        10..25 => (Category::SivApproved, Priority::High),
+        25..50 => (Category::SivPending, Priority::Normal),
+        50..60 => (Category::RefugeeReferral, Priority::Normal),
+        60..68 => (Category::BorderArrival, Priority::High),
+        68..92 => (Category::NoReferral, Priority::Normal),
+        _ => (Category::Other, Priority::Normal),
+    }
+}
+
+/// Older requests are more likely to be closed.
+fn status(rng: &mut StdRng, age_days: i64) -> Status {
+    let closed_share = (age_days * 80 / DAYS).clamp(5, 80) as u32;
+    if rng.random_ratio(closed_share, 100) {
+        *pick(
+            rng,
+            &[
+                Status::Resolved,
+                Status::Resolved,
+                Status::ReferredOut,
+                Status::ClosedDuplicate,
+            ],
+        )
+    } else {
+        *pick(
+            rng,
+            &[
+                Status::New,
+                Status::New,
+                Status::Triaged,
+                Status::InProgress,
+                Status::AwaitingInformation,
+            ],
+        )
+    }
+}
+
+#[derive(Default)]
+struct Batch {
+    requests: Vec<CaseRequestRow>,
+    personal: Vec<PersonalDataRow>,
+    audit: Vec<AuditEventRow>,
+    keys: Vec<(String, String, NaiveDateTime)>,
+}
+
+impl Batch {
+    fn add(
+        &mut self,
+        rng: &mut StdRng,
+        p: &Person,
+        rules: &[crate::domain::RoutingRule],
+        default_queue: &crate::domain::QueueSlug,
+        now: NaiveDateTime,
+        counts: &mut Counts,
+    ) {
+        let age = Duration::seconds(rng.random_range(0..DAYS * 86_400));
+        let created = now - age;
+        let (category, priority) = category(rng);
+        let source = *pick(rng, &[Source::WebForm, Source::WebForm, Source::PartnerApi]);
+        let decision = route(
+            rules,
+            &RoutingFacts {
+                category,
+                priority,
+                source,
+                location: p.location,
+            },
+            default_queue,
+        );
+        let status = status(rng, age.num_days());
+        let open = status.is_open();
+        let closed_at = (!open).then(|| {
+            let took = Duration::seconds(rng.random_range(3_600..=age.num_seconds().max(3_600)));
+            (created + took).min(now)
+        });
+        let id = uuid::Uuid::new_v4().to_string();
+        let kind = if rng.random_ratio(70, 100) {
+            SubmitterKind::SelfApplicant
+        } else {
+            SubmitterKind::Organization
+        };
+        self.requests.push(CaseRequestRow {
+            id: id.clone(),
+            reference: CaseReference::generate(rng).to_string(),
+            receipt_token: random_token(rng),
+            source: source.as_str().into(),
+            submitter_kind: kind.as_str().into(),
+            applicant_location: p.location.as_str().into(),
+            household_size: p.household,
+            siv_status: "none".into(),
+            referral_program: "none".into(),
+            claimed_programs: String::new(),
+            us_tie: "none".into(),
+            urgent_danger: category == Category::UrgentProtection,
+            urgent_medical: false,
+            category: category.as_str().into(),
+            category_reason: "demo data".into(),
+            priority: priority.as_str().into(),
+            priority_reason: "demo data".into(),
+            queue_slug: decision.queue.as_str().into(),
+            routing_rule_id: decision.rule_id.clone(),
+            routing_rule_name: decision.rule_name.clone(),
+            status: status.as_str().into(),
+            consent_at: created,
+            created_at: created,
+            updated_at: closed_at.unwrap_or(created),
+            assignee_id: None,
+            entered_by: None,
+            closed_at,
+            is_open: open,
+            language: pick(rng, &["en", "en", "fa-AF", "ps"]).to_string(),
+        });
+        let org = kind == SubmitterKind::Organization;
+        self.personal.push(PersonalDataRow {
+            request_id: id.clone(),
+            submitter_name: org.then(|| "Case Worker".to_string()),
+            submitter_email: org.then(|| "intake@ngo.example.org".to_string()),
+            submitter_phone: None,
+            submitter_organization: org.then(|| "Example Relief NGO".to_string()),
+            applicant_full_name: p.name.clone(),
+            applicant_date_of_birth: p.birth,
+            applicant_phone: p.phone.clone(),
+            applicant_whatsapp: None,
+            applicant_email: p.email.clone(),
+            siv_case_number: p.case_number.clone(),
+            referred_by: None,
+            description: Some(pick(rng, DESCRIPTIONS).to_string()),
+        });
+        let rid = Some(id.as_str());
+        self.audit.push(AuditEventRow::new(
+            rid,
+            "demo-data",
+            "created",
+            format!(
+                "via {}; category {category}; priority {priority}",
+                source.as_str()
+            ),
+            created,
+        ));
+        self.audit.push(AuditEventRow::new(
+            rid,
+            "system",
+            "routed",
+            format!("to {}", decision.queue.as_str()),
+            created + Duration::microseconds(1),
+        ));
+        if let Some(at) = closed_at {
+            counts.closed += 1;
+            self.audit.push(AuditEventRow::new(
+                rid,
+                "demo-data",
+                "status_changed",
+                format!("status new -> {}", status.as_str()),
+                at,
+            ));
+        }
+        let phones: Vec<&str> = p.phone.iter().map(String::as_str).collect();
+        let emails: Vec<&str> = p.email.iter().map(String::as_str).collect();
+        let cases: Vec<&str> = p.case_number.iter().map(String::as_str).collect();
+        let household = p.household.and_then(|n| u16::try_from(n).ok());
+        let profile = Profile::new(ProfileInput {
+            full_name: &p.name,
+            birth: p.birth.map(Birth::Date),
+            phones: &phones,
+            emails: &emails,
+            case_numbers: &cases,
+            household_size: household,
+            location: Some(p.location.as_str()),
+        });
+        for key in profile.blocking_keys() {
+            self.keys.push((key, id.clone(), created));
+        }
+    }
+
+    fn insert(&self, conn: &mut DbConnection) -> Result<(), DbError> {
+        // The multi-backend connection has no multi-row insert: each backend does its own.
+        macro_rules! rows {
+            ($table:expr, $rows:expr) => {
+                match conn {
+                    DbConnection::Sqlite(c) => {
+                        diesel::insert_into($table).values($rows).execute(c)?
+                    }
+                    DbConnection::Postgres(c) => {
+                        diesel::insert_into($table).values($rows).execute(c)?
+                    }
+                }
+            };
+        }
+        for chunk in self.requests.chunks(CHUNK) {
+            rows!(case_requests::table, chunk);
+        }
+        for chunk in self.personal.chunks(CHUNK) {
+            rows!(request_personal_data::table, chunk);
+        }
+        for chunk in self.audit.chunks(CHUNK * 2) {
+            rows!(audit_events::table, chunk);
+        }
+        for chunk in self.keys.chunks(CHUNK * 4) {
+            let keys: Vec<_> = chunk
+                .iter()
+                .map(|(key, id, at)| {
+                    (
+                        dedup_keys::key.eq(key),
+                        dedup_keys::request_id.eq(id),
+                        dedup_keys::created_at.eq(at),
+                    )
+                })
+                .collect();
+            rows!(dedup_keys::table, &keys);
+        }
+        Ok(())
+    }
+}
+
+/// What the raw baseline measured.
+#[derive(Debug, Clone, Copy)]
+pub struct RawResult {
+    pub done: u64,
+    pub seconds: f64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+}
+
+/// The database floor under intake: `connections` threads, each with its own connection,
+/// write the rows one intake writes (request, personal data, two audit events, its
+/// duplicate keys and one queue notification in the outbox) with one statement per row,
+/// one transaction per intake, as fast as they can for `duration`.
+pub fn raw_intakes(
+    url: &crate::config::DatabaseUrl,
+    connections: usize,
+    duration: std::time::Duration,
+) -> Result<RawResult, DbError> {
+    use super::schema::outbox;
+    use std::time::Instant;
+    let mut first = super::Manager::new(url.clone()).connect()?;
+    let (rules, default_queue) = super::requests::routing_table(&mut first)?;
+    drop(first);
+    let started = Instant::now();
+    let deadline = started + duration;
+    let threads: Vec<_> = (0..connections)
+        .map(|_| {
+            let url = url.clone();
+            let rules = rules.clone();
+            let default_queue = default_queue.clone();
+            std::thread::spawn(move || -> Result<Vec<f64>, DbError> {
+                let mut conn = super::Manager::new(url).connect()?;
+                let mut rng = StdRng::from_rng(&mut rand::rng());
+                let mut latencies = Vec::new();
+                let body_text = "x".repeat(900);
+                let body_html = "<p>x</p>".repeat(250);
+                while Instant::now() < deadline {
+                    let t0 = Instant::now();
+                    let now = chrono::Utc::now().naive_utc();
+                    let mut batch = Batch::default();
+                    let mut counts = Counts::default();
+                    let p = person(&mut rng);
+                    batch.add(&mut rng, &p, &rules, &default_queue, now, &mut counts);
+                    let row = &batch.requests[0];
+                    // A new request is open with status new, like intake's.
+                    let mut row = row.clone();
+                    row.status = Status::New.as_str().into();
+                    row.is_open = true;
+                    row.closed_at = None;
+                    row.created_at = now;
+                    row.updated_at = now;
+                    super::write_transaction(&mut conn, |conn| -> Result<(), DbError> {
+                        diesel::insert_into(case_requests::table)
+                            .values(&row)
+                            .execute(conn)?;
+                        diesel::insert_into(request_personal_data::table)
+                            .values(&batch.personal[0])
+                            .execute(conn)?;
+                        for event in batch.audit.iter().take(2) {
+                            diesel::insert_into(audit_events::table)
+                                .values(event)
+                                .execute(conn)?;
+                        }
+                        for (key, id, at) in &batch.keys {
+                            diesel::insert_into(dedup_keys::table)
+                                .values((
+                                    dedup_keys::key.eq(key),
+                                    dedup_keys::request_id.eq(id),
+                                    dedup_keys::created_at.eq(at),
+                                ))
+                                .execute(conn)?;
+                        }
+                        diesel::insert_into(outbox::table)
+                            .values((
+                                outbox::id.eq(uuid::Uuid::new_v4().to_string()),
+                                outbox::kind.eq("new_request"),
+                                outbox::request_id.eq(Some(&row.id)),
+                                outbox::recipient.eq("triage@taskforce.example"),
+                                outbox::subject.eq("New request"),
+                                outbox::body_text.eq(&body_text),
+                                outbox::body_html.eq(&body_html),
+                                outbox::urgent.eq(false),
+                                outbox::status.eq("pending"),
+                                outbox::attempts.eq(0),
+                                outbox::next_attempt_at.eq(now),
+                                outbox::created_at.eq(now),
+                            ))
+                            .execute(conn)?;
+                        Ok(())
+                    })?;
+                    latencies.push(t0.elapsed().as_secs_f64() * 1000.0);
+                }
+                Ok(latencies)
+            })
+        })
+        .collect();
+    let mut all = Vec::new();
+    for t in threads {
+        let l = t
+            .join()
+            .map_err(|_| DbError::Corrupt("a baseline writer panicked".into()))??;
+        all.extend(l);
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    all.sort_by(f64::total_cmp);
+    let at = |q: f64| {
+        all.get(((all.len() as f64 * q) as usize).min(all.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or(0.0)
+    };
+    Ok(RawResult {
+        done: all.len() as u64,
+        seconds,
+        p50_ms: at(0.50),
+        p99_ms: at(0.99),
+    })
+}
