@@ -190,7 +190,7 @@ fn create_staff(
     let pool = startup::prepare_database(settings)?;
     let mut conn = pool.get()?;
     let now = chrono::Utc::now().naive_utc();
-    let user = diesel::Connection::transaction(&mut *conn, |conn| {
+    let user = crate::db::write_transaction(&mut conn, |conn| {
         let user = auth::create_user(conn, email, name, role, hash, now)?;
         crate::db::staff::set_memberships(conn, &user.id, queues)?;
         crate::db::cases::audit(

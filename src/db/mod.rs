@@ -189,6 +189,19 @@ where
             DbConnection::Postgres(_) => unreachable!("checked by the caller"),
         }
     }
+    // Inside a transaction already: a savepoint, under the lock the outer one holds.
+    let depth =
+        AnsiTransactionManager::transaction_manager_status_mut(sqlite(conn)).transaction_depth()?;
+    if depth.is_some() {
+        return conn.transaction(f);
+    }
+    // SQLite has one writer. Writers of this process queue here, in order, instead of in
+    // SQLite's busy handler, which sleeps in growing steps and turns a burst of intakes
+    // into second-long tails. Other processes on the same file still meet the busy timeout.
+    static SQLITE_WRITER: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _writer = SQLITE_WRITER
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     AnsiTransactionManager::begin_transaction_sql(sqlite(conn), "BEGIN IMMEDIATE")?;
     match f(conn) {
         Ok(value) => {
