@@ -32,6 +32,8 @@ pub struct AppState {
 
 /// Largest JSON body the API accepts.
 pub const API_BODY_LIMIT: usize = 64 * 1024;
+/// Largest body of `POST /api/v1/requests:batch` (500 requests of a few KiB each).
+pub const BATCH_BODY_LIMIT: usize = 4 * 1024 * 1024;
 /// Largest form body accepted (a 5,000-character description in Arabic script,
 /// percent-encoded, is about 60 KB).
 pub const FORM_BODY_LIMIT: usize = 128 * 1024;
@@ -54,6 +56,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         web::scope("/api/v1")
             .wrap(from_fn(limits::limit_api))
             .route("/requests", web::post().to(api::create_request))
+            .route("/requests:batch", web::post().to(api::create_batch))
             .route("/requests/{reference}", web::get().to(api::get_request))
             .route(
                 "/requests/{reference}/duplicates",

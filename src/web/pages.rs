@@ -261,7 +261,7 @@ async fn submit(
 
     let settings = state.settings.clone();
     let created = db::run_as(&state.pool, move |conn| {
-        intake::submit(conn, &settings, &request, "public", now)
+        intake::submit(conn, &settings, &request, "public", None, now)
     })
     .await?;
     if created.mails > 0 {

@@ -20,5 +20,6 @@ mod intake_form;
 mod languages;
 mod logs;
 mod mail;
+mod partners;
 mod purge;
 mod scale;
