@@ -204,6 +204,12 @@ on_both_backends! {
         assert_eq!(summary["category"], results[2]["category"]);
         assert_eq!(summary["queue"], results[2]["queue"]);
 
+        // The dashboard counts the partner's requests of the day.
+        let page = admin.get(&app, "/admin").await.text().await.unwrap();
+        let row = &page[page.find("<bdi>Batch NGO</bdi>").expect("the partner's row")..];
+        let row = &row[..row.find("</tr>").unwrap()];
+        assert!(row.ends_with("<td class=\"num\">2</td><td class=\"num\"><strong>2</strong></td>"), "{row}");
+
         // All or nothing.
         let resp = post_with(&app, "/api/v1/requests:batch?atomic=true", &token, &rows).await;
         assert_eq!(resp.status(), 422);
