@@ -7,10 +7,12 @@ use chrono::{DateTime, Utc};
 
 use crate::config::Settings;
 use crate::db::duplicates::{CandidateRow, StoredRequest, SUGGESTED};
-use crate::db::models::{AuditEventRow, CaseRequestRow, GuidanceRow, PersonalDataRow, QueueRow};
+use crate::db::models::{
+    AuditEventRow, CaseRequestRow, GuidanceRow, PersonalDataRow, QueueRow, StatusCodeRow,
+};
 use crate::db::{self, DbConnection, DbError};
 use crate::domain::dedup::{assess, Assessment, Birth, DedupPolicy, Profile, ProfileInput};
-use crate::domain::reference::random_token;
+use crate::domain::reference::{random_token, status_code, status_code_hash};
 use crate::domain::vocab::SubmitterKind;
 use crate::domain::{
     classify, route, CaseReference, Classification, Facts, NewCaseRequest, QueueSlug,
@@ -27,6 +29,8 @@ pub struct Created {
     pub possible_duplicate_of: Vec<String>,
     /// Outbox rows written with the request: wake the worker when there are any.
     pub mails: usize,
+    /// The applicant's status-check code in plain; only its hash is stored for good.
+    pub status_code: String,
 }
 
 /// An earlier request that scored above the threshold.
@@ -131,16 +135,20 @@ pub fn submit_all(
     let mut attempt = 0;
     let stored = loop {
         attempt += 1;
-        let drawn: Vec<(CaseReference, String)> = prepared
+        let drawn: Vec<(CaseReference, String, String)> = prepared
             .iter()
-            .map(|_| (CaseReference::generate(&mut rng), random_token(&mut rng)))
+            .map(|_| {
+                (
+                    CaseReference::generate(&mut rng),
+                    random_token(&mut rng),
+                    status_code(&mut rng),
+                )
+            })
             .collect();
         let result = db::write_transaction(conn, |conn| -> Result<_, SubmitError> {
             let mut stored = Vec::with_capacity(prepared.len());
-            for (p, (reference, token)) in prepared.iter().zip(drawn) {
-                stored.push(store_one(
-                    conn, settings, p, reference, token, actor, partner_id, now,
-                )?);
+            for (p, drawn) in prepared.iter().zip(drawn) {
+                stored.push(store_one(conn, settings, p, drawn, actor, partner_id, now)?);
             }
             Ok(stored)
         });
@@ -156,7 +164,7 @@ pub fn submit_all(
     };
     Ok(stored
         .into_iter()
-        .map(|(row, duplicates, queue_name, mails)| {
+        .map(|(row, duplicates, queue_name, mails, status_code)| {
             tracing::info!(
                 reference_id = %row.id,
                 category = %row.category,
@@ -172,12 +180,13 @@ pub fn submit_all(
                 queue_name,
                 possible_duplicate_of: duplicates.into_iter().map(|d| d.reference).collect(),
                 mails,
+                status_code,
             }
         })
         .collect())
 }
 
-type Stored = (CaseRequestRow, Vec<Duplicate>, String, usize);
+type Stored = (CaseRequestRow, Vec<Duplicate>, String, usize, String);
 
 /// Stores one prepared request with its keys, candidates, audit rows and mail. Call
 /// inside a transaction.
@@ -186,8 +195,7 @@ fn store_one(
     conn: &mut DbConnection,
     settings: &Settings,
     p: &Prepared,
-    reference: CaseReference,
-    token: String,
+    (reference, token, code): (CaseReference, String, String),
     actor: &str,
     partner_id: Option<&str>,
     now: DateTime<Utc>,
@@ -212,21 +220,38 @@ fn store_one(
     };
     let mut row = build_row(p.request, classification, &decision, reference, token, now);
     row.partner_id = partner_id.map(str::to_string);
+
     let personal = personal_row(&row.id, p.request);
     let mut audit = audit_rows(&row, classification, &decision, actor);
     if !duplicates.is_empty() {
         audit.push(duplicate_audit_row(&row, &duplicates));
     }
     db::requests::insert(conn, &row, &personal, &audit)?;
+    db::requests::insert_status_code(
+        conn,
+        &StatusCodeRow {
+            request_id: row.id.clone(),
+            code_hash: status_code_hash(&code),
+            // Only the web form's confirmation page needs the plain code after this.
+            code_plain: (p.request.source == crate::domain::Source::WebForm).then(|| code.clone()),
+        },
+    )?;
     db::duplicates::insert_keys(conn, &row.id, &p.keys, row.created_at)?;
     db::duplicates::insert_candidates(conn, &candidate_rows(&row, &duplicates))?;
     let queue = db::requests::queue(conn, &row.queue_slug)?;
     let guidance = db::requests::guidance_for(conn, classification.category)?;
     let mut mails = 0;
-    for mail in mails_for(p.request, &row, classification, &queue, guidance.as_ref()) {
+    for mail in mails_for(
+        p.request,
+        &row,
+        classification,
+        &queue,
+        guidance.as_ref(),
+        &code,
+    ) {
         mails += email::enqueue(conn, settings, &mail, now)?;
     }
-    Ok((row, duplicates, queue.name, mails))
+    Ok((row, duplicates, queue.name, mails, code))
 }
 
 /// The mail a new request causes: an acknowledgment when the requester gave an address,
@@ -237,6 +262,7 @@ fn mails_for(
     c: &Classification,
     queue: &QueueRow,
     guidance: Option<&GuidanceRow>,
+    status_code: &str,
 ) -> Vec<Mail> {
     let case = CaseFacts {
         request_id: row.id.clone(),
@@ -256,6 +282,7 @@ fn mails_for(
             case: case.clone(),
             guidance: Guidance::in_language(request.language, c.category, stored),
             language: request.language,
+            status_code: status_code.to_string(),
         });
     }
     let staff = email::address_list(&queue.notify_emails);

@@ -5,7 +5,7 @@ use diesel::prelude::*;
 
 use super::schema::{
     api_tokens, audit_events, case_notes, case_requests, guidance, partners, queues,
-    request_personal_data, routing_rules, users,
+    request_personal_data, routing_rules, status_codes, users,
 };
 use super::{parse_column, DbError};
 use crate::domain::{QueueSlug, RoutingRule};
@@ -46,6 +46,17 @@ pub struct CaseRequestRow {
     /// The partner organization whose API token submitted it; `None` for the web form,
     /// staff entry and anonymous API use.
     pub partner_id: Option<String>,
+}
+
+/// The applicant's status-check code of one request.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = status_codes)]
+pub struct StatusCodeRow {
+    pub request_id: String,
+    /// SHA-256 (hex) of the code.
+    pub code_hash: String,
+    /// The plain code of a web-form request until its confirmation page has shown it.
+    pub code_plain: Option<String>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]

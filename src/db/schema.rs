@@ -72,6 +72,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    status_codes (request_id) {
+        request_id -> Text,
+        code_hash -> Text,
+        code_plain -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
     partners (id) {
         id -> Text,
         name -> Text,
@@ -206,6 +214,7 @@ diesel::joinable!(routing_rules -> queues (queue_slug));
 diesel::joinable!(request_personal_data -> case_requests (request_id));
 diesel::joinable!(audit_events -> case_requests (request_id));
 diesel::joinable!(api_tokens -> partners (partner_id));
+diesel::joinable!(status_codes -> case_requests (request_id));
 diesel::joinable!(case_requests -> partners (partner_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -225,6 +234,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     outbox,
     partners,
     api_tokens,
+    status_codes,
 );
 
 diesel::table! {

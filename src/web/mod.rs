@@ -11,6 +11,7 @@ pub mod limits;
 pub mod middleware;
 pub mod openapi;
 pub mod pages;
+pub mod status;
 
 use actix_web::middleware::from_fn;
 use actix_web::web;
@@ -51,6 +52,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .wrap(from_fn(limits::limit_form)),
     )
     .route("/submitted/{receipt}", web::get().to(pages::confirmation))
+    .service(
+        web::resource("/status")
+            .route(web::get().to(status::status_form))
+            .route(web::post().to(status::check_status))
+            .wrap(from_fn(limits::limit_form)),
+    )
     .route("/thanks", web::get().to(pages::thanks))
     .service(
         web::scope("/api/v1")

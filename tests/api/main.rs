@@ -23,3 +23,4 @@ mod mail;
 mod partners;
 mod purge;
 mod scale;
+mod status;
