@@ -112,6 +112,9 @@ pub struct Settings {
     /// `PURGE_AFTER_DAYS`: when set, a daily job anonymizes requests closed longer ago than
     /// this; also the default of `purge --closed-before-days`.
     pub purge_after_days: Option<u32>,
+    /// `API_ANONYMOUS`: whether the JSON API takes requests without a partner's token
+    /// (default true); when false, `POST /api/v1/requests` needs `Authorization: Bearer`.
+    pub api_anonymous: bool,
 }
 
 /// How many requests one client address may send; `0` per minute turns a limit off.
@@ -315,6 +318,13 @@ impl Settings {
             })
             .transpose()?;
 
+        let api_anonymous = match get("API_ANONYMOUS") {
+            None => true,
+            Some(raw) => {
+                parse_bool(raw).ok_or_else(|| bad("API_ANONYMOUS", raw, "true or false"))?
+            }
+        };
+
         Ok(Settings {
             bind,
             data_dir,
@@ -334,6 +344,7 @@ impl Settings {
             limits,
             shutdown_timeout: Duration::from_secs(shutdown_timeout.into()),
             purge_after_days,
+            api_anonymous,
         })
     }
 

@@ -7,10 +7,12 @@ use chrono::{DateTime, Utc};
 
 use crate::config::Settings;
 use crate::db::duplicates::{CandidateRow, StoredRequest, SUGGESTED};
-use crate::db::models::{AuditEventRow, CaseRequestRow, GuidanceRow, PersonalDataRow, QueueRow};
+use crate::db::models::{
+    AuditEventRow, CaseRequestRow, GuidanceRow, PersonalDataRow, QueueRow, StatusCodeRow,
+};
 use crate::db::{self, DbConnection, DbError};
 use crate::domain::dedup::{assess, Assessment, Birth, DedupPolicy, Profile, ProfileInput};
-use crate::domain::reference::random_token;
+use crate::domain::reference::{random_token, status_code, status_code_hash};
 use crate::domain::vocab::SubmitterKind;
 use crate::domain::{
     classify, route, CaseReference, Classification, Facts, NewCaseRequest, QueueSlug,
@@ -27,6 +29,8 @@ pub struct Created {
     pub possible_duplicate_of: Vec<String>,
     /// Outbox rows written with the request: wake the worker when there are any.
     pub mails: usize,
+    /// The applicant's status-check code in plain; only its hash is stored for good.
+    pub status_code: String,
 }
 
 /// An earlier request that scored above the threshold.
@@ -61,70 +65,92 @@ impl From<MailError> for SubmitError {
 }
 
 /// Stores a validated request and queues its mail. `actor` names who submitted it for the
-/// audit trail (never personal data).
+/// audit trail (never personal data); `partner_id` the partner whose token sent it.
 pub fn submit(
     conn: &mut DbConnection,
     settings: &Settings,
     request: &NewCaseRequest,
     actor: &str,
+    partner_id: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<Created, SubmitError> {
-    let policy = &settings.dedup;
-    let (rules, default_queue) = db::requests::routing_table(conn)?;
-    let classification = classify(&Facts::of(request, now.date_naive()));
-    let decision = route(
-        &rules,
-        &RoutingFacts {
-            category: classification.category,
-            priority: classification.priority,
-            source: request.source,
-            location: request.applicant.location,
-        },
-        &default_queue,
-    );
+    let mut created = submit_all(
+        conn,
+        settings,
+        std::slice::from_ref(request),
+        actor,
+        partner_id,
+        now,
+    )?;
+    Ok(created.remove(0))
+}
 
-    let profile = profile_of_request(request);
-    let keys = profile.blocking_keys();
+/// What a request's classification and routing decided before it is stored.
+struct Prepared<'a> {
+    request: &'a NewCaseRequest,
+    classification: Classification,
+    decision: RoutingDecision,
+    profile: Profile,
+    keys: Vec<String>,
+}
+
+/// Stores several validated requests in one transaction: all of them or none. Later ones
+/// are matched against earlier ones of the same batch like any other request.
+pub fn submit_all(
+    conn: &mut DbConnection,
+    settings: &Settings,
+    requests: &[NewCaseRequest],
+    actor: &str,
+    partner_id: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<Vec<Created>, SubmitError> {
+    let (rules, default_queue) = db::requests::routing_table(conn)?;
+    let prepared: Vec<Prepared> = requests
+        .iter()
+        .map(|request| {
+            let classification = classify(&Facts::of(request, now.date_naive()));
+            let decision = route(
+                &rules,
+                &RoutingFacts {
+                    category: classification.category,
+                    priority: classification.priority,
+                    source: request.source,
+                    location: request.applicant.location,
+                },
+                &default_queue,
+            );
+            let profile = profile_of_request(request);
+            let keys = profile.blocking_keys();
+            Prepared {
+                request,
+                classification,
+                decision,
+                profile,
+                keys,
+            }
+        })
+        .collect();
 
     let mut rng = rand::rng();
     let mut attempt = 0;
-    let (row, duplicates, queue_name, mails) = loop {
+    let stored = loop {
         attempt += 1;
-        let reference = CaseReference::generate(&mut rng);
-        let token = random_token(&mut rng);
+        let drawn: Vec<(CaseReference, String, String)> = prepared
+            .iter()
+            .map(|_| {
+                (
+                    CaseReference::generate(&mut rng),
+                    random_token(&mut rng),
+                    status_code(&mut rng),
+                )
+            })
+            .collect();
         let result = db::write_transaction(conn, |conn| -> Result<_, SubmitError> {
-            let duplicates = find_duplicates(conn, &profile, &keys, policy)?;
-            let decision = match duplicates.first() {
-                // Urgent protection is never diverted from its own desk by a match.
-                Some(original)
-                    if policy.route_to_original
-                        && classification.priority != crate::domain::Priority::Urgent =>
-                {
-                    RoutingDecision {
-                        queue: QueueSlug::parse(&original.queue_slug)
-                            .map_err(|_| DbError::Corrupt("case_requests.queue_slug".into()))?,
-                        rule_id: None,
-                        rule_name: Some(format!("possible duplicate of {}", original.reference)),
-                    }
-                }
-                _ => decision.clone(),
-            };
-            let row = build_row(request, &classification, &decision, reference, token, now);
-            let personal = personal_row(&row.id, request);
-            let mut audit = audit_rows(&row, &classification, &decision, actor);
-            if !duplicates.is_empty() {
-                audit.push(duplicate_audit_row(&row, &duplicates));
+            let mut stored = Vec::with_capacity(prepared.len());
+            for (p, drawn) in prepared.iter().zip(drawn) {
+                stored.push(store_one(conn, settings, p, drawn, actor, partner_id, now)?);
             }
-            db::requests::insert(conn, &row, &personal, &audit)?;
-            db::duplicates::insert_keys(conn, &row.id, &keys, row.created_at)?;
-            db::duplicates::insert_candidates(conn, &candidate_rows(&row, &duplicates))?;
-            let queue = db::requests::queue(conn, &row.queue_slug)?;
-            let guidance = db::requests::guidance_for(conn, classification.category)?;
-            let mut mails = 0;
-            for mail in mails_for(request, &row, &classification, &queue, guidance.as_ref()) {
-                mails += email::enqueue(conn, settings, &mail, now)?;
-            }
-            Ok((row, duplicates, queue.name, mails))
+            Ok(stored)
         });
         match result {
             Ok(done) => break done,
@@ -136,22 +162,96 @@ pub fn submit(
             Err(e) => return Err(e),
         }
     };
-    tracing::info!(
-        reference_id = %row.id,
-        category = %row.category,
-        priority = %row.priority,
-        queue = %row.queue_slug,
-        source = %row.source,
-        possible_duplicates = duplicates.len(),
-        mails,
-        "request created"
-    );
-    Ok(Created {
-        row,
-        queue_name,
-        possible_duplicate_of: duplicates.into_iter().map(|d| d.reference).collect(),
-        mails,
-    })
+    Ok(stored
+        .into_iter()
+        .map(|(row, duplicates, queue_name, mails, status_code)| {
+            tracing::info!(
+                reference_id = %row.id,
+                category = %row.category,
+                priority = %row.priority,
+                queue = %row.queue_slug,
+                source = %row.source,
+                possible_duplicates = duplicates.len(),
+                mails,
+                "request created"
+            );
+            Created {
+                row,
+                queue_name,
+                possible_duplicate_of: duplicates.into_iter().map(|d| d.reference).collect(),
+                mails,
+                status_code,
+            }
+        })
+        .collect())
+}
+
+type Stored = (CaseRequestRow, Vec<Duplicate>, String, usize, String);
+
+/// Stores one prepared request with its keys, candidates, audit rows and mail. Call
+/// inside a transaction.
+#[allow(clippy::too_many_arguments)]
+fn store_one(
+    conn: &mut DbConnection,
+    settings: &Settings,
+    p: &Prepared,
+    (reference, token, code): (CaseReference, String, String),
+    actor: &str,
+    partner_id: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<Stored, SubmitError> {
+    let policy = &settings.dedup;
+    let classification = &p.classification;
+    let duplicates = find_duplicates(conn, &p.profile, &p.keys, policy)?;
+    let decision = match duplicates.first() {
+        // Urgent protection is never diverted from its own desk by a match.
+        Some(original)
+            if policy.route_to_original
+                && classification.priority != crate::domain::Priority::Urgent =>
+        {
+            RoutingDecision {
+                queue: QueueSlug::parse(&original.queue_slug)
+                    .map_err(|_| DbError::Corrupt("case_requests.queue_slug".into()))?,
+                rule_id: None,
+                rule_name: Some(format!("possible duplicate of {}", original.reference)),
+            }
+        }
+        _ => p.decision.clone(),
+    };
+    let mut row = build_row(p.request, classification, &decision, reference, token, now);
+    row.partner_id = partner_id.map(str::to_string);
+
+    let personal = personal_row(&row.id, p.request);
+    let mut audit = audit_rows(&row, classification, &decision, actor);
+    if !duplicates.is_empty() {
+        audit.push(duplicate_audit_row(&row, &duplicates));
+    }
+    db::requests::insert(conn, &row, &personal, &audit)?;
+    db::requests::insert_status_code(
+        conn,
+        &StatusCodeRow {
+            request_id: row.id.clone(),
+            code_hash: status_code_hash(&code),
+            // Only the web form's confirmation page needs the plain code after this.
+            code_plain: (p.request.source == crate::domain::Source::WebForm).then(|| code.clone()),
+        },
+    )?;
+    db::duplicates::insert_keys(conn, &row.id, &p.keys, row.created_at)?;
+    db::duplicates::insert_candidates(conn, &candidate_rows(&row, &duplicates))?;
+    let queue = db::requests::queue(conn, &row.queue_slug)?;
+    let guidance = db::requests::guidance_for(conn, classification.category)?;
+    let mut mails = 0;
+    for mail in mails_for(
+        p.request,
+        &row,
+        classification,
+        &queue,
+        guidance.as_ref(),
+        &code,
+    ) {
+        mails += email::enqueue(conn, settings, &mail, now)?;
+    }
+    Ok((row, duplicates, queue.name, mails, code))
 }
 
 /// The mail a new request causes: an acknowledgment when the requester gave an address,
@@ -162,6 +262,7 @@ fn mails_for(
     c: &Classification,
     queue: &QueueRow,
     guidance: Option<&GuidanceRow>,
+    status_code: &str,
 ) -> Vec<Mail> {
     let case = CaseFacts {
         request_id: row.id.clone(),
@@ -181,6 +282,7 @@ fn mails_for(
             case: case.clone(),
             guidance: Guidance::in_language(request.language, c.category, stored),
             language: request.language,
+            status_code: status_code.to_string(),
         });
     }
     let staff = email::address_list(&queue.notify_emails);
@@ -360,6 +462,7 @@ fn build_row(
         closed_at: None,
         is_open: true,
         language: r.language.as_str().to_string(),
+        partner_id: None,
     }
 }
 

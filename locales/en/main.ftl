@@ -218,3 +218,19 @@ thanks-body = Your request was received. The task force will review it and conta
 honeypot-label = Leave this field empty (it is here to catch automated spam)
 rate-limited-title = Too many requests
 rate-limited-body = Too many requests came from your network in a short time. Please wait a minute and try again; nothing you sent was lost.
+
+## Status check
+status-code-intro = Your status-check code is
+status-code-keep = Keep it with the reference number: with both you can check your request on the "Check your request" page (/status). This code is shown only here and in the acknowledgment email.
+status-title = Check your request
+status-intro = Enter the reference number and the status-check code you received when you sent your request.
+status-reference = Reference number
+status-code = Status-check code
+status-submit = Check
+status-not-found = We could not find a request with this reference number and code. Check both and try again.
+status-current = Status of your request
+status-received = Received: waiting to be reviewed.
+status-reviewing = Being reviewed by the task force.
+status-referred = Referred to UNHCR or a partner organization.
+status-resolved = Resolved.
+status-changed = Last change: { $date } (UTC).

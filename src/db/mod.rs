@@ -8,6 +8,7 @@ pub mod dashboard;
 pub mod duplicates;
 pub mod models;
 pub mod outbox;
+pub mod partners;
 pub mod purge;
 pub mod requests;
 pub mod schema;

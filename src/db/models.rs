@@ -4,8 +4,8 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
 use super::schema::{
-    audit_events, case_notes, case_requests, guidance, queues, request_personal_data,
-    routing_rules, users,
+    api_tokens, audit_events, case_notes, case_requests, guidance, partners, queues,
+    request_personal_data, routing_rules, status_codes, users,
 };
 use super::{parse_column, DbError};
 use crate::domain::{QueueSlug, RoutingRule};
@@ -43,6 +43,43 @@ pub struct CaseRequestRow {
     pub is_open: bool,
     /// The requester's language (`en`, `fa-AF`, `ps`): mail to them is written in it.
     pub language: String,
+    /// The partner organization whose API token submitted it; `None` for the web form,
+    /// staff entry and anonymous API use.
+    pub partner_id: Option<String>,
+}
+
+/// The applicant's status-check code of one request.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = status_codes)]
+pub struct StatusCodeRow {
+    pub request_id: String,
+    /// SHA-256 (hex) of the code.
+    pub code_hash: String,
+    /// The plain code of a web-form request until its confirmation page has shown it.
+    pub code_plain: Option<String>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = partners)]
+pub struct PartnerRow {
+    pub id: String,
+    pub name: String,
+    /// Requests per UTC day; `None` is unlimited.
+    pub daily_quota: Option<i32>,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = api_tokens)]
+pub struct ApiTokenRow {
+    pub id: String,
+    pub partner_id: String,
+    pub name: String,
+    /// SHA-256 (hex) of the token; the token itself is shown once and never stored.
+    pub token_hash: String,
+    pub created_at: NaiveDateTime,
+    pub last_used_at: Option<NaiveDateTime>,
+    pub revoked_at: Option<NaiveDateTime>,
 }
 
 /// The personal data of one request; read only where a role needs it, and audited.

@@ -4,9 +4,11 @@ use diesel::prelude::*;
 
 use super::models::{
     AuditEventRow, CaseRequestRow, GuidanceRow, PersonalDataRow, QueueRow, RoutingRuleRow,
+    StatusCodeRow,
 };
 use super::schema::{
     audit_events, case_requests, guidance, queues, request_personal_data, routing_rules,
+    status_codes,
 };
 use super::{DbConnection, DbError};
 use crate::domain::{Category, QueueSlug, RoutingRule};
@@ -58,6 +60,40 @@ pub fn find_by_receipt(
     Ok(case_requests::table
         .filter(case_requests::receipt_token.eq(token))
         .select(CaseRequestRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn insert_status_code(conn: &mut DbConnection, row: &StatusCodeRow) -> Result<(), DbError> {
+    diesel::insert_into(status_codes::table)
+        .values(row)
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Takes the plain status-check code for the confirmation page: returns it and erases it,
+/// so it is shown once.
+pub fn take_status_code(conn: &mut DbConnection, id: &str) -> Result<Option<String>, DbError> {
+    crate::db::write_transaction(conn, |conn| {
+        let plain: Option<Option<String>> = status_codes::table
+            .find(id)
+            .select(status_codes::code_plain)
+            .first(conn)
+            .optional()?;
+        if plain.as_ref().is_some_and(Option::is_some) {
+            diesel::update(status_codes::table.find(id))
+                .set(status_codes::code_plain.eq(None::<String>))
+                .execute(conn)?;
+        }
+        Ok(plain.flatten())
+    })
+}
+
+/// The stored hash of a request's status-check code.
+pub fn status_code_hash(conn: &mut DbConnection, id: &str) -> Result<Option<String>, DbError> {
+    Ok(status_codes::table
+        .find(id)
+        .select(status_codes::code_hash)
         .first(conn)
         .optional()?)
 }

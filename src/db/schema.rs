@@ -67,6 +67,36 @@ diesel::table! {
         is_open -> Bool,
         purged_at -> Nullable<Timestamp>,
         language -> Text,
+        partner_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    status_codes (request_id) {
+        request_id -> Text,
+        code_hash -> Text,
+        code_plain -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    partners (id) {
+        id -> Text,
+        name -> Text,
+        daily_quota -> Nullable<Integer>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    api_tokens (id) {
+        id -> Text,
+        partner_id -> Text,
+        name -> Text,
+        token_hash -> Text,
+        created_at -> Timestamp,
+        last_used_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
     }
 }
 
@@ -183,6 +213,9 @@ diesel::joinable!(case_notes -> users (author_id));
 diesel::joinable!(routing_rules -> queues (queue_slug));
 diesel::joinable!(request_personal_data -> case_requests (request_id));
 diesel::joinable!(audit_events -> case_requests (request_id));
+diesel::joinable!(api_tokens -> partners (partner_id));
+diesel::joinable!(status_codes -> case_requests (request_id));
+diesel::joinable!(case_requests -> partners (partner_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     queues,
@@ -199,6 +232,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     dedup_keys,
     duplicate_candidates,
     outbox,
+    partners,
+    api_tokens,
+    status_codes,
 );
 
 diesel::table! {

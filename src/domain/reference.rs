@@ -55,6 +55,28 @@ impl fmt::Display for CaseReference {
 
 /// An opaque, unguessable token (128 random bits, hex) for links that must not carry any
 /// personal data or a guessable number.
+/// The applicant's status-check code: 8 characters of the same alphabet as references.
+pub fn status_code(rng: &mut impl Rng) -> String {
+    (0..8)
+        .map(|_| ALPHABET[rng.random_range(0..32)] as char)
+        .collect()
+}
+
+/// The stored form of a status-check code: SHA-256 (hex) of the code as typed, upper-cased
+/// and without spaces or dashes, so "7k3m-9qxd" matches "7K3M9QXD".
+pub fn status_code_hash(code: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let normal: String = code
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '-')
+        .map(|c| c.to_ascii_uppercase())
+        .collect();
+    Sha256::digest(normal.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 pub fn random_token(rng: &mut impl Rng) -> String {
     let bytes: [u8; 16] = rng.random();
     bytes.iter().map(|b| format!("{b:02x}")).collect()

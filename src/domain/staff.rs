@@ -41,7 +41,7 @@ impl Role {
         use Permission::*;
         match self {
             Role::Admin => true,
-            Role::Lead => !matches!(permission, ManageUsers | ManageQueues),
+            Role::Lead => !matches!(permission, ManageUsers | ManageQueues | ManagePartners),
             Role::Caseworker => matches!(
                 permission,
                 ViewDashboard | WorkOwnQueues | EnterRequests | ExportCases
@@ -88,6 +88,8 @@ pub enum Permission {
     ManageQueues,
     /// Read the audit log and the mail outbox.
     ViewAuditLog,
+    /// Create partner organizations, issue and revoke their API tokens, set quotas.
+    ManagePartners,
 }
 
 #[cfg(test)]
@@ -109,6 +111,7 @@ mod tests {
             ManageUsers,
             ManageQueues,
             ViewAuditLog,
+            ManagePartners,
         ];
         let granted = |role: Role| -> Vec<Permission> {
             all.iter().copied().filter(|p| role.can(*p)).collect()

@@ -84,6 +84,8 @@ pub enum Mail {
         guidance: Guidance,
         /// The requester's language: the whole mail is written in it.
         language: Language,
+        /// The code that, with the reference, lets the applicant check the status.
+        status_code: String,
     },
     /// To a queue's notification addresses: a new request, with a link to it.
     NewRequest {
@@ -163,10 +165,12 @@ impl Mail {
                 case,
                 guidance,
                 language,
+                status_code,
                 ..
             } => AckView {
                 tr: Tr(*language),
                 reference: &case.reference,
+                status_code,
                 category: category_in(*language, case.category),
                 next_steps: &guidance.next_steps,
                 guidance: &guidance.body,
@@ -247,6 +251,7 @@ macro_rules! mail_templates {
 struct AckView<'a> {
     tr: Tr,
     reference: &'a str,
+    status_code: &'a str,
     category: String,
     next_steps: &'a str,
     guidance: &'a str,
@@ -389,6 +394,7 @@ mod tests {
             case: case(Priority::Normal),
             guidance: guidance(),
             language: Language::En,
+            status_code: "7K3M9QXD".into(),
         };
         let r = mail.render(&base()).unwrap();
         assert_eq!(r.subject, "Your request TF-7K3M-9QXD has been received");
@@ -421,6 +427,7 @@ mod tests {
                 case: case(Priority::Normal),
                 guidance: Guidance::in_language(language, category, Some(guidance())),
                 language,
+                status_code: "7K3M9QXD".into(),
             };
             let r = mail.render(&base()).unwrap();
             let tr = Tr(language);

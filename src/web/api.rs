@@ -6,12 +6,86 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use futures_util::StreamExt;
 use serde::Serialize;
 
+use super::admin::auth::sha256_hex;
 use super::errors::{ApiError, ErrorBody};
-use super::{AppState, API_BODY_LIMIT};
+use super::{AppState, API_BODY_LIMIT, BATCH_BODY_LIMIT};
 use crate::db;
-use crate::db::models::CaseRequestRow;
-use crate::domain::{CaseReference, FieldError, IntakeInput, Source};
+use crate::db::models::{CaseRequestRow, PartnerRow};
+use crate::domain::{CaseReference, FieldError, IntakeInput, NewCaseRequest, Source};
 use crate::intake;
+
+/// Most requests one batch may hold.
+pub const BATCH_MAX_ROWS: usize = 500;
+
+/// The partner whose token came with the call, or `None` for anonymous use where the
+/// deployment allows it. A token that is sent must be valid, even where anonymous use is
+/// allowed: a partner whose token was revoked learns so instead of going anonymous.
+async fn caller(state: &AppState, req: &HttpRequest) -> Result<Option<PartnerRow>, ApiError> {
+    let Some(value) = req.headers().get(header::AUTHORIZATION) else {
+        return if state.settings.api_anonymous {
+            Ok(None)
+        } else {
+            Err(ApiError::Unauthorized)
+        };
+    };
+    let token = value
+        .to_str()
+        .ok()
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim())
+        .filter(|t| !t.is_empty())
+        .ok_or(ApiError::Unauthorized)?;
+    let hash = sha256_hex(token);
+    let now = Utc::now().naive_utc();
+    let partner = db::run(&state.pool, move |conn| {
+        db::partners::authenticate(conn, &hash, now)
+    })
+    .await?;
+    partner.map(Some).ok_or(ApiError::Unauthorized)
+}
+
+/// The audit actor of a submission: `partner:<id>` with a token, `partner` without.
+fn actor_of(partner: Option<&PartnerRow>) -> String {
+    match partner {
+        Some(p) => format!("partner:{}", p.id),
+        None => "partner".to_string(),
+    }
+}
+
+/// Refuses `adding` more requests when they would take the partner past its daily quota.
+/// Counted from the database, so the quota holds across instances; two batches racing on
+/// different instances may overshoot it by what they carry.
+async fn check_quota(
+    state: &AppState,
+    partner: Option<&PartnerRow>,
+    adding: usize,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    let Some((id, quota)) = partner.and_then(|p| Some((p.id.clone(), p.daily_quota?))) else {
+        return Ok(());
+    };
+    let midnight = now.date_naive().and_time(chrono::NaiveTime::MIN);
+    let used = db::run(&state.pool, move |conn| {
+        db::partners::submitted_since(conn, &id, midnight)
+    })
+    .await?;
+    if used + adding as i64 > i64::from(quota) {
+        let next = midnight + chrono::Duration::days(1);
+        let retry_after = (next - now.naive_utc()).num_seconds().max(1) as u64;
+        return Err(ApiError::QuotaExceeded { quota, retry_after });
+    }
+    Ok(())
+}
+
+/// Whether the caller may see a request: anyone where the deployment allows anonymous
+/// use, a partner only its own.
+fn visible_to(row: &CaseRequestRow, partner: Option<&PartnerRow>) -> bool {
+    match partner {
+        Some(p) => row.partner_id.as_deref() == Some(p.id.as_str()),
+        None => true,
+    }
+}
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct QueueRef {
@@ -170,25 +244,39 @@ fn plain_type_error(message: &str) -> Option<String> {
         (status = 400, description = "The body is not JSON (`malformed_json`)", body = ErrorBody),
         (status = 413, description = "The body is over 64 KiB (`body_too_large`)", body = ErrorBody),
         (status = 415, description = "Content-Type is not application/json (`unsupported_media_type`)", body = ErrorBody),
+        (status = 401, description = "No valid API token where one is required, or a revoked one (`unauthorized`)", body = ErrorBody,
+            headers(("WWW-Authenticate" = String, description = "Bearer"))),
         (status = 422, description = "Unknown, missing or invalid fields (`invalid_fields`)", body = ErrorBody),
-        (status = 429, description = "Too many requests from this address (`rate_limited`); see Retry-After", body = ErrorBody),
+        (status = 429, description = "Too many requests from this address (`rate_limited`), or the partner's daily quota is used up (`quota_exceeded`); see Retry-After", body = ErrorBody),
         (status = 503, description = "The database is unreachable (`unavailable`)", body = ErrorBody),
-    )
+    ),
+    security((), ("bearer" = []))
 )]
 pub async fn create_request(
     state: web::Data<AppState>,
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
+    let partner = caller(&state, &req).await?;
     let body = read_json_body(&req, payload, API_BODY_LIMIT).await?;
     let input: IntakeInput = parse_json(&body)?;
     let now = Utc::now();
     let request = input
         .into_request(Source::PartnerApi, now.date_naive())
         .map_err(ApiError::Invalid)?;
+    check_quota(&state, partner.as_ref(), 1, now).await?;
     let settings = state.settings.clone();
+    let actor = actor_of(partner.as_ref());
+    let partner_id = partner.map(|p| p.id);
     let created = db::run_as(&state.pool, move |conn| {
-        intake::submit(conn, &settings, &request, "partner", now)
+        intake::submit(
+            conn,
+            &settings,
+            &request,
+            &actor,
+            partner_id.as_deref(),
+            now,
+        )
     })
     .await?;
     if created.mails > 0 {
@@ -214,15 +302,20 @@ pub async fn create_request(
     params(("reference" = String, Path, description = "The reference, like TF-7K3M-9QXD")),
     responses(
         (status = 200, description = "The request's summary", body = RequestSummary),
-        (status = 404, description = "No such request (`not_found`)", body = ErrorBody),
+        (status = 401, description = "No valid API token where one is required, or a revoked one (`unauthorized`)", body = ErrorBody,
+            headers(("WWW-Authenticate" = String, description = "Bearer"))),
+        (status = 404, description = "No such request, or (with a token) not one this partner submitted (`not_found`)", body = ErrorBody),
         (status = 429, description = "Too many requests from this address (`rate_limited`)", body = ErrorBody),
         (status = 503, description = "The database is unreachable (`unavailable`)", body = ErrorBody),
-    )
+    ),
+    security((), ("bearer" = []))
 )]
 pub async fn get_request(
     state: web::Data<AppState>,
+    req: HttpRequest,
     reference: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
+    let partner = caller(&state, &req).await?;
     let reference = CaseReference::parse(&reference).ok_or(ApiError::NotFound)?;
     let found = db::run(&state.pool, move |conn| {
         let Some(row) = db::requests::find_by_reference(conn, reference.as_str())? else {
@@ -232,7 +325,9 @@ pub async fn get_request(
         Ok(Some((row, queue.name)))
     })
     .await?;
-    let (row, queue_name) = found.ok_or(ApiError::NotFound)?;
+    let (row, queue_name) = found
+        .filter(|(row, _)| visible_to(row, partner.as_ref()))
+        .ok_or(ApiError::NotFound)?;
     Ok(HttpResponse::Ok().json(RequestSummary::of(&row, queue_name)))
 }
 
@@ -261,21 +356,29 @@ pub struct DuplicateCandidates {
     params(("reference" = String, Path, description = "The reference, like TF-7K3M-9QXD")),
     responses(
         (status = 200, description = "Possible duplicates, most likely first", body = DuplicateCandidates),
-        (status = 404, description = "No such request (`not_found`)", body = ErrorBody),
+        (status = 401, description = "No valid API token where one is required, or a revoked one (`unauthorized`)", body = ErrorBody,
+            headers(("WWW-Authenticate" = String, description = "Bearer"))),
+        (status = 404, description = "No such request, or (with a token) not one this partner submitted (`not_found`)", body = ErrorBody),
         (status = 429, description = "Too many requests from this address (`rate_limited`)", body = ErrorBody),
         (status = 503, description = "The database is unreachable (`unavailable`)", body = ErrorBody),
-    )
+    ),
+    security((), ("bearer" = []))
 )]
 pub async fn get_duplicates(
     state: web::Data<AppState>,
+    req: HttpRequest,
     reference: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
+    let partner = caller(&state, &req).await?;
     let reference = CaseReference::parse(&reference).ok_or(ApiError::NotFound)?;
     let lookup = reference.to_string();
     let found = db::run(&state.pool, move |conn| {
         let Some(row) = db::requests::find_by_reference(conn, &lookup)? else {
             return Ok(None);
         };
+        if !visible_to(&row, partner.as_ref()) {
+            return Ok(None);
+        }
         Ok(Some(db::duplicates::candidates_of(conn, &row.id)?))
     })
     .await?;
@@ -291,5 +394,176 @@ pub async fn get_duplicates(
                 status: c.status,
             })
             .collect(),
+    }))
+}
+
+/// One row's outcome in a batch: `created` with its reference, category and queue, or
+/// `invalid` with its field errors.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct BatchResult {
+    /// The row's position in the array sent, from 0.
+    pub index: usize,
+    /// `created` or `invalid`.
+    #[schema(example = "created")]
+    pub status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub category: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub queue: Option<QueueRef>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errors: Option<Vec<FieldError>>,
+}
+
+/// The answer to a batch: one result per row, in the order sent.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct BatchResponse {
+    pub created: usize,
+    pub invalid: usize,
+    pub results: Vec<BatchResult>,
+}
+
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct BatchQuery {
+    /// All or nothing: when any row is invalid, answer 422 and store none.
+    #[serde(default)]
+    pub atomic: bool,
+}
+
+/// Parses one row of a batch into a request, or its field errors.
+fn parse_row(
+    value: serde_json::Value,
+    today: chrono::NaiveDate,
+) -> Result<NewCaseRequest, Vec<FieldError>> {
+    let input: IntakeInput = serde_json::to_vec(&value)
+        .map_err(|e| vec![FieldError::new("", e.to_string())])
+        .and_then(|bytes| {
+            parse_json(&bytes).map_err(|e| match e {
+                ApiError::Invalid(errors) | ApiError::MalformedJson(errors) => errors,
+                other => vec![FieldError::new("", other.to_string())],
+            })
+        })?;
+    input.into_request(Source::PartnerApi, today)
+}
+
+/// Logs many requests at once: each row goes through the same checks, classification and
+/// routing as `POST /api/v1/requests`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/requests:batch",
+    tag = "requests",
+    params(BatchQuery),
+    request_body(content = Vec<IntakeInput>, content_type = "application/json",
+        description = "An array of 1 to 500 requests, each as for `POST /api/v1/requests`; at most 4 MiB"),
+    responses(
+        (status = 200, description = "One result per row, in order; the valid rows are stored (all in one transaction)", body = BatchResponse),
+        (status = 400, description = "The body is not JSON (`malformed_json`)", body = ErrorBody),
+        (status = 401, description = "No valid API token where one is required, or a revoked one (`unauthorized`)", body = ErrorBody,
+            headers(("WWW-Authenticate" = String, description = "Bearer"))),
+        (status = 413, description = "The body is over 4 MiB (`body_too_large`)", body = ErrorBody),
+        (status = 415, description = "Content-Type is not application/json (`unsupported_media_type`)", body = ErrorBody),
+        (status = 422, description = "Not an array of 1 to 500 objects, or (with `atomic=true`) a row is invalid: fields are named `[index].field`, and nothing is stored (`invalid_fields`)", body = ErrorBody),
+        (status = 429, description = "Too many requests from this address (`rate_limited`), or the valid rows would pass the partner's daily quota (`quota_exceeded`); see Retry-After", body = ErrorBody),
+        (status = 503, description = "The database is unreachable (`unavailable`)", body = ErrorBody),
+    ),
+    security((), ("bearer" = []))
+)]
+pub async fn create_batch(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let partner = caller(&state, &req).await?;
+    let query = web::Query::<BatchQuery>::from_query(req.query_string())
+        .map_err(|_| ApiError::Invalid(vec![FieldError::new("atomic", "must be true or false")]))?;
+    let body = read_json_body(&req, payload, BATCH_BODY_LIMIT).await?;
+    let rows: Vec<serde_json::Value> = parse_json(&body)?;
+    if rows.is_empty() || rows.len() > BATCH_MAX_ROWS {
+        return Err(ApiError::Invalid(vec![FieldError::new(
+            "",
+            format!("send from 1 to {BATCH_MAX_ROWS} requests in one batch"),
+        )]));
+    }
+    let now = Utc::now();
+    let parsed: Vec<Result<NewCaseRequest, Vec<FieldError>>> = rows
+        .into_iter()
+        .map(|row| parse_row(row, now.date_naive()))
+        .collect();
+    if query.atomic {
+        let errors: Vec<FieldError> = parsed
+            .iter()
+            .enumerate()
+            .filter_map(|(i, r)| r.as_ref().err().map(|e| (i, e)))
+            .flat_map(|(i, errors)| {
+                errors.iter().map(move |e| FieldError {
+                    field: if e.field.is_empty() {
+                        format!("[{i}]")
+                    } else {
+                        format!("[{i}].{}", e.field)
+                    },
+                    ..e.clone()
+                })
+            })
+            .collect();
+        if !errors.is_empty() {
+            return Err(ApiError::Invalid(errors));
+        }
+    }
+    let valid: Vec<NewCaseRequest> = parsed
+        .iter()
+        .filter_map(|r| r.as_ref().ok().cloned())
+        .collect();
+    check_quota(&state, partner.as_ref(), valid.len(), now).await?;
+    let created = if valid.is_empty() {
+        Vec::new()
+    } else {
+        let settings = state.settings.clone();
+        let actor = actor_of(partner.as_ref());
+        let partner_id = partner.map(|p| p.id);
+        db::run_as(&state.pool, move |conn| {
+            intake::submit_all(conn, &settings, &valid, &actor, partner_id.as_deref(), now)
+        })
+        .await?
+    };
+    if created.iter().any(|c| c.mails > 0) {
+        state.mail.wake();
+    }
+    let mut created = created.into_iter();
+    let results: Vec<BatchResult> = parsed
+        .into_iter()
+        .enumerate()
+        .map(|(index, row)| match row {
+            Ok(_) => {
+                let c = created.next().expect("one stored request per valid row");
+                state.metrics.intake(&c.row.category, &c.row.source);
+                BatchResult {
+                    index,
+                    status: "created",
+                    reference: Some(c.row.reference),
+                    category: Some(c.row.category),
+                    queue: Some(QueueRef {
+                        slug: c.row.queue_slug,
+                        name: c.queue_name,
+                    }),
+                    errors: None,
+                }
+            }
+            Err(errors) => BatchResult {
+                index,
+                status: "invalid",
+                reference: None,
+                category: None,
+                queue: None,
+                errors: Some(errors),
+            },
+        })
+        .collect();
+    let created_count = results.iter().filter(|r| r.status == "created").count();
+    Ok(HttpResponse::Ok().json(BatchResponse {
+        created: created_count,
+        invalid: results.len() - created_count,
+        results,
     }))
 }

@@ -2,7 +2,7 @@
 //! client's to fix and says which field; our own failures are a 500 whose cause is logged,
 //! never shown.
 
-use actix_web::http::StatusCode;
+use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
 use askama::Template;
 use serde::Serialize;
@@ -24,6 +24,10 @@ pub enum ApiError {
     UnsupportedMediaType,
     #[error("not found")]
     NotFound,
+    #[error("a valid API token is required: send Authorization: Bearer <token>")]
+    Unauthorized,
+    #[error("the partner's daily quota of {quota} requests is used up; it resets at midnight UTC, in {retry_after} seconds")]
+    QuotaExceeded { quota: i32, retry_after: u64 },
     #[error("too many requests from your address; try again in {0} seconds")]
     RateLimited(u64),
     #[error("the service is temporarily unavailable")]
@@ -36,7 +40,7 @@ pub enum ApiError {
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct ErrorBody {
     /// `malformed_json`, `invalid_fields`, `body_too_large`, `unsupported_media_type`,
-    /// `not_found`, `rate_limited`, `unavailable` or `internal_error`.
+    /// `not_found`, `unauthorized`, `quota_exceeded`, `rate_limited`, `unavailable` or `internal_error`.
     #[schema(example = "invalid_fields")]
     pub error: &'static str,
     #[schema(example = "the request has invalid fields")]
@@ -53,6 +57,8 @@ impl ApiError {
             ApiError::TooLarge(_) => "body_too_large",
             ApiError::UnsupportedMediaType => "unsupported_media_type",
             ApiError::NotFound => "not_found",
+            ApiError::Unauthorized => "unauthorized",
+            ApiError::QuotaExceeded { .. } => "quota_exceeded",
             ApiError::RateLimited(_) => "rate_limited",
             ApiError::Unavailable(_) => "unavailable",
             ApiError::Internal(_) => "internal_error",
@@ -86,6 +92,8 @@ impl ResponseError for ApiError {
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::QuotaExceeded { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -98,7 +106,17 @@ impl ResponseError for ApiError {
             ApiError::MalformedJson(e) | ApiError::Invalid(e) => e.clone(),
             _ => Vec::new(),
         };
-        HttpResponse::build(self.status_code()).json(ErrorBody {
+        let mut resp = HttpResponse::build(self.status_code());
+        match self {
+            ApiError::Unauthorized => {
+                resp.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+            }
+            ApiError::QuotaExceeded { retry_after, .. } => {
+                resp.insert_header((header::RETRY_AFTER, *retry_after));
+            }
+            _ => {}
+        }
+        resp.json(ErrorBody {
             error: self.code(),
             message: self.to_string(),
             errors,

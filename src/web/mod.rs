@@ -11,6 +11,7 @@ pub mod limits;
 pub mod middleware;
 pub mod openapi;
 pub mod pages;
+pub mod status;
 
 use actix_web::middleware::from_fn;
 use actix_web::web;
@@ -32,6 +33,8 @@ pub struct AppState {
 
 /// Largest JSON body the API accepts.
 pub const API_BODY_LIMIT: usize = 64 * 1024;
+/// Largest body of `POST /api/v1/requests:batch` (500 requests of a few KiB each).
+pub const BATCH_BODY_LIMIT: usize = 4 * 1024 * 1024;
 /// Largest form body accepted (a 5,000-character description in Arabic script,
 /// percent-encoded, is about 60 KB).
 pub const FORM_BODY_LIMIT: usize = 128 * 1024;
@@ -49,11 +52,18 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .wrap(from_fn(limits::limit_form)),
     )
     .route("/submitted/{receipt}", web::get().to(pages::confirmation))
+    .service(
+        web::resource("/status")
+            .route(web::get().to(status::status_form))
+            .route(web::post().to(status::check_status))
+            .wrap(from_fn(limits::limit_form)),
+    )
     .route("/thanks", web::get().to(pages::thanks))
     .service(
         web::scope("/api/v1")
             .wrap(from_fn(limits::limit_api))
             .route("/requests", web::post().to(api::create_request))
+            .route("/requests:batch", web::post().to(api::create_batch))
             .route("/requests/{reference}", web::get().to(api::get_request))
             .route(
                 "/requests/{reference}/duplicates",

@@ -11,10 +11,11 @@ use crate::domain::intake;
 #[openapi(
     info(
         title = "case-triage partner API",
-        description = "Send a resettlement request once; the server classifies and routes it. Every error has the body `{\"error\", \"message\", \"errors\": [{\"field\", \"message\"}]}`."
+        description = "Send a resettlement request once; the server classifies and routes it. Partners authenticate with `Authorization: Bearer <token>`; with a token they see only the requests they submitted. Every error has the body `{\"error\", \"message\", \"errors\": [{\"field\", \"message\"}]}`."
     ),
     paths(
         api::create_request,
+        api::create_batch,
         api::get_request,
         api::get_duplicates,
         health::healthz,
@@ -26,10 +27,34 @@ use crate::domain::intake;
         errors::ErrorBody,
         api::RequestSummary,
         api::DuplicateCandidates,
+        api::BatchResponse,
+        api::BatchResult,
         health::HealthBody
-    ))
+    )),
+    modifiers(&BearerToken)
 )]
 pub struct ApiDoc;
+
+/// Declares the `bearer` scheme: a partner's API token, issued on `/admin/partners`.
+struct BearerToken;
+
+impl utoipa::Modify for BearerToken {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "A partner's API token. Optional where the deployment allows anonymous use (API_ANONYMOUS=true, the default); a token that is sent must be valid.",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
 
 /// `GET /api/openapi.json`.
 pub async fn document() -> HttpResponse {

@@ -261,7 +261,7 @@ async fn submit(
 
     let settings = state.settings.clone();
     let created = db::run_as(&state.pool, move |conn| {
-        intake::submit(conn, &settings, &request, "public", now)
+        intake::submit(conn, &settings, &request, "public", None, now)
     })
     .await?;
     if created.mails > 0 {
@@ -289,7 +289,12 @@ pub struct ConfirmationPage<'a> {
     next_steps: String,
     guidance: String,
     received_line: String,
+    /// The status-check code, on the first showing within a day of the request only.
+    status_code: Option<String>,
 }
+
+/// How long after the request its confirmation page may still show the status-check code.
+const STATUS_CODE_SHOWN_HOURS: i64 = 24;
 
 /// The confirmation speaks the language the request was made in, unless the switch is used.
 pub async fn confirmation(
@@ -317,12 +322,16 @@ async fn show_confirmation(
         let Some(row) = db::requests::find_by_receipt(conn, &token)? else {
             return Ok::<_, db::DbError>(None);
         };
+        // The plain code is shown once, and erased: only its hash stays.
+        let fresh = Utc::now().naive_utc() - row.created_at
+            < chrono::Duration::hours(STATUS_CODE_SHOWN_HOURS);
+        let code = db::requests::take_status_code(conn, &row.id)?.filter(|_| fresh);
         let category: Category = db::parse_column("case_requests.category", &row.category)?;
         let guidance = db::requests::guidance_for(conn, category)?;
-        Ok(Some((row, category, guidance)))
+        Ok(Some((row, category, guidance, code)))
     })
     .await?;
-    let Some((row, category, guidance)) = found else {
+    let Some((row, category, guidance, status_code)) = found else {
         return Err(PageError::NotFound);
     };
     let language = asked.unwrap_or_else(|| Language::from_tag(&row.language).unwrap_or_default());
@@ -337,6 +346,7 @@ async fn show_confirmation(
     let body = ConfirmationPage {
         tr,
         switch: Some(&path),
+        status_code,
         reference: row.reference,
         category_label: tr.t(&format!("category-{category}")),
         next_steps,

@@ -21,5 +21,7 @@ mod intake_form;
 mod languages;
 mod logs;
 mod mail;
+mod partners;
 mod purge;
 mod scale;
+mod status;

@@ -719,7 +719,7 @@ pub async fn create_request(
     let actor = staff.actor();
     let settings = state.settings.clone();
     let created = db::run_as(&state.pool, move |conn| {
-        crate::intake::submit(conn, &settings, &request, &actor, now)
+        crate::intake::submit(conn, &settings, &request, &actor, None, now)
     })
     .await
     .map_err(|e| AdminError::Internal(e.into()))?;

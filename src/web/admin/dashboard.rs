@@ -48,7 +48,12 @@ pub struct DashboardPage {
     breach_total: i64,
     sla: [u32; 3],
     show_links: bool,
+    partner_days: Vec<String>,
+    partner_rows: Vec<(String, Vec<i64>, i64)>,
 }
+
+/// Days shown in the requests-per-partner table, today included.
+const PARTNER_DAYS: i64 = 14;
 
 /// "3 d 4 h" style age.
 pub fn age_text(created: chrono::NaiveDateTime, now: chrono::NaiveDateTime) -> String {
@@ -85,6 +90,34 @@ pub async fn dashboard(
         Ok((d, queues, breaches, names))
     })
     .await?;
+    let first_day = now.date() - chrono::Duration::days(PARTNER_DAYS - 1);
+    let (partners, per_day) = db::run(&state.pool, move |conn| {
+        let since = first_day.and_time(chrono::NaiveTime::MIN);
+        Ok((
+            db::partners::list(conn)?,
+            db::partners::per_day(conn, since)?,
+        ))
+    })
+    .await?;
+    let days: Vec<chrono::NaiveDate> = (0..PARTNER_DAYS)
+        .map(|i| first_day + chrono::Duration::days(i))
+        .collect();
+    let partner_rows = partners
+        .into_iter()
+        .map(|p| {
+            let counts: Vec<i64> = days
+                .iter()
+                .map(|day| {
+                    per_day
+                        .iter()
+                        .find(|(name, d, _)| *name == p.name && d == day)
+                        .map_or(0, |(_, _, n)| *n)
+                })
+                .collect();
+            let total = counts.iter().sum();
+            (p.name, counts, total)
+        })
+        .collect();
 
     let statuses: Vec<Status> = Status::ALL
         .iter()
@@ -204,5 +237,7 @@ pub async fn dashboard(
         breaches,
         breach_total,
         sla,
+        partner_days: days.iter().map(|d| d.format("%d %b").to_string()).collect(),
+        partner_rows,
     })
 }

@@ -9,6 +9,7 @@ pub mod cases;
 pub mod dashboard;
 pub mod duplicates;
 pub mod outbox;
+pub mod partners;
 pub mod settings;
 
 use actix_web::http::{header, StatusCode};
@@ -73,6 +74,20 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     )
     .route("/admin/outbox", web::get().to(outbox::outbox))
     .route("/admin/outbox/retry", web::post().to(outbox::retry))
+    .route("/admin/partners", web::get().to(partners::partners))
+    .route("/admin/partners", web::post().to(partners::create_partner))
+    .route(
+        "/admin/partners/{id}/quota",
+        web::post().to(partners::set_quota),
+    )
+    .route(
+        "/admin/partners/{id}/tokens",
+        web::post().to(partners::issue_token),
+    )
+    .route(
+        "/admin/partners/tokens/{id}/revoke",
+        web::post().to(partners::revoke_token),
+    )
     .route("/admin/users", web::get().to(settings::users))
     .route("/admin/users", web::post().to(settings::create_user))
     .route("/admin/users/{id}", web::post().to(settings::update_user))
@@ -103,6 +118,7 @@ pub struct Nav {
     pub can_users: bool,
     pub can_queues: bool,
     pub can_audit: bool,
+    pub can_partners: bool,
 }
 
 impl Nav {
@@ -117,6 +133,7 @@ impl Nav {
             can_users: staff.can(Permission::ManageUsers),
             can_queues: staff.can(Permission::ManageQueues),
             can_audit: staff.can(Permission::ViewAuditLog),
+            can_partners: staff.can(Permission::ManagePartners),
         }
     }
 }
