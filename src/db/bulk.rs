@@ -374,6 +374,7 @@ impl Batch {
             closed_at,
             is_open: open,
             language: pick(rng, &["en", "en", "fa-AF", "ps"]).to_string(),
+            partner_id: None,
         });
         let org = kind == SubmitterKind::Organization;
         self.personal.push(PersonalDataRow {
