@@ -39,6 +39,16 @@ pub const FIELDS: &[&str] = &[
     "consent",
 ];
 
+/// The form's tick boxes; `yes` (or any non-empty value but `no`) ticks one.
+pub const TICK_BOXES: &[&str] = &[
+    "claimed_siv",
+    "claimed_p1",
+    "claimed_p2",
+    "claimed_parole",
+    "urgent_danger",
+    "urgent_medical",
+];
+
 /// The catalog key of a field's short name, as the error summary names it.
 pub fn label_key(name: &str) -> String {
     format!("field-{name}")

@@ -524,3 +524,53 @@ on_both_backends! {
         assert_eq!(used.status(), 401);
     }
 }
+
+on_both_backends! {
+    async fn walk_in_lists_upload_as_csv_with_a_result_per_line(app: TestApp) {
+        let worker = app.staff("caseworker", &["triage"]).await;
+        let template = worker.get(&app, "/admin/requests/template.csv").await;
+        assert_eq!(template.status(), 200);
+        let template = template.text().await.unwrap();
+        let header = template.lines().next().unwrap().to_string();
+        assert!(header.starts_with("submitter_kind,") && header.ends_with(",urgent_medical"));
+        let example = template.lines().nth(1).unwrap().to_string();
+        let mut csv = format!("{header}\n{example}\n");
+        csv.push_str(&example.replace("Example Person", "Second Person").replace("+93 700 000 000", "+93 711 111 111"));
+        csv.push('\n');
+        csv.push_str(&example.replace(",pakistan,", ",mars,"));
+        csv.push('\n');
+
+        let upload = |all_or_nothing: bool, body: String| {
+            let worker = &worker;
+            let app = &app;
+            async move {
+                let page = worker.get(app, "/admin/requests/upload").await.text().await.unwrap();
+                let mut form = reqwest::multipart::Form::new()
+                    .text("csrf", csrf_of(&page))
+                    .part("file", reqwest::multipart::Part::text(body).file_name("list.csv"));
+                if all_or_nothing {
+                    form = form.text("all_or_nothing", "yes");
+                }
+                worker.client.post(app.url("/admin/requests/upload")).multipart(form).send().await.unwrap()
+            }
+        };
+        let resp = upload(true, csv.clone()).await;
+        assert_eq!(resp.status(), 422);
+        assert!(resp.text().await.unwrap().contains("nothing was stored"));
+        assert_eq!(app.request_count().await, 0);
+
+        let resp = upload(false, csv).await;
+        assert_eq!(resp.status(), 422, "one line had an error");
+        let page = resp.text().await.unwrap();
+        assert!(page.contains("<strong>2</strong> requests stored"));
+        assert!(page.contains("applicant_location: please choose one of the options") || page.contains("applicant.location"), "{page}");
+        assert_eq!(page.matches("href=\"/admin/requests/TF-").count(), 2);
+        assert_eq!(app.request_count().await, 2);
+
+        let bad = upload(false, "name,phone\nx,y\n".to_string()).await;
+        assert_eq!(bad.status(), 422);
+        assert!(bad.text().await.unwrap().contains("unknown column"));
+        let viewer = app.staff("viewer", &[]).await;
+        assert_eq!(viewer.get(&app, "/admin/requests/upload").await.status(), 403);
+    }
+}

@@ -11,6 +11,7 @@ pub mod duplicates;
 pub mod outbox;
 pub mod partners;
 pub mod settings;
+pub mod upload;
 
 use actix_web::http::{header, StatusCode};
 use actix_web::middleware::from_fn;
@@ -60,6 +61,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         web::get().to(cases::new_request_form),
     )
     .route("/admin/requests/new", web::post().to(cases::create_request))
+    .route("/admin/requests/upload", web::get().to(upload::upload_form))
+    .route("/admin/requests/upload", web::post().to(upload::upload))
+    .route(
+        "/admin/requests/template.csv",
+        web::get().to(upload::template),
+    )
     .route(
         "/admin/requests/{reference}",
         web::get().to(cases::case_page),
