@@ -4,15 +4,15 @@
 
 use actix_web::{web, HttpResponse};
 use askama::Template;
-use chrono::{NaiveDate, NaiveTime, Utc};
+use chrono::{NaiveDate, NaiveTime};
 use serde::Deserialize;
 use std::collections::HashMap;
 
 use super::cases::who;
 use super::{page, AdminError, Nav, Staff};
+use crate::db;
 use crate::db::audit::{AuditEntry, AuditFilter};
 use crate::db::cases::Cursor;
-use crate::db::{self, DbError};
 use crate::domain::staff::Permission;
 use crate::web::AppState;
 
@@ -160,67 +160,48 @@ pub async fn audit_csv(
     staff.require(Permission::ViewAuditLog)?;
     let query = query.into_inner();
     let filter = query.filter()?;
-    let actor = staff.actor();
     let description = query.query_string(None);
-    let now = Utc::now().naive_utc();
-    let (tx, rx) = tokio::sync::mpsc::channel::<web::Bytes>(4);
-    let pool = state.pool.clone();
-    actix_web::rt::task::spawn_blocking(move || {
-        let result = (|| -> Result<(), DbError> {
-            let mut conn = pool.get()?;
-            let names = names_of(&db::audit::staff_actors(&mut conn)?);
-            let mut w = csv::Writer::from_writer(Vec::new());
-            let _ = w.write_record([
-                "created_at",
-                "actor",
-                "actor_name",
-                "action",
-                "reference",
-                "detail",
-            ]);
-            let mut after: Option<Cursor> = None;
-            let mut exported = 0usize;
-            loop {
-                let (entries, next) =
-                    db::audit::list(&mut conn, &filter, after.as_ref(), EXPORT_BATCH)?;
-                for e in &entries {
-                    let _ = w.write_record([
+    let mut names = None;
+    let mut after: Option<Cursor> = None;
+    Ok(super::stream_export(
+        state.pool.clone(),
+        "audit-log.csv",
+        vec![
+            "created_at",
+            "actor",
+            "actor_name",
+            "action",
+            "reference",
+            "detail",
+        ],
+        staff.actor(),
+        "audit_exported",
+        move |exported| format!("{exported} audit events as CSV ({description})"),
+        move |conn| {
+            if names.is_none() {
+                names = Some(names_of(&db::audit::staff_actors(conn)?));
+            }
+            let names = names.as_ref().expect("set above");
+            let (entries, next) = db::audit::list(conn, &filter, after.as_ref(), EXPORT_BATCH)?;
+            let records = entries
+                .iter()
+                .map(|e| {
+                    vec![
                         e.event
                             .created_at
                             .format("%Y-%m-%dT%H:%M:%S%.3fZ")
                             .to_string(),
                         e.event.actor.clone(),
-                        super::cases::cell(&who(&e.event.actor, &names)),
+                        super::cases::cell(&who(&e.event.actor, names)),
                         e.event.action.clone(),
                         e.reference.clone().unwrap_or_default(),
                         super::cases::cell(&e.event.detail),
-                    ]);
-                }
-                exported += entries.len();
-                let chunk = std::mem::replace(&mut w, csv::Writer::from_writer(Vec::new()))
-                    .into_inner()
-                    .map_err(|e| DbError::Corrupt(format!("csv: {e}")))?;
-                if tx.blocking_send(web::Bytes::from(chunk)).is_err() {
-                    break; // the client went away
-                }
-                match next {
-                    Some(c) => after = Some(c),
-                    None => break,
-                }
-            }
-            db::cases::audit(
-                &mut conn,
-                None,
-                &actor,
-                "audit_exported",
-                format!("{exported} audit events as CSV ({description})"),
-                now,
-            )?;
-            Ok(())
-        })();
-        if let Err(e) = result {
-            tracing::error!(error = %e, "audit log export failed");
-        }
-    });
-    Ok(super::csv_download(rx, "audit-log.csv"))
+                    ]
+                })
+                .collect();
+            let more = next.is_some();
+            after = next;
+            Ok(super::ExportBatch { records, more })
+        },
+    ))
 }

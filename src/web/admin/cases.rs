@@ -764,137 +764,113 @@ pub async fn export_csv(
     let filter = query.filter(&staff, now);
     let order = query.order();
     let with_notes = staff.can(Permission::ExportNotes);
-    let actor = staff.actor();
     let description = query.query_string(None);
-    let (tx, rx) = tokio::sync::mpsc::channel::<web::Bytes>(4);
-    let pool = state.pool.clone();
-    actix_web::rt::task::spawn_blocking(move || {
-        let result = (|| -> Result<(), DbError> {
-            let mut conn = pool.get()?;
-            let mut header = vec![
-                "reference",
-                "created_at",
-                "source",
-                "category",
-                "priority",
-                "status",
-                "queue",
-                "assignee",
-                "location",
-                "household_size",
-                "siv_status",
-                "referral_program",
-                "us_tie",
-                "urgent_danger",
-                "urgent_medical",
-                "applicant_full_name",
-                "applicant_date_of_birth",
-                "applicant_phone",
-                "applicant_whatsapp",
-                "applicant_email",
-                "submitter_kind",
-                "submitter_name",
-                "submitter_organization",
-                "submitter_email",
-                "submitter_phone",
-                "siv_case_number",
-                "referred_by",
-                "description",
-            ];
-            if with_notes {
-                header.push("internal_notes");
-            }
-            let mut w = csv::Writer::from_writer(Vec::new());
-            let _ = w.write_record(&header);
-            let mut after: Option<Cursor> = None;
-            let mut exported = 0usize;
-            loop {
-                let (rows, next) =
-                    db::cases::list(&mut conn, &filter, order, after.as_ref(), EXPORT_BATCH)?;
-                let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
-                let personal = db::cases::personal_data_for(&mut conn, &ids)?;
-                let notes = if with_notes {
-                    db::cases::notes_for(&mut conn, &ids)?
-                } else {
-                    HashMap::new()
+    let mut header = vec![
+        "reference",
+        "created_at",
+        "source",
+        "category",
+        "priority",
+        "status",
+        "queue",
+        "assignee",
+        "location",
+        "household_size",
+        "siv_status",
+        "referral_program",
+        "us_tie",
+        "urgent_danger",
+        "urgent_medical",
+        "applicant_full_name",
+        "applicant_date_of_birth",
+        "applicant_phone",
+        "applicant_whatsapp",
+        "applicant_email",
+        "submitter_kind",
+        "submitter_name",
+        "submitter_organization",
+        "submitter_email",
+        "submitter_phone",
+        "siv_case_number",
+        "referred_by",
+        "description",
+    ];
+    if with_notes {
+        header.push("internal_notes");
+    }
+    let mut after: Option<Cursor> = None;
+    Ok(super::stream_export(
+        state.pool.clone(),
+        "cases.csv",
+        header,
+        staff.actor(),
+        "exported",
+        move |exported| format!("{exported} cases as CSV ({description})"),
+        move |conn| {
+            let (rows, next) = db::cases::list(conn, &filter, order, after.as_ref(), EXPORT_BATCH)?;
+            let mut records = Vec::with_capacity(rows.len());
+            let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+            let personal = db::cases::personal_data_for(conn, &ids)?;
+            let notes = if with_notes {
+                db::cases::notes_for(conn, &ids)?
+            } else {
+                HashMap::new()
+            };
+            let assignee_ids: Vec<String> =
+                rows.iter().filter_map(|r| r.assignee_id.clone()).collect();
+            let names = db::cases::user_names(conn, &assignee_ids)?;
+            for r in &rows {
+                let p = personal.get(&r.id);
+                let pd = |f: fn(&crate::db::models::PersonalDataRow) -> Option<String>| {
+                    p.and_then(f).unwrap_or_default()
                 };
-                let assignee_ids: Vec<String> =
-                    rows.iter().filter_map(|r| r.assignee_id.clone()).collect();
-                let names = db::cases::user_names(&mut conn, &assignee_ids)?;
-                for r in &rows {
-                    let p = personal.get(&r.id);
-                    let pd = |f: fn(&crate::db::models::PersonalDataRow) -> Option<String>| {
-                        p.and_then(f).unwrap_or_default()
-                    };
-                    let mut rec = vec![
-                        r.reference.clone(),
-                        r.created_at.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
-                        r.source.clone(),
-                        r.category.clone(),
-                        r.priority.clone(),
-                        r.status.clone(),
-                        r.queue_slug.clone(),
-                        r.assignee_id
-                            .as_ref()
-                            .and_then(|id| names.get(id).cloned())
-                            .unwrap_or_default(),
-                        r.applicant_location.clone(),
-                        r.household_size.map(|n| n.to_string()).unwrap_or_default(),
-                        r.siv_status.clone(),
-                        r.referral_program.clone(),
-                        r.us_tie.clone(),
-                        r.urgent_danger.to_string(),
-                        r.urgent_medical.to_string(),
-                        pd(|p| Some(p.applicant_full_name.clone())),
-                        pd(|p| p.applicant_date_of_birth.map(|d| d.to_string())),
-                        pd(|p| p.applicant_phone.clone()),
-                        pd(|p| p.applicant_whatsapp.clone()),
-                        pd(|p| p.applicant_email.clone()),
-                        r.submitter_kind.clone(),
-                        pd(|p| p.submitter_name.clone()),
-                        pd(|p| p.submitter_organization.clone()),
-                        pd(|p| p.submitter_email.clone()),
-                        pd(|p| p.submitter_phone.clone()),
-                        pd(|p| p.siv_case_number.clone()),
-                        pd(|p| p.referred_by.clone()),
-                        pd(|p| p.description.clone()),
-                    ];
-                    if with_notes {
-                        rec.push(
-                            notes
-                                .get(&r.id)
-                                .cloned()
-                                .unwrap_or_default()
-                                .join("\n---\n"),
-                        );
-                    }
-                    let _ = w.write_record(rec.iter().map(|v| cell(v)));
+                let mut rec = vec![
+                    r.reference.clone(),
+                    r.created_at.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+                    r.source.clone(),
+                    r.category.clone(),
+                    r.priority.clone(),
+                    r.status.clone(),
+                    r.queue_slug.clone(),
+                    r.assignee_id
+                        .as_ref()
+                        .and_then(|id| names.get(id).cloned())
+                        .unwrap_or_default(),
+                    r.applicant_location.clone(),
+                    r.household_size.map(|n| n.to_string()).unwrap_or_default(),
+                    r.siv_status.clone(),
+                    r.referral_program.clone(),
+                    r.us_tie.clone(),
+                    r.urgent_danger.to_string(),
+                    r.urgent_medical.to_string(),
+                    pd(|p| Some(p.applicant_full_name.clone())),
+                    pd(|p| p.applicant_date_of_birth.map(|d| d.to_string())),
+                    pd(|p| p.applicant_phone.clone()),
+                    pd(|p| p.applicant_whatsapp.clone()),
+                    pd(|p| p.applicant_email.clone()),
+                    r.submitter_kind.clone(),
+                    pd(|p| p.submitter_name.clone()),
+                    pd(|p| p.submitter_organization.clone()),
+                    pd(|p| p.submitter_email.clone()),
+                    pd(|p| p.submitter_phone.clone()),
+                    pd(|p| p.siv_case_number.clone()),
+                    pd(|p| p.referred_by.clone()),
+                    pd(|p| p.description.clone()),
+                ];
+                if with_notes {
+                    rec.push(
+                        notes
+                            .get(&r.id)
+                            .cloned()
+                            .unwrap_or_default()
+                            .join("\n---\n"),
+                    );
                 }
-                exported += rows.len();
-                let chunk = std::mem::replace(&mut w, csv::Writer::from_writer(Vec::new()))
-                    .into_inner()
-                    .map_err(|e| DbError::Corrupt(format!("csv: {e}")))?;
-                if tx.blocking_send(web::Bytes::from(chunk)).is_err() {
-                    break; // the client went away
-                }
-                match next {
-                    Some(c) => after = Some(c),
-                    None => break,
-                }
+                records.push(rec.iter().map(|v| cell(v)).collect());
             }
-            db::cases::audit(
-                &mut conn,
-                None,
-                &actor,
-                "exported",
-                format!("{exported} cases as CSV ({description})"),
-                now,
-            )?;
-            Ok(())
-        })();
-        if let Err(e) = result {
-            tracing::error!(error = %e, "CSV export failed");
-        }
-    });
-    Ok(super::csv_download(rx, "cases.csv"))
+            let more = next.is_some();
+            after = next;
+            Ok(super::ExportBatch { records, more })
+        },
+    ))
 }
