@@ -281,7 +281,7 @@ fn outbox(settings: &Settings, command: OutboxCommand) -> anyhow::Result<()> {
                     "{:<36}  {:<14}  {:<28}  {:<7}  {:>8}  {:<19}  {}",
                     row.id,
                     row.kind,
-                    email::mask(&row.recipient),
+                    email::recipient_label(&row),
                     row.status,
                     row.attempts,
                     next,

@@ -67,6 +67,10 @@ pub struct PartnerRow {
     /// Requests per UTC day; `None` is unlimited.
     pub daily_quota: Option<i32>,
     pub created_at: NaiveDateTime,
+    /// Where status changes of the partner's requests are POSTed; `None`: no webhook.
+    pub webhook_url: Option<String>,
+    /// The HMAC-SHA256 key that signs each delivery (kept in clear: signing needs it).
+    pub webhook_secret: Option<String>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]

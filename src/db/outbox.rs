@@ -73,6 +73,30 @@ pub struct OutboxRow {
     pub sent_at: Option<NaiveDateTime>,
 }
 
+impl OutboxRow {
+    /// A row due now with no attempts yet; the caller fills in what is sent and to whom.
+    pub fn pending(id: String, now: NaiveDateTime) -> Self {
+        OutboxRow {
+            id,
+            kind: String::new(),
+            request_id: None,
+            recipient: String::new(),
+            subject: String::new(),
+            body_text: String::new(),
+            body_html: String::new(),
+            urgent: false,
+            dedup_key: None,
+            status: OutboxStatus::Pending.as_str().to_string(),
+            attempts: 0,
+            last_error: None,
+            next_attempt_at: now,
+            locked_until: None,
+            created_at: now,
+            sent_at: None,
+        }
+    }
+}
+
 /// Mail counts per status, for the CLI now and the admin dashboard later.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct OutboxCounts {

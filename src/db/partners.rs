@@ -131,3 +131,31 @@ pub fn per_day(
     }
     Ok(counts.into_iter().map(|((n, d), c)| (n, d, c)).collect())
 }
+
+/// Sets or (with `None`) removes the partner's webhook; returns how many partners changed.
+/// A new `secret` replaces the old one; `None` with a URL keeps the current secret.
+pub fn set_webhook(
+    conn: &mut DbConnection,
+    id: &str,
+    url: Option<&str>,
+    secret: Option<&str>,
+) -> Result<usize, DbError> {
+    let target = partners::table.find(id);
+    Ok(match (url, secret) {
+        (None, _) => diesel::update(target)
+            .set((
+                partners::webhook_url.eq(None::<String>),
+                partners::webhook_secret.eq(None::<String>),
+            ))
+            .execute(conn)?,
+        (Some(url), Some(secret)) => diesel::update(target)
+            .set((
+                partners::webhook_url.eq(url),
+                partners::webhook_secret.eq(secret),
+            ))
+            .execute(conn)?,
+        (Some(url), None) => diesel::update(target)
+            .set(partners::webhook_url.eq(url))
+            .execute(conn)?,
+    })
+}

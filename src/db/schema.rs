@@ -85,6 +85,8 @@ diesel::table! {
         name -> Text,
         daily_quota -> Nullable<Integer>,
         created_at -> Timestamp,
+        webhook_url -> Nullable<Text>,
+        webhook_secret -> Nullable<Text>,
     }
 }
 

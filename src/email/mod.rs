@@ -1,16 +1,18 @@
-//! Email: the mails the app owes, written to the outbox in the transaction of the change
-//! that causes them (`enqueue`), and the worker that delivers them with retries, a dead
-//! letter state and a daily digest. Sits above `db` and `domain`; knows nothing of HTTP.
+//! Email and partner webhooks: what the app owes people outside it, written to the outbox in
+//! the transaction of the change that causes it (`enqueue`, `webhook::enqueue_for`), and the
+//! worker that delivers it with retries, a dead letter state and a daily digest. Sits above
+//! `db` and `domain`; knows nothing of the HTTP server.
 
 pub mod digest;
 pub mod mails;
 pub mod transport;
+pub mod webhook;
 pub mod worker;
 
 use chrono::{DateTime, Utc};
 
 use crate::config::Settings;
-use crate::db::outbox::{OutboxRow, OutboxStatus};
+use crate::db::outbox::OutboxRow;
 use crate::db::{self, DbConnection, DbError};
 use crate::domain::fields::ContactEmail;
 pub use mails::{CaseFacts, DigestReport, Guidance, Mail, Outcome, Rendered};
@@ -44,7 +46,6 @@ pub fn enqueue(
     let mut written = 0;
     for to in mail.recipients() {
         let row = OutboxRow {
-            id: uuid::Uuid::new_v4().to_string(),
             kind: mail.kind().to_string(),
             request_id: mail.request_id().map(str::to_string),
             recipient: to.as_str().to_string(),
@@ -53,13 +54,7 @@ pub fn enqueue(
             body_html: rendered.html.clone(),
             urgent: mail.is_urgent(),
             dedup_key: mail.dedup_key(),
-            status: OutboxStatus::Pending.as_str().to_string(),
-            attempts: 0,
-            last_error: None,
-            next_attempt_at: now,
-            locked_until: None,
-            created_at: now,
-            sent_at: None,
+            ..OutboxRow::pending(uuid::Uuid::new_v4().to_string(), now)
         };
         if row.dedup_key.is_some() {
             written += usize::from(db::outbox::insert_once(conn, &row)?);
@@ -85,6 +80,16 @@ pub fn address_list(raw: &str) -> Vec<ContactEmail> {
             }
         })
         .collect()
+}
+
+/// Who an outbox row goes to, as logs and staff lists show it: a masked address, or the
+/// webhook of a partner (by id; a partner is no person).
+pub fn recipient_label(row: &OutboxRow) -> String {
+    if webhook::is_webhook(row) {
+        format!("webhook of partner {}", row.recipient)
+    } else {
+        mask(&row.recipient)
+    }
 }
 
 /// An address as logs and staff lists show it: `a***@example.org`.

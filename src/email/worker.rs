@@ -8,8 +8,9 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{watch, Notify};
 
-use super::transport::{build_message, Transport};
-use super::{digest, mask, MailError};
+use super::transport::{build_message, SendFailure, Transport};
+use super::webhook::{self, Hooks};
+use super::{digest, recipient_label, MailError};
 use crate::config::Settings;
 use crate::db::outbox::OutboxRow;
 use crate::db::{self, Pool};
@@ -62,6 +63,7 @@ pub fn backoff(base: Duration, attempts: u32) -> Duration {
 pub struct Worker {
     pool: Pool,
     transport: Transport,
+    hooks: Hooks,
     settings: Arc<Settings>,
     waker: Waker,
     stop: watch::Receiver<bool>,
@@ -78,6 +80,7 @@ impl Worker {
         Worker {
             pool,
             transport,
+            hooks: Hooks::default(),
             settings,
             waker,
             stop,
@@ -144,14 +147,45 @@ impl Worker {
         Ok(sent)
     }
 
-    /// Sends one claimed row and records the outcome; `true` when it was sent.
+    /// Posts a webhook delivery to its partner's current URL, signed with its current secret.
+    async fn post_webhook(&self, row: &OutboxRow) -> Result<Result<(), SendFailure>, MailError> {
+        let partner_id = row.recipient.clone();
+        let partner = db::run(&self.pool, move |conn| {
+            db::partners::find(conn, &partner_id)
+        })
+        .await?;
+        let (url, secret) = partner
+            .map(|p| (p.webhook_url, p.webhook_secret))
+            .unwrap_or_default();
+        let hooks = self.hooks.clone();
+        let row = row.clone();
+        let posted = tokio::task::spawn_blocking(move || {
+            hooks.send(&row, url.as_deref(), secret.as_deref())
+        })
+        .await;
+        Ok(posted.unwrap_or_else(|_| {
+            Err(SendFailure {
+                reason: "the webhook delivery stopped unexpectedly".into(),
+                permanent: false,
+            })
+        }))
+    }
+
+    /// Sends one claimed row (a mail, or a partner's webhook) and records the outcome;
+    /// `true` when it was delivered.
     async fn deliver(&self, row: OutboxRow) -> Result<bool, MailError> {
-        let result = match build_message(&self.settings.mail.from, &row) {
-            Ok(message) => self.transport.send(message).await,
-            Err(failure) => Err(failure),
+        let hook = webhook::is_webhook(&row);
+        let result = if hook {
+            self.post_webhook(&row).await?
+        } else {
+            match build_message(&self.settings.mail.from, &row) {
+                Ok(message) => self.transport.send(message).await,
+                Err(failure) => Err(failure),
+            }
         };
         let now = Utc::now().naive_utc();
-        let to = mask(&row.recipient);
+        let what = if hook { "webhook" } else { "mail" };
+        let to = recipient_label(&row);
         let attempts = u32::try_from(row.attempts).unwrap_or(u32::MAX);
         let id = row.id.clone();
         match result {
@@ -160,7 +194,7 @@ impl Worker {
                     db::outbox::mark_sent(conn, &id, now)
                 })
                 .await?;
-                tracing::info!(mail = %row.id, kind = %row.kind, to = %to, attempts, "mail sent");
+                tracing::info!(mail = %row.id, kind = %row.kind, to = %to, attempts, "{what} sent");
                 Ok(true)
             }
             Err(failure) => {
@@ -180,11 +214,11 @@ impl Worker {
                 match retry_at {
                     Some(at) => tracing::warn!(
                         mail = %row.id, kind = %row.kind, to = %to, attempts,
-                        error = %failure.reason, retry_at = %at, "mail not sent; will retry"
+                        error = %failure.reason, retry_at = %at, "{what} not sent; will retry"
                     ),
                     None => tracing::error!(
                         mail = %row.id, kind = %row.kind, to = %to, attempts,
-                        error = %failure.reason, "mail not sent; gave up (dead letter)"
+                        error = %failure.reason, "{what} not sent; gave up (dead letter)"
                     ),
                 }
                 Ok(false)

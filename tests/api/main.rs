@@ -25,3 +25,4 @@ mod partners;
 mod purge;
 mod scale;
 mod status;
+mod webhooks;

@@ -7,7 +7,7 @@ use case_triage::db;
 use serde_json::{json, Value};
 
 /// A request about a new, distinct person.
-fn distinct_request() -> Value {
+pub(crate) fn distinct_request() -> Value {
     let mut body = valid_request();
     body["applicant"]["full_name"] = json!(distinct_name());
     body["applicant"]["phone"] = json!(format!("+93 7{:08}", rand::random::<u32>() % 100_000_000));
@@ -27,7 +27,7 @@ async fn partner_id(app: &TestApp, name: &str) -> String {
 
 /// An admin adds a partner on `/admin/partners` and issues it a token; returns the
 /// partner's id and the token as the page showed it.
-async fn partner_with_token(
+pub(crate) async fn partner_with_token(
     app: &TestApp,
     admin: &StaffClient,
     name: &str,
@@ -57,17 +57,25 @@ async fn issue(app: &TestApp, admin: &StaffClient, partner: &str, name: &str) ->
             &[("name", name)],
         )
         .await;
+    shown_once(resp, "new-token").await
+}
+
+/// The secret a page shows once in `<code id="{id}">`, after checking it is kept out of caches.
+pub(crate) async fn shown_once(resp: reqwest::Response, id: &str) -> String {
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.headers()["cache-control"], "no-store");
     let page = resp.text().await.unwrap();
-    let start = page
-        .find("<code id=\"new-token\">")
-        .expect("the new token is shown")
-        + "<code id=\"new-token\">".len();
+    let open = format!("<code id=\"{id}\">");
+    let start = page.find(&open).unwrap_or_else(|| panic!("{id} is shown")) + open.len();
     page[start..start + page[start..].find("</code>").unwrap()].to_string()
 }
 
-async fn post_with(app: &TestApp, path: &str, token: &str, body: &Value) -> reqwest::Response {
+pub(crate) async fn post_with(
+    app: &TestApp,
+    path: &str,
+    token: &str,
+    body: &Value,
+) -> reqwest::Response {
     app.raw
         .post(app.url(path))
         .bearer_auth(token)

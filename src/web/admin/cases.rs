@@ -580,7 +580,7 @@ pub async fn case_action(
         let category: Category = db::parse_column("case_requests.category", &case.category)?;
         let guidance = db::requests::guidance_for(conn, category)?;
         let referral_text = guidance.as_ref().map(|g| g.body.clone());
-        // The change, its audit row and the mail it causes commit together.
+        // The change, its audit row and the mail and webhook it causes commit together.
         db::write_transaction(conn, |conn| -> Result<_, AdminError> {
             let applied = match db::cases::apply(
                 conn,
@@ -599,6 +599,7 @@ pub async fn case_action(
                 mails += crate::email::enqueue(conn, &settings, &mail, now.and_utc())
                     .map_err(|e| AdminError::Internal(e.into()))?;
             }
+            mails += usize::from(crate::email::webhook::enqueue_for(conn, &applied, now)?);
             Ok(Ok(mails))
         })
     })

@@ -154,7 +154,7 @@ pub async fn decide(
     let actor = staff.actor();
     let now = Utc::now().naive_utc();
     let back = this.clone();
-    db::run_as(&state.pool, move |conn| -> Result<(), AdminError> {
+    let hooked = db::run_as(&state.pool, move |conn| -> Result<bool, AdminError> {
         let (Some(a), Some(b)) = (
             db::requests::find_by_reference(conn, &this)?,
             db::requests::find_by_reference(conn, &other)?,
@@ -172,7 +172,8 @@ pub async fn decide(
         } else {
             (b, a)
         };
-        db::write_transaction(conn, |conn| -> Result<(), AdminError> {
+        // The decision, its audit rows and the partner's webhook commit together.
+        db::write_transaction(conn, |conn| -> Result<bool, AdminError> {
             if confirm {
                 db::duplicates::confirm(conn, &later.id, &earlier.id, &actor, now)?;
                 db::cases::audit(
@@ -199,12 +200,12 @@ pub async fn decide(
                         to: Status::ClosedDuplicate,
                         referral_partner: None,
                     };
-                    db::cases::apply(conn, &later.id, close, &actor, None, now).map_err(
-                        |e| match e {
+                    let applied = db::cases::apply(conn, &later.id, close, &actor, None, now)
+                        .map_err(|e| match e {
                             db::cases::ActionError::Db(e) => AdminError::Db(e),
                             other => AdminError::Invalid(other.to_string()),
-                        },
-                    )?;
+                        })?;
+                    return Ok(crate::email::webhook::enqueue_for(conn, &applied, now)?);
                 }
             } else {
                 db::duplicates::reject(conn, &later.id, &earlier.id, &actor, now)?;
@@ -219,9 +220,12 @@ pub async fn decide(
                     )?;
                 }
             }
-            Ok(())
+            Ok(false)
         })
     })
     .await?;
+    if hooked {
+        state.mail.wake();
+    }
     Ok(see_other(&format!("/admin/requests/{back}")))
 }

@@ -88,6 +88,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         web::post().to(partners::set_quota),
     )
     .route(
+        "/admin/partners/{id}/webhook",
+        web::post().to(partners::set_webhook),
+    )
+    .route(
         "/admin/partners/{id}/tokens",
         web::post().to(partners::issue_token),
     )

@@ -47,7 +47,7 @@ fn item(row: OutboxRow) -> MailItem {
         None => format!("queued {}", row.created_at.format("%Y-%m-%d %H:%M")),
     };
     MailItem {
-        recipient: email::mask(&row.recipient),
+        recipient: email::recipient_label(&row),
         id: row.id,
         kind: row.kind,
         status: row.status,

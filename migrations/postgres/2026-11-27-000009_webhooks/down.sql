@@ -1,0 +1,2 @@
+ALTER TABLE partners DROP COLUMN webhook_secret;
+ALTER TABLE partners DROP COLUMN webhook_url;
