@@ -4,19 +4,21 @@
 //! acknowledgment, the queue's notification) in one transaction.
 
 use chrono::{DateTime, Utc};
+use std::collections::HashMap;
+use std::sync::Arc;
 
 use crate::config::Settings;
 use crate::db::duplicates::{CandidateRow, StoredRequest, SUGGESTED};
 use crate::db::models::{
     AuditEventRow, CaseRequestRow, GuidanceRow, PersonalDataRow, QueueRow, StatusCodeRow,
 };
-use crate::db::{self, DbConnection, DbError};
+use crate::db::{self, DbConnection, DbError, Pool, Writer};
 use crate::domain::dedup::{assess, Assessment, Birth, DedupPolicy, Profile, ProfileInput};
 use crate::domain::reference::{random_token, status_code, status_code_hash};
 use crate::domain::vocab::SubmitterKind;
 use crate::domain::{
     classify, route, CaseReference, Classification, Facts, NewCaseRequest, QueueSlug,
-    RoutingDecision, RoutingFacts, Status,
+    RoutingDecision, RoutingFacts, RoutingRule, Status,
 };
 use crate::email::{self, CaseFacts, Guidance, Mail, MailError};
 
@@ -64,6 +66,64 @@ impl From<MailError> for SubmitError {
     }
 }
 
+/// What intake reads before it writes: the routing rules, the queues and the guidance
+/// texts. Loaded on a pool connection, so that the shared commit on SQLite only writes.
+#[derive(Debug, Clone)]
+pub struct Setup {
+    rules: Vec<RoutingRule>,
+    default_queue: QueueSlug,
+    queues: HashMap<String, QueueRow>,
+    guidance: HashMap<String, GuidanceRow>,
+}
+
+impl Setup {
+    pub fn load(conn: &mut DbConnection) -> Result<Setup, DbError> {
+        let (rules, default_queue) = db::requests::routing_table(conn)?;
+        Ok(Setup {
+            rules,
+            default_queue,
+            queues: db::requests::queues_by_slug(conn)?,
+            guidance: db::requests::all_guidance(conn)?,
+        })
+    }
+
+    /// A queue by slug; one created after the setup was loaded is read from the database.
+    fn queue(&self, conn: &mut DbConnection, slug: &str) -> Result<QueueRow, DbError> {
+        match self.queues.get(slug) {
+            Some(queue) => Ok(queue.clone()),
+            None => db::requests::queue(conn, slug),
+        }
+    }
+}
+
+/// Stores validated requests through the writer, all of them or none: the setup is read on
+/// the pool, then the requests are stored (on SQLite, in a commit shared with other intakes
+/// that arrive at the same time). Answers once they are committed.
+pub async fn submit_via(
+    writer: &Writer,
+    pool: &Pool,
+    settings: Arc<Settings>,
+    requests: Vec<NewCaseRequest>,
+    actor: String,
+    partner_id: Option<String>,
+    now: DateTime<Utc>,
+) -> Result<Vec<Created>, SubmitError> {
+    let setup = db::run(pool, Setup::load).await?;
+    writer
+        .run(move |conn| {
+            submit_with(
+                conn,
+                &settings,
+                &setup,
+                &requests,
+                &actor,
+                partner_id.as_deref(),
+                now,
+            )
+        })
+        .await
+}
+
 /// Stores a validated request and queues its mail. `actor` names who submitted it for the
 /// audit trail (never personal data); `partner_id` the partner whose token sent it.
 pub fn submit(
@@ -104,20 +164,33 @@ pub fn submit_all(
     partner_id: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<Vec<Created>, SubmitError> {
-    let (rules, default_queue) = db::requests::routing_table(conn)?;
+    let setup = Setup::load(conn)?;
+    submit_with(conn, settings, &setup, requests, actor, partner_id, now)
+}
+
+/// `submit_all` with the setup already loaded.
+fn submit_with(
+    conn: &mut DbConnection,
+    settings: &Settings,
+    setup: &Setup,
+    requests: &[NewCaseRequest],
+    actor: &str,
+    partner_id: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<Vec<Created>, SubmitError> {
     let prepared: Vec<Prepared> = requests
         .iter()
         .map(|request| {
             let classification = classify(&Facts::of(request, now.date_naive()));
             let decision = route(
-                &rules,
+                &setup.rules,
                 &RoutingFacts {
                     category: classification.category,
                     priority: classification.priority,
                     source: request.source,
                     location: request.applicant.location,
                 },
-                &default_queue,
+                &setup.default_queue,
             );
             let profile = profile_of_request(request);
             let keys = profile.blocking_keys();
@@ -148,7 +221,9 @@ pub fn submit_all(
         let result = db::write_transaction(conn, |conn| -> Result<_, SubmitError> {
             let mut stored = Vec::with_capacity(prepared.len());
             for (p, drawn) in prepared.iter().zip(drawn) {
-                stored.push(store_one(conn, settings, p, drawn, actor, partner_id, now)?);
+                stored.push(store_one(
+                    conn, settings, setup, p, drawn, actor, partner_id, now,
+                )?);
             }
             Ok(stored)
         });
@@ -194,6 +269,7 @@ type Stored = (CaseRequestRow, Vec<Duplicate>, String, usize, String);
 fn store_one(
     conn: &mut DbConnection,
     settings: &Settings,
+    setup: &Setup,
     p: &Prepared,
     (reference, token, code): (CaseReference, String, String),
     actor: &str,
@@ -238,15 +314,15 @@ fn store_one(
     )?;
     db::duplicates::insert_keys(conn, &row.id, &p.keys, row.created_at)?;
     db::duplicates::insert_candidates(conn, &candidate_rows(&row, &duplicates))?;
-    let queue = db::requests::queue(conn, &row.queue_slug)?;
-    let guidance = db::requests::guidance_for(conn, classification.category)?;
+    let queue = setup.queue(conn, &row.queue_slug)?;
+    let guidance = setup.guidance.get(classification.category.as_str());
     let mut mails = 0;
     for mail in mails_for(
         p.request,
         &row,
         classification,
         &queue,
-        guidance.as_ref(),
+        guidance,
         &code,
     ) {
         mails += email::enqueue(conn, settings, &mail, now)?;

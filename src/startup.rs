@@ -83,6 +83,7 @@ impl Application {
             .run(),
         );
         let state = AppState {
+            writer: db::Writer::start(pool.clone(), &settings.database),
             pool: pool.clone(),
             settings: settings.clone(),
             mail: mail.clone(),

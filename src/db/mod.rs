@@ -15,6 +15,9 @@ pub mod schema;
 pub mod settings;
 pub mod setup;
 pub mod staff;
+pub mod writer;
+
+pub use writer::Writer;
 
 use diesel::connection::SimpleConnection;
 use diesel::pg::PgConnection;
@@ -51,6 +54,9 @@ pub enum DbError {
     Migration(String),
     #[error("stored data is not valid: {0}")]
     Corrupt(String),
+    /// A shared commit failed (or never ran): nothing of the work was stored.
+    #[error("the transaction was not committed: {0}")]
+    Commit(String),
 }
 
 impl DbError {

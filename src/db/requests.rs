@@ -116,6 +116,30 @@ pub fn queue(conn: &mut DbConnection, slug: &str) -> Result<QueueRow, DbError> {
         .first(conn)?)
 }
 
+/// Every queue, by slug.
+pub fn queues_by_slug(
+    conn: &mut DbConnection,
+) -> Result<std::collections::HashMap<String, QueueRow>, DbError> {
+    Ok(queues::table
+        .select(QueueRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(|q| (q.slug.clone(), q))
+        .collect())
+}
+
+/// Every guidance text, by category.
+pub fn all_guidance(
+    conn: &mut DbConnection,
+) -> Result<std::collections::HashMap<String, GuidanceRow>, DbError> {
+    Ok(guidance::table
+        .select(GuidanceRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(|g| (g.category.clone(), g))
+        .collect())
+}
+
 pub fn guidance_for(
     conn: &mut DbConnection,
     category: Category,

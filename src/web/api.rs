@@ -268,17 +268,17 @@ pub async fn create_request(
     let settings = state.settings.clone();
     let actor = actor_of(partner.as_ref());
     let partner_id = partner.map(|p| p.id);
-    let created = db::run_as(&state.pool, move |conn| {
-        intake::submit(
-            conn,
-            &settings,
-            &request,
-            &actor,
-            partner_id.as_deref(),
-            now,
-        )
-    })
-    .await?;
+    let created = intake::submit_via(
+        &state.writer,
+        &state.pool,
+        settings,
+        vec![request],
+        actor,
+        partner_id,
+        now,
+    )
+    .await?
+    .remove(0);
     if created.mails > 0 {
         state.mail.wake();
     }
@@ -522,9 +522,15 @@ pub async fn create_batch(
         let settings = state.settings.clone();
         let actor = actor_of(partner.as_ref());
         let partner_id = partner.map(|p| p.id);
-        db::run_as(&state.pool, move |conn| {
-            intake::submit_all(conn, &settings, &valid, &actor, partner_id.as_deref(), now)
-        })
+        intake::submit_via(
+            &state.writer,
+            &state.pool,
+            settings,
+            valid,
+            actor,
+            partner_id,
+            now,
+        )
         .await?
     };
     if created.iter().any(|c| c.mails > 0) {

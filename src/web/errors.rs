@@ -69,7 +69,7 @@ impl ApiError {
 impl From<DbError> for ApiError {
     fn from(e: DbError) -> Self {
         match e {
-            DbError::Pool(_) | DbError::Connect(_) => ApiError::Unavailable(e),
+            DbError::Pool(_) | DbError::Connect(_) | DbError::Commit(_) => ApiError::Unavailable(e),
             other => ApiError::Internal(other.into()),
         }
     }
@@ -138,7 +138,9 @@ pub enum PageError {
 impl From<DbError> for PageError {
     fn from(e: DbError) -> Self {
         match e {
-            DbError::Pool(_) | DbError::Connect(_) => PageError::Unavailable(e),
+            DbError::Pool(_) | DbError::Connect(_) | DbError::Commit(_) => {
+                PageError::Unavailable(e)
+            }
             other => PageError::Internal(other.into()),
         }
     }

@@ -260,10 +260,17 @@ async fn submit(
     };
 
     let settings = state.settings.clone();
-    let created = db::run_as(&state.pool, move |conn| {
-        intake::submit(conn, &settings, &request, "public", None, now)
-    })
-    .await?;
+    let created = intake::submit_via(
+        &state.writer,
+        &state.pool,
+        settings,
+        vec![request],
+        "public".into(),
+        None,
+        now,
+    )
+    .await?
+    .remove(0);
     if created.mails > 0 {
         state.mail.wake();
     }

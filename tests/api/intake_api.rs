@@ -218,3 +218,65 @@ on_both_backends! {
         assert_eq!(resp.status(), 404);
     }
 }
+
+on_both_backends! {
+    async fn a_burst_of_concurrent_requests_is_stored_once_each(app: TestApp) {
+        // Requests that arrive together are committed together on SQLite; each caller
+        // still gets its own answer, and each answer is a stored request.
+        let posts = (0..60).map(|i| {
+            let mut body = valid_request();
+            body["applicant"]["full_name"] = json!(crate::helpers::distinct_name());
+            body["applicant"]["phone"] = json!(format!("+93 70{:07}", 1_000_000 + i));
+            let app = &app;
+            async move { app.post_json("/api/v1/requests", &body).await }
+        });
+        let answers = futures_util::future::join_all(posts).await;
+        let mut references = std::collections::BTreeSet::new();
+        for resp in answers {
+            assert_eq!(resp.status(), 201);
+            let created: Value = resp.json().await.unwrap();
+            references.insert(created["reference"].as_str().unwrap().to_string());
+        }
+        assert_eq!(references.len(), 60, "one reference each");
+        assert_eq!(app.request_count().await, 60);
+        for reference in references.iter().take(5) {
+            let resp = app.raw.get(app.url(&format!("/api/v1/requests/{reference}"))).send().await.unwrap();
+            assert_eq!(resp.status(), 200);
+        }
+    }
+
+    async fn work_that_fails_in_a_shared_commit_leaves_the_rest_stored(app: TestApp) {
+        let writer = db::Writer::start(app.pool.clone(), &app.settings.database);
+        let now = chrono::Utc::now().naive_utc();
+        let jobs = (0..40).map(|i| {
+            let writer = writer.clone();
+            async move {
+                writer
+                    .run(move |conn| {
+                        db::write_transaction(conn, |conn| {
+                            db::cases::audit(conn, None, "cli", "group_test", format!("row {i}"), now)?;
+                            if i % 2 == 1 {
+                                return Err(db::DbError::Corrupt(format!("refused {i}")));
+                            }
+                            Ok(i)
+                        })
+                    })
+                    .await
+            }
+        });
+        let results = futures_util::future::join_all(jobs).await;
+        for (i, result) in results.iter().enumerate() {
+            match result {
+                Ok(n) => assert!(i % 2 == 0 && *n == i),
+                Err(e) => assert!(i % 2 == 1 && e.to_string().contains(&format!("refused {i}")), "{e}"),
+            }
+        }
+        let filter = db::audit::AuditFilter { action: Some("group_test".into()), ..Default::default() };
+        let (rows, _) = app.db(move |c| db::audit::list(c, &filter, None, 100)).await;
+        let mut stored: Vec<String> = rows.into_iter().map(|r| r.event.detail).collect();
+        stored.sort();
+        let mut expected: Vec<String> = (0..40).filter(|i| i % 2 == 0).map(|i| format!("row {i}")).collect();
+        expected.sort();
+        assert_eq!(stored, expected, "only the work that succeeded is stored");
+    }
+}

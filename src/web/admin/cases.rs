@@ -719,11 +719,18 @@ pub async fn create_request(
     request.entered_by = Some(staff.id.clone());
     let actor = staff.actor();
     let settings = state.settings.clone();
-    let created = db::run_as(&state.pool, move |conn| {
-        crate::intake::submit(conn, &settings, &request, &actor, None, now)
-    })
+    let created = crate::intake::submit_via(
+        &state.writer,
+        &state.pool,
+        settings,
+        vec![request],
+        actor,
+        None,
+        now,
+    )
     .await
-    .map_err(|e| AdminError::Internal(e.into()))?;
+    .map_err(|e| AdminError::Internal(e.into()))?
+    .remove(0);
     if created.mails > 0 {
         state.mail.wake();
     }

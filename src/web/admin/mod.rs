@@ -186,7 +186,7 @@ impl ResponseError for AdminError {
             AdminError::Forbidden | AdminError::BadCsrf => StatusCode::FORBIDDEN,
             AdminError::NotFound => StatusCode::NOT_FOUND,
             AdminError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            AdminError::Db(DbError::Pool(_) | DbError::Connect(_)) => {
+            AdminError::Db(DbError::Pool(_) | DbError::Connect(_) | DbError::Commit(_)) => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
             AdminError::Db(_) | AdminError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,

@@ -12,7 +12,6 @@ use futures_util::StreamExt;
 use std::collections::HashMap;
 
 use super::{page, AdminError, Nav, Staff};
-use crate::db;
 use crate::domain::staff::Permission;
 use crate::domain::Source;
 use crate::web::form;
@@ -221,11 +220,17 @@ pub async fn upload(
         let actor = staff.actor();
         let requests: Vec<_> = valid.iter().map(|(_, r)| r.clone()).collect();
         let now = Utc::now();
-        let created = db::run_as(&state.pool, move |conn| {
-            crate::intake::submit_all(conn, &settings, &requests, &actor, None, now)
-        })
+        let created = crate::intake::submit_via(
+            &state.writer,
+            &state.pool,
+            settings,
+            requests,
+            actor,
+            None,
+            now,
+        )
         .await
-        .map_err(|e| AdminError::Internal(e.into()))?;
+            .map_err(|e| AdminError::Internal(e.into()))?;
         for ((at, _), c) in valid.iter().zip(&created) {
             results[*at].reference = Some(c.row.reference.clone());
             state.metrics.intake(&c.row.category, &c.row.source);
