@@ -75,6 +75,13 @@ fn pairs(csv: &str) -> Vec<Pair> {
         .collect()
 }
 
+/// Whether intake would find one request of the pair from the other: a blocking key in
+/// common.
+fn shares_a_key(pair: &Pair) -> bool {
+    let a = pair.a.blocking_keys();
+    pair.b.blocking_keys().iter().any(|k| a.contains(k))
+}
+
 /// (precision, recall, true positives, false positives, false negatives)
 fn measure(scored: &[(f64, &Pair)], threshold: f64) -> (f64, f64, usize, usize, usize) {
     let (mut tp, mut fp, mut fn_) = (0, 0, 0);
@@ -118,6 +125,17 @@ fn report(pairs: &[Pair]) -> (f64, f64) {
             );
         }
     }
+    let same: Vec<&Pair> = pairs.iter().filter(|p| p.same).collect();
+    let unfound: Vec<&str> = same
+        .iter()
+        .filter(|p| !shares_a_key(p))
+        .map(|p| p.id.as_str())
+        .collect();
+    println!(
+        "pairs of the same person that share no blocking key (never compared): {} of {} {unfound:?}",
+        unfound.len(),
+        same.len()
+    );
     let (precision, recall, ..) = measure(&scored, DEFAULT_THRESHOLD);
     println!("at the default threshold {DEFAULT_THRESHOLD}: precision {precision:.3}, recall {recall:.3}");
     (precision, recall)

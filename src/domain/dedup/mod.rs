@@ -7,6 +7,7 @@
 mod evaluation;
 pub mod matcher;
 pub mod normalize;
+pub mod similarity;
 
 use chrono::{Datelike, NaiveDate};
 
