@@ -48,7 +48,7 @@ pub fn assess(new: &Profile, earlier: &Profile) -> Assessment {
 
     let birth = compare_births(new.birth, earlier.birth);
     logit += match birth {
-        BirthMatch::SameDate => 3.0,
+        BirthMatch::SameDate => 4.0,
         BirthMatch::Swapped => 2.5,
         BirthMatch::SameYear => 1.5,
         // A guessed year, or one converted from the solar hijri calendar.
@@ -110,8 +110,8 @@ pub fn assess(new: &Profile, earlier: &Profile) -> Assessment {
 /// 0.9) to a different name (below 0.75: brothers, cousins, a spouse), which counts
 /// strongly against whatever else is shared. On top of that: the same common name says
 /// less (namesakes abound in a surge), a father's name given in one report only costs a
-/// little, and a longer name whose given name is missing from the shorter one is a son
-/// named with his father's name.
+/// little, and a longer name whose given name is missing from the shorter one is most
+/// likely a son named with his father's name.
 fn name_weight(m: &NameMatch) -> f64 {
     if m.paired == 0 {
         // No name on one side: it tells nothing either way.
@@ -130,8 +130,9 @@ fn name_weight(m: &NameMatch) -> f64 {
         _ => return -6.0,
     };
     if m.given_unpaired {
-        // The given names differ, as for brothers.
-        return -6.0;
+        // Most likely a son; the same person with a title or prefix this code does not
+        // know only when the date of birth or an identifier says so.
+        weight -= 6.5;
     }
     if m.common >= m.paired {
         weight -= 3.5;
@@ -282,6 +283,13 @@ mod tests {
         // A father's name written in one report only is the same person.
         let same = person("Qasim Nasir Rahimi", "", "0700123456");
         assert!(flagged(&father, &same), "{:?}", assess(&same, &father));
+        // So is a name with a leading Mohammad, which is often left out, or with a title
+        // this code does not know, once the date of birth agrees.
+        let a = person("Ahmad Karimi", "1990-05-01", "+93 700 123 456");
+        let b = person("Mohammad Ahmad Karimi", "", "0700123456");
+        assert!(flagged(&a, &b), "{:?}", assess(&b, &a));
+        let b = person("Sardar Ahmad Karimi", "1990-05-01", "0700123456");
+        assert!(flagged(&a, &b), "{:?}", assess(&b, &a));
     }
 
     #[test]

@@ -176,7 +176,7 @@ pub struct NameMatch {
     pub common: usize,
     /// The longer name has more tokens and its first, the given name, is not among the
     /// paired ones: a son named with his father's name ("Qasim Mahmood Karimi" against
-    /// "Mahmood Karimi").
+    /// "Mahmood Karimi"). A leading Mohammad does not count (see [`is_muhammad`]).
     pub given_unpaired: bool,
 }
 
@@ -202,6 +202,14 @@ const COMMON_NAMES: &[&str] = &[
 
 static COMMON: LazyLock<Vec<NameToken>> =
     LazyLock::new(|| COMMON_NAMES.iter().flat_map(|n| name_tokens(n)).collect());
+
+static MUHAMMAD: LazyLock<Vec<NameToken>> = LazyLock::new(|| name_tokens("Mohammad"));
+
+/// Mohammad before a given name (Mohammad Ahmad) is often left out, so a name that
+/// starts with it and another without it can be the same person's.
+fn is_muhammad(token: &NameToken) -> bool {
+    MUHAMMAD.iter().any(|m| token_similarity(token, m) >= 0.9)
+}
 
 /// A common name however it is spelled (Ahmet is Ahmad).
 fn is_common(token: &NameToken) -> bool {
@@ -302,7 +310,7 @@ fn pair_tokens(a: &[NameToken], b: &[NameToken]) -> NameMatch {
     sim *= 0.97f64.powi(out.unpaired.min(2) as i32);
     if short.len() == 1 && long.len() > 1 {
         sim *= 0.85;
-    } else if long.len() > short.len() && !used_long[0] {
+    } else if long.len() > short.len() && !used_long[0] && !is_muhammad(&long[0]) {
         out.given_unpaired = true;
         sim *= 0.9;
     }
