@@ -188,6 +188,25 @@ on_both_backends! {
         assert_eq!(rejected["status"], "rejected");
     }
 
+    async fn a_name_written_together_finds_the_report_that_wrote_it_apart(app: TestApp) {
+        // Nothing but the compound given name is written alike: a typo in the surname, new
+        // phones. Only the key of the two tokens written as one finds the earlier report.
+        let mut apart = valid_request();
+        apart["applicant"]["full_name"] = json!("Gul Ahmad Sultami");
+        apart["applicant"]["phone"] = json!("+93 711 000 111");
+        let apart = submit_api(&app, &apart).await["reference"].as_str().unwrap().to_string();
+        let mut together = valid_request();
+        together["applicant"]["full_name"] = json!("Gulahmad Sultani");
+        together["applicant"]["phone"] = json!("+93 722 000 222");
+        let together = submit_api(&app, &together).await["reference"].as_str().unwrap().to_string();
+
+        let found = duplicates_of(&app, &together).await;
+        let candidates = found["candidates"].as_array().unwrap();
+        assert_eq!(candidates.len(), 1, "{found}");
+        assert_eq!(candidates[0]["reference"], apart.as_str());
+        assert!(reasons(&candidates[0]).iter().any(|r| r.starts_with("name ~ ") && r.ends_with("same date of birth")), "{found}");
+    }
+
     async fn duplicates_of_an_unknown_request_are_404(app: TestApp) {
         for path in ["/api/v1/requests/TF-AAAA-AAAA/duplicates", "/api/v1/requests/nonsense/duplicates"] {
             let resp = app.raw.get(app.url(path)).send().await.unwrap();

@@ -13,9 +13,10 @@ use super::{assess, Birth, Profile, ProfileInput, DEFAULT_THRESHOLD};
 
 const PAIRS: &str = include_str!("../../../tests/data/dedup_pairs.csv");
 
-/// Measured at the default threshold on the committed set; see the README.
-const MIN_PRECISION: f64 = 0.96;
-const MIN_RECALL: f64 = 0.85;
+/// Just below what was measured at the default threshold on the committed set (0.993 and
+/// 0.970, counting only pairs a blocking key finds); see the README.
+const MIN_PRECISION: f64 = 0.99;
+const MIN_RECALL: f64 = 0.96;
 
 struct Pair {
     id: String,
@@ -136,7 +137,13 @@ fn report(pairs: &[Pair]) -> (f64, f64) {
         unfound.len(),
         same.len()
     );
-    let (precision, recall, ..) = measure(&scored, DEFAULT_THRESHOLD);
+    // Intake only scores the requests a blocking key finds: a pair without one is missed
+    // whatever its score.
+    let found: Vec<(f64, &Pair)> = scored
+        .iter()
+        .map(|&(score, pair)| (if shares_a_key(pair) { score } else { 0.0 }, pair))
+        .collect();
+    let (precision, recall, ..) = measure(&found, DEFAULT_THRESHOLD);
     println!("at the default threshold {DEFAULT_THRESHOLD}: precision {precision:.3}, recall {recall:.3}");
     (precision, recall)
 }

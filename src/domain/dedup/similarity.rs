@@ -334,7 +334,7 @@ mod tests {
         token_similarity(&token(a), &token(b))
     }
 
-    pub(crate) fn sim(a: &str, b: &str) -> f64 {
+    fn sim(a: &str, b: &str) -> f64 {
         name_similarity(&name_tokens(a), &name_tokens(b))
     }
 
