@@ -7,6 +7,7 @@
 mod evaluation;
 pub mod matcher;
 pub mod normalize;
+pub mod similarity;
 
 use chrono::{Datelike, NaiveDate};
 
@@ -75,8 +76,9 @@ impl Profile {
     }
 
     /// The keys under which this request is filed and by which earlier requests are found:
-    /// every identifier, and per name token its skeleton alone and with the birth year.
-    /// Sorted, without repeats.
+    /// every identifier, per name token its skeleton alone and with the birth year, and
+    /// the skeleton of each two neighbouring tokens written as one (`Gul Ahmad` finds
+    /// `Gulahmad`, which the matcher reads as the same name). Sorted, without repeats.
     pub fn blocking_keys(&self) -> Vec<String> {
         let mut keys = Vec::new();
         keys.extend(self.case_numbers.iter().map(|c| format!("case:{c}")));
@@ -94,6 +96,9 @@ impl Profile {
             }
             keys.push(name);
         }
+        for pair in self.name.windows(2) {
+            keys.push(format!("name:{}", pair[0].joined_with(&pair[1]).skeleton));
+        }
         keys.sort();
         keys.dedup();
         keys
@@ -110,7 +115,8 @@ pub struct DedupPolicy {
 }
 
 /// The default threshold: on the labelled pairs in `tests/data/dedup_pairs.csv` it keeps
-/// precision 0.966 at recall 0.850 (see the README).
+/// precision 0.993 at recall 0.970, and 0.994 at 0.963 on five held-out sets made the same
+/// way (see the README).
 pub const DEFAULT_THRESHOLD: f64 = 0.8;
 
 impl Default for DedupPolicy {
@@ -146,6 +152,7 @@ mod tests {
                 "name:krm:1988",
                 "name:mhmd",
                 "name:mhmd:1988",
+                "name:mhmdkrm",
                 "phone:700123456",
             ]
         );
@@ -164,5 +171,30 @@ mod tests {
         assert!(arabic
             .blocking_keys()
             .contains(&"name:mhmd:1988".to_string()));
+    }
+
+    fn profile(full_name: &str) -> Profile {
+        Profile::new(ProfileInput {
+            full_name,
+            birth: None,
+            phones: &[],
+            emails: &[],
+            case_numbers: &[],
+            household_size: None,
+            location: None,
+        })
+    }
+
+    #[test]
+    fn a_name_written_together_or_apart_shares_a_key() {
+        let together = profile("Gulahmad Sultany").blocking_keys();
+        for apart in ["Gul Ahmad Sultani", "گل احمد سلطانی", "Sultani Gul Ahmed"] {
+            let keys = profile(apart).blocking_keys();
+            assert!(
+                keys.contains(&"name:glhmd".to_string()),
+                "{apart}: {keys:?}"
+            );
+            assert!(together.iter().any(|k| keys.contains(k)));
+        }
     }
 }

@@ -30,6 +30,14 @@ impl NameToken {
             from_arabic,
         }
     }
+
+    /// This token and the next read as one name (`Gul Ahmad` as `Gulahmad`).
+    pub fn joined_with(&self, next: &NameToken) -> NameToken {
+        NameToken::new(
+            format!("{}{}", self.folded, next.folded),
+            self.from_arabic || next.from_arabic,
+        )
+    }
 }
 
 /// Titles people put before or after a name, in folded form (Latin spellings and the
@@ -39,7 +47,8 @@ const HONORIFICS: &[&str] = &[
     "haji", "haj", "alhaj", "mr", "mrs", "ms", "mis", "miss", "dr", "duktur", "daktar", "daktr",
     "dakter", "dktur", "eng", "engr", "enginer", "anjnir", "anjinir", "saied", "sied", "seied",
     "sid", "mula", "mului", "maulaui", "maului", "mulaui", "kari", "sahib", "saheb", "sahab",
-    "prof", "gen", "jenab", "janab",
+    "prof", "gen", "jenab", "janab", "enginir", "ustad", "ustaz", "astad", "general", "kapt",
+    "kaptain", "sgt", "lt", "maj", "muhtaram",
 ];
 
 /// Prefixes that belong to the next token: `Abdul Rahman` is one name.
@@ -56,7 +65,8 @@ const MUHAMMAD: &[&str] = &[
     "muhamad", "muhamed", "muhd", "mhd", "md", "mahamad", "muhamat",
 ];
 
-fn is_vowel(c: char) -> bool {
+/// The vowels left after folding (`o` is folded to `u`, `y` to `i`).
+pub fn is_vowel(c: char) -> bool {
     matches!(c, 'a' | 'e' | 'i' | 'u')
 }
 
@@ -111,6 +121,10 @@ fn arabic_letter(c: char, first: bool, last: bool) -> Option<&'static str> {
 /// one, and the silent final h of Fatemeh / Abdullah.
 fn fold_latin(word: &str) -> String {
     let mut s = word.to_string();
+    // A long vowel typed with one letter too many (`Waheeed`) is still `ee`.
+    while s.contains("eee") {
+        s = s.replace("eee", "ee");
+    }
     for (from, to) in [
         ("kh", "x"),
         ("gh", "g"),
@@ -408,6 +422,10 @@ mod tests {
             "Mr. Ahmad Karimi",
             "Sayed Ahmad Karimi",
             "Mawlawi Ahmad Karimi",
+            "Engineer Ahmad Karimi",
+            "Ustad Ahmad Karimi",
+            "Captain Ahmad Karimi",
+            "Sgt. Ahmad Karimi",
         ] {
             assert_eq!(normalize_name(name), "ahmad karimi", "{name}");
         }
@@ -417,6 +435,7 @@ mod tests {
             "داکتر احمد کریمی",
             "سید احمد کریمی",
             "مولوی احمد کریمی",
+            "استاد احمد کریمی",
         ] {
             assert_eq!(normalize_name(name), normalize_name("احمد کریمی"), "{name}");
         }
