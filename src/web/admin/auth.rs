@@ -9,7 +9,6 @@ use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
 use argon2::{Argon2, PasswordHasher, PasswordVerifier};
 use askama::Template;
 use chrono::{Duration, NaiveDateTime, Utc};
-use diesel::Connection;
 use rand::Rng;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -529,7 +528,7 @@ pub async fn setup(
     let now = Utc::now().naive_utc();
     let (e, n, t) = (email.clone(), name.clone(), sha256_hex(&token));
     let created = db::run(&state.pool, move |conn| {
-        conn.transaction(|conn| {
+        db::write_transaction(conn, |conn| {
             if !db::staff::consume_setup_token(conn, &t, now)? {
                 return Ok(None);
             }

@@ -260,7 +260,7 @@ where
     let actor = staff.actor();
     let now = chrono::Utc::now().naive_utc();
     Ok(crate::db::run(&state.pool, move |conn| {
-        diesel::Connection::transaction(conn, |conn| {
+        crate::db::write_transaction(conn, |conn| {
             let out = change(conn)?;
             crate::db::cases::audit(conn, None, &actor, action, detail, now)?;
             Ok(out)

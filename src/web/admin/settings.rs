@@ -4,7 +4,6 @@
 use actix_web::{web, HttpResponse};
 use askama::Template;
 use chrono::Utc;
-use diesel::Connection;
 use std::collections::HashMap;
 
 use super::auth::{
@@ -128,8 +127,8 @@ pub async fn create_user(
     let actor = staff.actor();
     let now = Utc::now().naive_utc();
     let result = db::run(&state.pool, move |conn| {
-        conn.transaction(
-            |conn| match create_account(conn, &email, &name, role, hash, now) {
+        db::write_transaction(conn, |conn| {
+            match create_account(conn, &email, &name, role, hash, now) {
                 Ok(user) => {
                     db::staff::set_memberships(conn, &user.id, &queues)?;
                     db::cases::audit(
@@ -144,8 +143,8 @@ pub async fn create_user(
                 }
                 Err(CreateUserError::Db(e)) => Err(e),
                 Err(e) => Ok(Err(e.to_string())),
-            },
-        )
+            }
+        })
     })
     .await?;
     match result {
@@ -194,7 +193,7 @@ pub async fn update_user(
     let actor = staff.actor();
     let now = Utc::now().naive_utc();
     let found = db::run(&state.pool, move |conn| {
-        conn.transaction(|conn| {
+        db::write_transaction(conn, |conn| {
             let Some(user) = db::staff::find(conn, &id)? else {
                 return Ok(false);
             };
@@ -386,7 +385,7 @@ pub async fn save_rule(
     let actor = staff.actor();
     let now = Utc::now().naive_utc();
     let saved = db::run(&state.pool, move |conn| {
-        conn.transaction(|conn| {
+        db::write_transaction(conn, |conn| {
             if db::settings::queue_rows(conn)?
                 .iter()
                 .all(|q| q.slug != rule.queue.as_str())
@@ -437,7 +436,7 @@ pub async fn delete_rule(
     let id = id.into_inner();
     let now = Utc::now().naive_utc();
     db::run(&state.pool, move |conn| {
-        conn.transaction(|conn| {
+        db::write_transaction(conn, |conn| {
             if db::settings::delete_rule(conn, &id)? > 0 {
                 db::cases::audit(conn, None, &actor, "rule_deleted", id.clone(), now)?;
             }
