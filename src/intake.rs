@@ -5,7 +5,8 @@
 
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use crate::config::Settings;
 use crate::db::duplicates::{CandidateRow, StoredRequest, SUGGESTED};
@@ -96,32 +97,86 @@ impl Setup {
     }
 }
 
-/// Stores validated requests through the writer, all of them or none: the setup is read on
-/// the pool, then the requests are stored (on SQLite, in a commit shared with other intakes
-/// that arrive at the same time). Answers once they are committed.
-pub async fn submit_via(
-    writer: &Writer,
-    pool: &Pool,
-    settings: Arc<Settings>,
-    requests: Vec<NewCaseRequest>,
-    actor: String,
-    partner_id: Option<String>,
-    now: DateTime<Utc>,
-) -> Result<Vec<Created>, SubmitError> {
-    let setup = db::run(pool, Setup::load).await?;
-    writer
-        .run(move |conn| {
-            submit_with(
-                conn,
-                &settings,
-                &setup,
-                &requests,
-                &actor,
-                partner_id.as_deref(),
-                now,
-            )
-        })
-        .await
+/// How long an instance reuses the intake setup it read. A change made on this instance is
+/// seen at once (`Intake::forget_setup`); one made on another instance within this time.
+const SETUP_TTL: Duration = Duration::from_secs(1);
+
+/// Intake as the web side uses it: the setup, read at most once a second, and the writer
+/// that stores the requests. Cheap to clone.
+#[derive(Clone)]
+pub struct Intake {
+    pool: Pool,
+    writer: Writer,
+    setup: Arc<Mutex<CachedSetup>>,
+}
+
+#[derive(Default)]
+struct CachedSetup {
+    /// Bumped by every `forget_setup`: a setup read before it is not kept.
+    generation: u64,
+    loaded: Option<(Instant, Arc<Setup>)>,
+}
+
+impl Intake {
+    pub fn new(pool: Pool, writer: Writer) -> Intake {
+        Intake {
+            pool,
+            writer,
+            setup: Arc::default(),
+        }
+    }
+
+    /// Drops the setup in memory; call after changing routing rules, queues or guidance.
+    pub fn forget_setup(&self) {
+        let mut cached = self.setup.lock().unwrap_or_else(PoisonError::into_inner);
+        cached.generation += 1;
+        cached.loaded = None;
+    }
+
+    async fn setup(&self) -> Result<Arc<Setup>, DbError> {
+        let generation = {
+            let cached = self.setup.lock().unwrap_or_else(PoisonError::into_inner);
+            if let Some((at, setup)) = &cached.loaded {
+                if at.elapsed() < SETUP_TTL {
+                    return Ok(setup.clone());
+                }
+            }
+            cached.generation
+        };
+        let setup = Arc::new(db::run(&self.pool, Setup::load).await?);
+        let mut cached = self.setup.lock().unwrap_or_else(PoisonError::into_inner);
+        if cached.generation == generation {
+            cached.loaded = Some((Instant::now(), setup.clone()));
+        }
+        Ok(setup)
+    }
+
+    /// Stores validated requests, all of them or none: with the setup in memory (or read on
+    /// the pool), through the writer (on SQLite, in a commit shared with the other intakes
+    /// that arrive at the same time). Answers once they are committed.
+    pub async fn submit(
+        &self,
+        settings: Arc<Settings>,
+        requests: Vec<NewCaseRequest>,
+        actor: String,
+        partner_id: Option<String>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Created>, SubmitError> {
+        let setup = self.setup().await?;
+        self.writer
+            .run(move |conn| {
+                submit_with(
+                    conn,
+                    &settings,
+                    &setup,
+                    &requests,
+                    &actor,
+                    partner_id.as_deref(),
+                    now,
+                )
+            })
+            .await
+    }
 }
 
 /// Stores a validated request and queues its mail. `actor` names who submitted it for the
@@ -317,14 +372,7 @@ fn store_one(
     let queue = setup.queue(conn, &row.queue_slug)?;
     let guidance = setup.guidance.get(classification.category.as_str());
     let mut mails = 0;
-    for mail in mails_for(
-        p.request,
-        &row,
-        classification,
-        &queue,
-        guidance,
-        &code,
-    ) {
+    for mail in mails_for(p.request, &row, classification, &queue, guidance, &code) {
         mails += email::enqueue(conn, settings, &mail, now)?;
     }
     Ok((row, duplicates, queue.name, mails, code))

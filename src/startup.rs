@@ -83,7 +83,10 @@ impl Application {
             .run(),
         );
         let state = AppState {
-            writer: db::Writer::start(pool.clone(), &settings.database),
+            intake: crate::intake::Intake::new(
+                pool.clone(),
+                db::Writer::start(pool.clone(), &settings.database),
+            ),
             pool: pool.clone(),
             settings: settings.clone(),
             mail: mail.clone(),

@@ -12,7 +12,6 @@ use super::{AppState, API_BODY_LIMIT, BATCH_BODY_LIMIT};
 use crate::db;
 use crate::db::models::{CaseRequestRow, PartnerRow};
 use crate::domain::{CaseReference, FieldError, IntakeInput, NewCaseRequest, Source};
-use crate::intake;
 
 /// Most requests one batch may hold.
 pub const BATCH_MAX_ROWS: usize = 500;
@@ -268,17 +267,11 @@ pub async fn create_request(
     let settings = state.settings.clone();
     let actor = actor_of(partner.as_ref());
     let partner_id = partner.map(|p| p.id);
-    let created = intake::submit_via(
-        &state.writer,
-        &state.pool,
-        settings,
-        vec![request],
-        actor,
-        partner_id,
-        now,
-    )
-    .await?
-    .remove(0);
+    let created = state
+        .intake
+        .submit(settings, vec![request], actor, partner_id, now)
+        .await?
+        .remove(0);
     if created.mails > 0 {
         state.mail.wake();
     }
@@ -522,16 +515,10 @@ pub async fn create_batch(
         let settings = state.settings.clone();
         let actor = actor_of(partner.as_ref());
         let partner_id = partner.map(|p| p.id);
-        intake::submit_via(
-            &state.writer,
-            &state.pool,
-            settings,
-            valid,
-            actor,
-            partner_id,
-            now,
-        )
-        .await?
+        state
+            .intake
+            .submit(settings, valid, actor, partner_id, now)
+            .await?
     };
     if created.iter().any(|c| c.mails > 0) {
         state.mail.wake();

@@ -25,8 +25,8 @@ use crate::email::Waker;
 #[derive(Clone)]
 pub struct AppState {
     pub pool: Pool,
-    /// Intake writes: grouped into shared commits on SQLite.
-    pub writer: crate::db::Writer,
+    /// Intake: its setup in memory, its writes grouped into shared commits on SQLite.
+    pub intake: crate::intake::Intake,
     pub settings: Arc<Settings>,
     /// Wakes the outbox worker after a commit that wrote mail.
     pub mail: Waker,

@@ -13,7 +13,6 @@ use crate::db;
 use crate::domain::vocab::{Program, ReferralProgram, SivStatus, SubmitterKind, UsTie};
 use crate::domain::{Category, FieldError, Language, Location, Source};
 use crate::i18n::{self, Tr};
-use crate::intake;
 
 #[derive(Template)]
 #[template(path = "public/intake_form.html")]
@@ -260,17 +259,11 @@ async fn submit(
     };
 
     let settings = state.settings.clone();
-    let created = intake::submit_via(
-        &state.writer,
-        &state.pool,
-        settings,
-        vec![request],
-        "public".into(),
-        None,
-        now,
-    )
-    .await?
-    .remove(0);
+    let created = state
+        .intake
+        .submit(settings, vec![request], "public".into(), None, now)
+        .await?
+        .remove(0);
     if created.mails > 0 {
         state.mail.wake();
     }

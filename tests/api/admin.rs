@@ -320,6 +320,14 @@ on_both_backends! {
 
     async fn leads_edit_routing_rules_and_preview_them(app: TestApp) {
         let lead = app.staff("lead", &[]).await;
+        // A request before the change takes the seeded route (and warms what intake keeps
+        // in memory: the change below must still apply to the very next request).
+        let mut border = crate::helpers::valid_request();
+        border["applicant"]["location"] = json!("border");
+        border["applicant"]["full_name"] = json!(crate::helpers::distinct_name());
+        border["applicant"]["phone"] = json!("+93 711 222 333");
+        let before: serde_json::Value = app.post_json("/api/v1/requests", &border).await.json().await.unwrap();
+        assert_ne!(before["queue"]["slug"], "consular", "{before}");
         let resp = lead
             .post(&app, "/admin/rules", "/admin/rules", &[
                 ("position", "5"),

@@ -719,18 +719,12 @@ pub async fn create_request(
     request.entered_by = Some(staff.id.clone());
     let actor = staff.actor();
     let settings = state.settings.clone();
-    let created = crate::intake::submit_via(
-        &state.writer,
-        &state.pool,
-        settings,
-        vec![request],
-        actor,
-        None,
-        now,
-    )
-    .await
-    .map_err(|e| AdminError::Internal(e.into()))?
-    .remove(0);
+    let created = state
+        .intake
+        .submit(settings, vec![request], actor, None, now)
+        .await
+        .map_err(|e| AdminError::Internal(e.into()))?
+        .remove(0);
     if created.mails > 0 {
         state.mail.wake();
     }

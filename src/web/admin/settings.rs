@@ -411,6 +411,7 @@ pub async fn save_rule(
     })
     .await?;
     if saved {
+        state.intake.forget_setup();
         Ok(see_other("/admin/rules"))
     } else {
         rules_page(
@@ -444,6 +445,7 @@ pub async fn delete_rule(
         })
     })
     .await?;
+    state.intake.forget_setup();
     Ok(see_other("/admin/rules"))
 }
 
@@ -564,6 +566,7 @@ pub async fn save_guidance(
         move |conn| db::settings::save_guidance(conn, category.as_str(), &body, &next, now),
     )
     .await?;
+    state.intake.forget_setup();
     Ok(see_other("/admin/guidance"))
 }
 
@@ -641,5 +644,6 @@ pub async fn save_queue(
         db::settings::save_queue(conn, slug.as_str(), &name, &description, &emails, now)
     })
     .await?;
+    state.intake.forget_setup();
     Ok(see_other("/admin/queue-settings"))
 }

@@ -220,16 +220,10 @@ pub async fn upload(
         let actor = staff.actor();
         let requests: Vec<_> = valid.iter().map(|(_, r)| r.clone()).collect();
         let now = Utc::now();
-        let created = crate::intake::submit_via(
-            &state.writer,
-            &state.pool,
-            settings,
-            requests,
-            actor,
-            None,
-            now,
-        )
-        .await
+        let created = state
+            .intake
+            .submit(settings, requests, actor, None, now)
+            .await
             .map_err(|e| AdminError::Internal(e.into()))?;
         for ((at, _), c) in valid.iter().zip(&created) {
             results[*at].reference = Some(c.row.reference.clone());
