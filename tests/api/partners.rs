@@ -7,7 +7,7 @@ use case_triage::db;
 use serde_json::{json, Value};
 
 /// A request about a new, distinct person.
-fn distinct_request() -> Value {
+pub(crate) fn distinct_request() -> Value {
     let mut body = valid_request();
     body["applicant"]["full_name"] = json!(distinct_name());
     body["applicant"]["phone"] = json!(format!("+93 7{:08}", rand::random::<u32>() % 100_000_000));
@@ -27,7 +27,7 @@ async fn partner_id(app: &TestApp, name: &str) -> String {
 
 /// An admin adds a partner on `/admin/partners` and issues it a token; returns the
 /// partner's id and the token as the page showed it.
-async fn partner_with_token(
+pub(crate) async fn partner_with_token(
     app: &TestApp,
     admin: &StaffClient,
     name: &str,
@@ -67,7 +67,12 @@ async fn issue(app: &TestApp, admin: &StaffClient, partner: &str, name: &str) ->
     page[start..start + page[start..].find("</code>").unwrap()].to_string()
 }
 
-async fn post_with(app: &TestApp, path: &str, token: &str, body: &Value) -> reqwest::Response {
+pub(crate) async fn post_with(
+    app: &TestApp,
+    path: &str,
+    token: &str,
+    body: &Value,
+) -> reqwest::Response {
     app.raw
         .post(app.url(path))
         .bearer_auth(token)
