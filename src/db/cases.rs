@@ -115,20 +115,18 @@ pub fn list(
 ) -> Result<(Vec<CaseRequestRow>, Option<Cursor>), DbError> {
     let mut q = filtered(filter);
     if let Some(c) = after {
+        // The plain bound on created_at first: it is what lets the index start at the cursor
+        // instead of at the first row (neither planner reads one out of the `or`).
         q = match order {
-            SortOrder::OldestFirst => q.filter(
+            SortOrder::OldestFirst => q.filter(case_requests::created_at.ge(c.created_at)).filter(
                 case_requests::created_at
                     .gt(c.created_at)
-                    .or(case_requests::created_at
-                        .eq(c.created_at)
-                        .and(case_requests::id.gt(c.id.clone()))),
+                    .or(case_requests::id.gt(c.id.clone())),
             ),
-            SortOrder::NewestFirst => q.filter(
+            SortOrder::NewestFirst => q.filter(case_requests::created_at.le(c.created_at)).filter(
                 case_requests::created_at
                     .lt(c.created_at)
-                    .or(case_requests::created_at
-                        .eq(c.created_at)
-                        .and(case_requests::id.lt(c.id.clone()))),
+                    .or(case_requests::id.lt(c.id.clone())),
             ),
         };
     }

@@ -278,6 +278,26 @@ fn hours_from(
     Ok(out)
 }
 
+/// Open requests (of one priority, or all) received before `hour`, summed in the database.
+pub fn open_received_before(
+    conn: &mut DbConnection,
+    priority: Option<&str>,
+    hour: NaiveDateTime,
+) -> Result<i64, DbError> {
+    use diesel::sql_types::{BigInt, Nullable};
+    let mut q = case_hour_counts::table
+        .filter(case_hour_counts::kind.eq(OPEN))
+        .filter(case_hour_counts::hour.lt(hour))
+        .select(diesel::dsl::sql::<Nullable<BigInt>>(
+            "CAST(SUM(n) AS BIGINT)",
+        ))
+        .into_boxed();
+    if let Some(p) = priority {
+        q = q.filter(case_hour_counts::priority.eq(p));
+    }
+    Ok(q.first::<Option<i64>>(conn)?.unwrap_or(0))
+}
+
 /// Every aggregate, as maintained or as counted afresh.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Snapshot {

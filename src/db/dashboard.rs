@@ -92,28 +92,27 @@ pub fn load(
             .or_default() += n;
     }
 
-    let open_hours = counts::all_hours(conn, counts::OPEN)?;
-    let mut any_open_until = |t: NaiveDateTime| -> Result<i64, DbError> {
-        let mut n = 0;
-        for p in Priority::ALL {
-            n += open_until(conn, &open_hours, p.as_str(), t)?;
+    // Open requests received at or before each bucket boundary, counted once each.
+    let mut open_at: HashMap<i64, i64> = HashMap::new();
+    for days in AGE_BUCKETS
+        .iter()
+        .flat_map(|(_, from, to)| [Some(*from), *to])
+        .flatten()
+    {
+        if let std::collections::hash_map::Entry::Vacant(e) = open_at.entry(days) {
+            e.insert(open_until(conn, None, now - Duration::days(days))?);
         }
-        Ok(n)
-    };
-    for (label, from_days, to_days) in AGE_BUCKETS {
-        let newer = any_open_until(now - Duration::days(from_days))?;
-        let older = match to_days {
-            Some(to) => any_open_until(now - Duration::days(to))?,
-            None => 0,
-        };
-        d.age_buckets.push((label, newer - older));
     }
+    d.age_buckets = AGE_BUCKETS
+        .iter()
+        .map(|(label, from, to)| (*label, open_at[from] - to.map_or(0, |to| open_at[&to])))
+        .collect();
     d.oldest_per_queue = oldest_open_per_queue(conn)?;
 
     for p in Priority::ALL {
         let priority = p.as_str();
         let cutoff = now - Duration::hours(targets.hours_for(priority));
-        d.breach_total += open_until(conn, &open_hours, priority, cutoff)?;
+        d.breach_total += open_until(conn, Some(priority), cutoff)?;
         d.breaches.extend(
             case_requests::table
                 .filter(case_requests::is_open.eq(true))
@@ -182,27 +181,24 @@ pub fn load(
     Ok(d)
 }
 
-/// Open requests of `priority` received at or before `t`: whole hours from the maintained
-/// counts, the hour `t` falls in through the index on open requests by priority.
+/// Open requests (of one priority, or all) received at or before `t`: whole hours from the
+/// maintained counts, the hour `t` falls in through the index on open requests.
 fn open_until(
     conn: &mut DbConnection,
-    open_hours: &HashMap<HourKey, i64>,
-    priority: &str,
+    priority: Option<&str>,
     t: NaiveDateTime,
 ) -> Result<i64, DbError> {
     let floor = hour_of(t);
-    let whole: i64 = open_hours
-        .iter()
-        .filter(|(k, _)| k.priority == priority && k.hour < floor)
-        .map(|(_, n)| n)
-        .sum();
-    let partial: i64 = case_requests::table
+    let whole = counts::open_received_before(conn, priority, floor)?;
+    let mut partial = case_requests::table
         .filter(case_requests::is_open.eq(true))
-        .filter(case_requests::priority.eq(priority))
         .filter(case_requests::created_at.ge(floor))
         .filter(case_requests::created_at.le(t))
-        .count()
-        .get_result(conn)?;
+        .into_boxed();
+    if let Some(p) = priority {
+        partial = partial.filter(case_requests::priority.eq(p));
+    }
+    let partial: i64 = partial.count().get_result(conn)?;
     Ok(whole + partial)
 }
 

@@ -49,10 +49,11 @@ WHERE is_open
 GROUP BY date_trunc('hour', created_at), priority;
 
 -- Queue lists page by (created_at, id) through these, whichever filter leads: a queue's
--- open cases, open cases by priority (and the SLA breach list), a person's cases, a status.
+-- open cases, all open cases (and the SLA breach list, and the part of an hour the counts
+-- above do not split), a person's cases, a status.
 DROP INDEX case_requests_open_queue;
 CREATE INDEX case_requests_open_queue ON case_requests (is_open, queue_slug, created_at, id);
-CREATE INDEX case_requests_open_priority ON case_requests (is_open, priority, created_at, id);
+CREATE INDEX case_requests_open_created ON case_requests (is_open, created_at, id);
 DROP INDEX case_requests_assignee;
 CREATE INDEX case_requests_assignee ON case_requests (assignee_id, is_open, created_at, id);
 DROP INDEX case_requests_queue_status_created;
