@@ -360,9 +360,10 @@ pub fn rebuild(conn: &mut DbConnection) -> Result<Snapshot, DbError> {
         let fresh = recount(conn)?;
         diesel::delete(case_counts::table).execute(conn)?;
         diesel::delete(case_hour_counts::table).execute(conn)?;
-        let mut tally = Tally::default();
-        tally.states = fresh.states.clone().into_iter().collect();
-        tally.hours = fresh.hours.clone().into_iter().collect();
+        let tally = Tally {
+            states: fresh.states.clone().into_iter().collect(),
+            hours: fresh.hours.clone().into_iter().collect(),
+        };
         tally.flush_in_stripe(conn, 0)?;
         Ok(fresh)
     })

@@ -1,4 +1,4 @@
-DROP INDEX case_requests_queue_status_created;
+DROP INDEX case_requests_queue_created;
 CREATE INDEX case_requests_queue_status_created ON case_requests (queue_slug, status, created_at);
 DROP INDEX case_requests_assignee;
 CREATE INDEX case_requests_assignee ON case_requests (assignee_id, is_open);

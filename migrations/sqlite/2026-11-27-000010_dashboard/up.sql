@@ -49,12 +49,13 @@ WHERE is_open
 GROUP BY strftime('%Y-%m-%d %H:00:00', created_at), priority;
 
 -- Queue lists page by (created_at, id) through these, whichever filter leads: a queue's
--- open cases, all open cases (and the SLA breach list, and the part of an hour the counts
--- above do not split), a person's cases, a status.
+-- open (or closed) cases, all open cases (and the SLA breach list, and the part of an hour
+-- the counts above do not split), a person's cases, a queue's cases of every status. A
+-- status filter goes through the first, with is_open set from the status.
 DROP INDEX case_requests_open_queue;
 CREATE INDEX case_requests_open_queue ON case_requests (is_open, queue_slug, created_at, id);
 CREATE INDEX case_requests_open_created ON case_requests (is_open, created_at, id);
 DROP INDEX case_requests_assignee;
 CREATE INDEX case_requests_assignee ON case_requests (assignee_id, is_open, created_at, id);
 DROP INDEX case_requests_queue_status_created;
-CREATE INDEX case_requests_queue_status_created ON case_requests (queue_slug, status, created_at, id);
+CREATE INDEX case_requests_queue_created ON case_requests (queue_slug, created_at, id);
