@@ -22,25 +22,38 @@ use super::models::CaseRequestRow;
 use super::schema::{case_counts, case_hour_counts, case_requests};
 use super::{DbConnection, DbError};
 
-/// `INSERT … ON CONFLICT (target) DO UPDATE SET n = n + excluded.n`, per backend: the
-/// multi-backend connection has no upsert of its own.
-macro_rules! upsert {
-    ($conn:expr, $table:ident, $row:expr, $target:expr) => {
-        match $conn {
+/// Adds `n` to one row of `table` in `stripe` (`INSERT … ON CONFLICT DO UPDATE SET n = n +
+/// excluded.n`, per backend: the multi-backend connection has no upsert of its own), and
+/// deletes the row when a decrease left it at zero.
+macro_rules! add_to_row {
+    ($conn:expr, $table:ident, $n:expr, $stripe:expr, [$($col:ident = $val:expr),+]) => {{
+        let row = ($($table::$col.eq($val),)+ $table::stripe.eq($stripe), $table::n.eq($n));
+        let target = ($($table::$col,)+ $table::stripe);
+        let add = $table::n.eq($table::n + diesel::upsert::excluded($table::n));
+        match &mut *$conn {
             DbConnection::Sqlite(c) => diesel::insert_into($table::table)
-                .values($row)
-                .on_conflict($target)
+                .values(row)
+                .on_conflict(target)
                 .do_update()
-                .set($table::n.eq($table::n + diesel::upsert::excluded($table::n)))
+                .set(add)
                 .execute(c)?,
             DbConnection::Postgres(c) => diesel::insert_into($table::table)
-                .values($row)
-                .on_conflict($target)
+                .values(row)
+                .on_conflict(target)
                 .do_update()
-                .set($table::n.eq($table::n + diesel::upsert::excluded($table::n)))
+                .set(add)
                 .execute(c)?,
+        };
+        if $n < 0 {
+            diesel::delete(
+                $table::table
+                    $(.filter($table::$col.eq($val)))+
+                    .filter($table::stripe.eq($stripe))
+                    .filter($table::n.eq(0)),
+            )
+            .execute($conn)?;
         }
-    };
+    }};
 }
 
 /// Stripes per row on PostgreSQL: about the pool size, so that concurrent writers rarely
@@ -135,67 +148,33 @@ impl Tally {
     /// two transactions that share a stripe cannot deadlock; a row that drops to zero goes.
     pub fn flush_in_stripe(self, conn: &mut DbConnection, stripe: i32) -> Result<(), DbError> {
         for (k, n) in self.states.into_iter().filter(|(_, n)| *n != 0) {
-            let row = (
-                case_counts::queue_slug.eq(&k.queue),
-                case_counts::category.eq(&k.category),
-                case_counts::status.eq(&k.status),
-                case_counts::priority.eq(&k.priority),
-                case_counts::assignee_id.eq(&k.assignee),
-                case_counts::stripe.eq(stripe),
-                case_counts::n.eq(n),
+            add_to_row!(
+                conn,
+                case_counts,
+                n,
+                stripe,
+                [
+                    queue_slug = &k.queue,
+                    category = &k.category,
+                    status = &k.status,
+                    priority = &k.priority,
+                    assignee_id = &k.assignee
+                ]
             );
-            let target = (
-                case_counts::queue_slug,
-                case_counts::category,
-                case_counts::status,
-                case_counts::priority,
-                case_counts::assignee_id,
-                case_counts::stripe,
-            );
-            upsert!(conn, case_counts, row, target);
-            if n < 0 {
-                diesel::delete(
-                    case_counts::table
-                        .filter(case_counts::queue_slug.eq(&k.queue))
-                        .filter(case_counts::category.eq(&k.category))
-                        .filter(case_counts::status.eq(&k.status))
-                        .filter(case_counts::priority.eq(&k.priority))
-                        .filter(case_counts::assignee_id.eq(&k.assignee))
-                        .filter(case_counts::stripe.eq(stripe))
-                        .filter(case_counts::n.eq(0)),
-                )
-                .execute(conn)?;
-            }
         }
         for (k, n) in self.hours.into_iter().filter(|(_, n)| *n != 0) {
-            let row = (
-                case_hour_counts::kind.eq(k.kind),
-                case_hour_counts::hour.eq(k.hour),
-                case_hour_counts::priority.eq(&k.priority),
-                case_hour_counts::partner_id.eq(&k.partner),
-                case_hour_counts::stripe.eq(stripe),
-                case_hour_counts::n.eq(n),
+            add_to_row!(
+                conn,
+                case_hour_counts,
+                n,
+                stripe,
+                [
+                    kind = k.kind,
+                    hour = k.hour,
+                    priority = &k.priority,
+                    partner_id = &k.partner
+                ]
             );
-            let target = (
-                case_hour_counts::kind,
-                case_hour_counts::hour,
-                case_hour_counts::priority,
-                case_hour_counts::partner_id,
-                case_hour_counts::stripe,
-            );
-            upsert!(conn, case_hour_counts, row, target);
-            if n < 0 {
-                diesel::delete(
-                    case_hour_counts::table
-                        .filter(case_hour_counts::kind.eq(k.kind))
-                        .filter(case_hour_counts::hour.eq(k.hour))
-                        .filter(case_hour_counts::priority.eq(&k.priority))
-                        .filter(case_hour_counts::partner_id.eq(&k.partner))
-                        .filter(case_hour_counts::stripe.eq(stripe))
-                        .filter(case_hour_counts::n.eq(0)),
-                )
-                .execute(conn)?;
-            }
         }
         Ok(())
     }
