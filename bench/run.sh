@@ -211,7 +211,11 @@ for BACKEND in $BACKENDS; do
     # A keyset cursor five days from now-ish: deep in the oldest-first list.
     deep_ns=$(python3 -c 'import time; print(int((time.time() - 5 * 86400) * 1e9))')
     page "queue deep page (?after= 5 days ago)" "/admin/queues/$queue?after=${deep_ns}_00000000-0000-0000-0000-000000000000"
-    page "all open cases (/admin/queues)" /admin/queues
+    page "queue page, newest first" "/admin/queues/$queue?sort=newest"
+    page "queue page, priority=high" "/admin/queues/$queue?priority=high"
+    page "queue page, received 7-14 days ago" "/admin/queues/$queue?age=7-14"
+    page "queue list with open counts (/admin/queues)" /admin/queues
+    page "all open cases (/admin/cases)" /admin/cases
     [ -n "$ref" ] && page "case page /admin/requests/{ref}" "/admin/requests/$ref"
     t=$(curl -s -o "$WORK/export.csv" -w '%{time_total}' -b "$WORK/jar" "$BASE/admin/export.csv?status=all&category=refugee_referral")
     lines=$(($(wc -l <"$WORK/export.csv") - 1))

@@ -1,5 +1,6 @@
 //! The command line: `serve` (the default), `migrate`, `admin create`,
-//! `outbox list|retry` for staff to see and retry mail, and the retention `purge`.
+//! `outbox list|retry` for staff to see and retry mail, the retention `purge`, and
+//! `recount` to check or rebuild the dashboard's counts.
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -42,6 +43,12 @@ pub enum Command {
         /// Days since closing; default `PURGE_AFTER_DAYS`, else 365.
         #[arg(long, value_parser = clap::value_parser!(u32).range(1..=36_500))]
         closed_before_days: Option<u32>,
+    },
+    /// Count every request afresh and compare with the counts the dashboard and queue
+    /// totals read; with --fix, replace them with the fresh count.
+    Recount {
+        #[arg(long)]
+        fix: bool,
     },
     /// Fill the database with made-up requests (for load tests and demonstrations only:
     /// never on a database that holds real requests).
@@ -133,6 +140,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         } => create_staff(&settings, &email, &name, &role, &queues),
         Command::Outbox { command } => outbox(&settings, command),
         Command::Purge { closed_before_days } => purge(&settings, closed_before_days),
+        Command::Recount { fix } => recount(&settings, fix),
         Command::DemoData { count, seed } => demo_data(&settings, count, seed),
         Command::BenchRaw {
             connections,
@@ -252,6 +260,33 @@ fn purge(settings: &Settings, days: Option<u32>) -> anyhow::Result<()> {
     println!(
         "anonymized {} request(s) closed more than {days} days ago ({} notes, {} duplicate keys, {} mails)",
         c.requests, c.notes, c.dedup_keys, c.mails
+    );
+    Ok(())
+}
+
+fn recount(settings: &Settings, fix: bool) -> anyhow::Result<()> {
+    let pool = startup::prepare_database(settings)?;
+    let mut conn = pool.get().context("cannot open the database")?;
+    if fix {
+        let fresh = db::counts::rebuild(&mut conn)?;
+        println!(
+            "rebuilt the counts: {} states, {} hourly counts",
+            fresh.states.len(),
+            fresh.hours.len()
+        );
+        return Ok(());
+    }
+    let kept = db::counts::maintained(&mut conn)?;
+    let fresh = db::counts::recount(&mut conn)?;
+    let differ = kept.differences(&fresh);
+    anyhow::ensure!(
+        differ == 0,
+        "{differ} count(s) differ from a fresh count; `recount --fix` replaces them"
+    );
+    println!(
+        "the counts match a fresh count ({} states, {} hourly counts)",
+        fresh.states.len(),
+        fresh.hours.len()
     );
     Ok(())
 }

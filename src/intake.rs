@@ -275,11 +275,13 @@ fn submit_with(
             .collect();
         let result = db::write_transaction(conn, |conn| -> Result<_, SubmitError> {
             let mut stored = Vec::with_capacity(prepared.len());
+            let mut tally = db::counts::Tally::default();
             for (p, drawn) in prepared.iter().zip(drawn) {
-                stored.push(store_one(
-                    conn, settings, setup, p, drawn, actor, partner_id, now,
-                )?);
+                let one = store_one(conn, settings, setup, p, drawn, actor, partner_id, now)?;
+                tally.add(&one.0, 1);
+                stored.push(one);
             }
+            tally.flush(conn)?;
             Ok(stored)
         });
         match result {

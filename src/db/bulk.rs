@@ -461,6 +461,11 @@ impl Batch {
         for chunk in self.audit.chunks(CHUNK * 2) {
             rows!(audit_events::table, chunk);
         }
+        let mut tally = super::counts::Tally::default();
+        for row in &self.requests {
+            tally.add(row, 1);
+        }
+        tally.flush_in_stripe(conn, 0)?;
         for chunk in self.keys.chunks(CHUNK * 4) {
             let keys: Vec<_> = chunk
                 .iter()
@@ -489,8 +494,9 @@ pub struct RawResult {
 
 /// The database floor under intake: `connections` threads, each with its own connection,
 /// write the rows one intake writes (request, personal data, two audit events, its
-/// duplicate keys and one queue notification in the outbox) with one statement per row,
-/// one transaction per intake, as fast as they can for `duration`.
+/// duplicate keys, one queue notification in the outbox and the additions to the
+/// maintained aggregates) with one statement per row, one transaction per intake, as fast
+/// as they can for `duration`.
 pub fn raw_intakes(
     url: &crate::config::DatabaseUrl,
     connections: usize,
@@ -550,6 +556,9 @@ pub fn raw_intakes(
                                 ))
                                 .execute(conn)?;
                         }
+                        let mut tally = super::counts::Tally::default();
+                        tally.add(&row, 1);
+                        tally.flush(conn)?;
                         diesel::insert_into(outbox::table)
                             .values((
                                 outbox::id.eq(uuid::Uuid::new_v4().to_string()),

@@ -84,7 +84,10 @@ fn filtered(filter: &CaseFilter) -> BoxedCases<'_> {
         q = q.filter(case_requests::priority.eq(p.clone()));
     }
     if let Some(s) = filter.status {
-        q = q.filter(case_requests::status.eq(s.as_str()));
+        // is_open follows the status: it leads the index that serves the list.
+        q = q
+            .filter(case_requests::status.eq(s.as_str()))
+            .filter(case_requests::is_open.eq(s.is_open()));
     } else if filter.open_only {
         q = q.filter(case_requests::is_open.eq(true));
     }
@@ -115,20 +118,18 @@ pub fn list(
 ) -> Result<(Vec<CaseRequestRow>, Option<Cursor>), DbError> {
     let mut q = filtered(filter);
     if let Some(c) = after {
+        // The plain bound on created_at first: it is what lets the index start at the cursor
+        // instead of at the first row (neither planner reads one out of the `or`).
         q = match order {
-            SortOrder::OldestFirst => q.filter(
+            SortOrder::OldestFirst => q.filter(case_requests::created_at.ge(c.created_at)).filter(
                 case_requests::created_at
                     .gt(c.created_at)
-                    .or(case_requests::created_at
-                        .eq(c.created_at)
-                        .and(case_requests::id.gt(c.id.clone()))),
+                    .or(case_requests::id.gt(c.id.clone())),
             ),
-            SortOrder::NewestFirst => q.filter(
+            SortOrder::NewestFirst => q.filter(case_requests::created_at.le(c.created_at)).filter(
                 case_requests::created_at
                     .lt(c.created_at)
-                    .or(case_requests::created_at
-                        .eq(c.created_at)
-                        .and(case_requests::id.lt(c.id.clone()))),
+                    .or(case_requests::id.lt(c.id.clone())),
             ),
         };
     }
@@ -156,8 +157,75 @@ pub fn list(
     Ok((rows, next))
 }
 
-pub fn count(conn: &mut DbConnection, filter: &CaseFilter) -> Result<i64, DbError> {
-    Ok(filtered(filter).count().get_result(conn)?)
+/// How many cases a list holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Total {
+    Exact(i64),
+    /// At least this many: counting further would cost more than the page is worth.
+    AtLeast(i64),
+}
+
+impl std::fmt::Display for Total {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Total::Exact(n) => write!(f, "{n}"),
+            Total::AtLeast(n) => write!(f, "{n}+"),
+        }
+    }
+}
+
+/// Beyond this many matching cases, a list whose total the maintained counts cannot give
+/// says "at least" instead of counting on.
+pub const COUNT_CAP: i64 = 1_000;
+
+/// The number of cases a filter matches: exact from the maintained counts when the filter
+/// only names queue, category, priority, status and assignee; otherwise counted through
+/// the list's index up to `COUNT_CAP`.
+pub fn count(conn: &mut DbConnection, filter: &CaseFilter) -> Result<Total, DbError> {
+    if filter.created_before.is_none()
+        && filter.created_after.is_none()
+        && filter.reference.is_none()
+    {
+        let mut n = 0;
+        for (k, c) in super::counts::states(conn)? {
+            if state_matches(filter, &k)? {
+                n += c;
+            }
+        }
+        return Ok(Total::Exact(n));
+    }
+    let seen: i64 = filtered(filter)
+        .select(case_requests::id)
+        .limit(COUNT_CAP + 1)
+        .load::<String>(conn)?
+        .len() as i64;
+    Ok(if seen > COUNT_CAP {
+        Total::AtLeast(COUNT_CAP)
+    } else {
+        Total::Exact(seen)
+    })
+}
+
+/// Whether the cases counted under `k` match the filter (which names no dates or
+/// reference); the same conditions as `filtered`.
+fn state_matches(filter: &CaseFilter, k: &super::counts::StateKey) -> Result<bool, DbError> {
+    let status: Status = parse_column("case_counts.status", &k.status)?;
+    let assignee = Some(k.assignee.as_str()).filter(|a| !a.is_empty());
+    Ok(filter.queue.as_ref().is_none_or(|q| *q == k.queue)
+        && filter
+            .allowed_queues
+            .as_ref()
+            .is_none_or(|qs| qs.contains(&k.queue))
+        && filter.category.is_none_or(|c| c.as_str() == k.category)
+        && filter.priority.as_ref().is_none_or(|p| *p == k.priority)
+        && match filter.status {
+            Some(s) => s == status,
+            None => !filter.open_only || status.is_open(),
+        }
+        && filter
+            .assignee
+            .as_ref()
+            .is_none_or(|a| a.as_deref() == assignee))
 }
 
 /// Display names of the given users.
@@ -176,20 +244,29 @@ pub fn user_names(
         .collect())
 }
 
-/// Open cases per queue, every queue listed.
-pub fn queues_with_open_counts(conn: &mut DbConnection) -> Result<Vec<(QueueRow, i64)>, DbError> {
-    let qs = queues::table
+/// Every queue, the default first, then by name.
+pub fn queue_rows(conn: &mut DbConnection) -> Result<Vec<QueueRow>, DbError> {
+    Ok(queues::table
         .order((queues::is_default.desc(), queues::name))
         .select(QueueRow::as_select())
-        .load(conn)?;
-    let counts: HashMap<String, i64> = case_requests::table
-        .filter(case_requests::is_open.eq(true))
-        .group_by(case_requests::queue_slug)
-        .select((case_requests::queue_slug, diesel::dsl::count_star()))
-        .load::<(String, i64)>(conn)?
-        .into_iter()
-        .collect();
-    Ok(qs
+        .load(conn)?)
+}
+
+/// Open cases per queue slug, from the maintained counts.
+pub fn open_counts_by_queue(conn: &mut DbConnection) -> Result<HashMap<String, i64>, DbError> {
+    let mut out: HashMap<String, i64> = HashMap::new();
+    for (k, n) in super::counts::states(conn)? {
+        if parse_column::<Status>("case_counts.status", &k.status)?.is_open() {
+            *out.entry(k.queue).or_default() += n;
+        }
+    }
+    Ok(out)
+}
+
+/// Open cases per queue, every queue listed.
+pub fn queues_with_open_counts(conn: &mut DbConnection) -> Result<Vec<(QueueRow, i64)>, DbError> {
+    let counts = open_counts_by_queue(conn)?;
+    Ok(queue_rows(conn)?
         .into_iter()
         .map(|q| {
             let n = counts.get(&q.slug).copied().unwrap_or(0);
@@ -434,10 +511,15 @@ pub fn apply(
             }
         };
         audit(conn, Some(case_id), actor, audit_action, detail, now)?;
+        let before = case;
         let case = case_requests::table
             .find(case_id)
             .select(CaseRequestRow::as_select())
             .first(conn)?;
+        let mut tally = super::counts::Tally::default();
+        tally.add(&before, -1);
+        tally.add(&case, 1);
+        tally.flush(conn)?;
         Ok(Applied {
             case,
             action,

@@ -1,42 +1,17 @@
 //! Aggregates for the dashboard: counts, ages and pace. Never personal data.
+//!
+//! Counts come from the maintained aggregates (`counts`), whole hours at a time; where a
+//! window starts or ends inside an hour, that hour's part is counted through an index, so
+//! every number is exact and no query reads more than an hour of requests.
 
 use chrono::{Duration, NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use std::collections::HashMap;
 
-use super::schema::case_requests;
+use super::counts::{self, hour_of, HourKey};
+use super::schema::{case_requests, queues};
 use super::{DbConnection, DbError};
-
-#[derive(QueryableByName)]
-struct DayCount {
-    #[diesel(sql_type = diesel::sql_types::Date)]
-    day: NaiveDate,
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    n: i64,
-}
-
-/// Rows per calendar day of `column` since `start`. Both backends have `date()`; only the
-/// parameter placeholder differs.
-fn per_day(
-    conn: &mut DbConnection,
-    column: &str,
-    start: NaiveDateTime,
-) -> Result<HashMap<NaiveDate, i64>, DbError> {
-    let placeholder = match conn {
-        DbConnection::Postgres(_) => "$1",
-        DbConnection::Sqlite(_) => "?",
-    };
-    let sql = format!(
-        "SELECT date({column}) AS day, COUNT(*) AS n FROM case_requests \
-         WHERE {column} >= {placeholder} GROUP BY date({column})"
-    );
-    Ok(diesel::sql_query(sql)
-        .bind::<diesel::sql_types::Timestamp, _>(start)
-        .load::<DayCount>(conn)?
-        .into_iter()
-        .map(|d| (d.day, d.n))
-        .collect())
-}
+use crate::domain::{Priority, Status};
 
 /// Age buckets of open requests, in days: < 1, 1-3, 3-7, 7-14, > 14.
 pub const AGE_BUCKETS: [(&str, i64, Option<i64>); 5] = [
@@ -62,7 +37,14 @@ pub struct Dashboard {
     /// assignee id (None = unassigned) -> open count
     pub workload: HashMap<Option<String>, i64>,
     pub open_total: i64,
+    /// The oldest open requests past their SLA target, oldest first.
+    pub breaches: Vec<Breach>,
+    /// How many open requests are past their SLA target.
+    pub breach_total: i64,
 }
+
+/// An open request past its SLA target: reference, priority, queue, received.
+pub type Breach = (String, String, String, NaiveDateTime);
 
 /// SLA targets: how long an open request of each priority may wait.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,128 +64,62 @@ impl SlaTargets {
     }
 }
 
-pub fn load(conn: &mut DbConnection, now: NaiveDateTime) -> Result<Dashboard, DbError> {
-    let open = case_requests::is_open.eq(true);
-    let by_category_status = case_requests::table
-        .filter(open)
-        .group_by((case_requests::category, case_requests::status))
-        .select((
-            case_requests::category,
-            case_requests::status,
-            diesel::dsl::count_star(),
-        ))
-        .load::<(String, String, i64)>(conn)?
-        .into_iter()
-        .map(|(c, s, n)| ((c, s), n))
-        .collect::<HashMap<_, _>>();
-    let open_total = by_category_status.values().sum();
-    let by_queue = case_requests::table
-        .filter(open)
-        .group_by(case_requests::queue_slug)
-        .select((case_requests::queue_slug, diesel::dsl::count_star()))
-        .load::<(String, i64)>(conn)?
-        .into_iter()
-        .collect();
-    let by_priority = case_requests::table
-        .filter(open)
-        .group_by(case_requests::priority)
-        .select((case_requests::priority, diesel::dsl::count_star()))
-        .load::<(String, i64)>(conn)?
-        .into_iter()
-        .collect();
-    let mut age_buckets = Vec::new();
-    for (label, from_days, to_days) in AGE_BUCKETS {
-        let mut q = case_requests::table
-            .filter(open)
-            .filter(case_requests::created_at.le(now - Duration::days(from_days)))
-            .into_boxed();
-        if let Some(to) = to_days {
-            q = q.filter(case_requests::created_at.gt(now - Duration::days(to)));
-        }
-        let n: i64 = q.count().get_result(conn)?;
-        age_buckets.push((label, n));
-    }
-    let oldest_per_queue = case_requests::table
-        .filter(open)
-        .group_by(case_requests::queue_slug)
-        .select((
-            case_requests::queue_slug,
-            diesel::dsl::min(case_requests::created_at),
-        ))
-        .load::<(String, Option<NaiveDateTime>)>(conn)?
-        .into_iter()
-        .filter_map(|(q, t)| t.map(|t| (q, t)))
-        .collect();
-
-    let start = (now - Duration::days(29))
-        .date()
-        .and_hms_opt(0, 0, 0)
-        .unwrap_or(now);
-    let new_per_day = per_day(conn, "created_at", start)?;
-    let closed_per_day = per_day(conn, "closed_at", start)?;
-    let pace = (0..30)
-        .map(|i| {
-            let day = start.date() + Duration::days(i);
-            (
-                day,
-                new_per_day.get(&day).copied().unwrap_or(0),
-                closed_per_day.get(&day).copied().unwrap_or(0),
-            )
-        })
-        .collect();
-    let mut week = |from: i64, to: i64| -> Result<i64, DbError> {
-        Ok(case_requests::table
-            .filter(case_requests::created_at.gt(now - Duration::days(to)))
-            .filter(case_requests::created_at.le(now - Duration::days(from)))
-            .count()
-            .get_result(conn)?)
-    };
-    let new_this_week = week(0, 7)?;
-    let new_last_week = week(7, 14)?;
-    let workload = case_requests::table
-        .filter(open)
-        .group_by(case_requests::assignee_id)
-        .select((case_requests::assignee_id, diesel::dsl::count_star()))
-        .load::<(Option<String>, i64)>(conn)?
-        .into_iter()
-        .collect();
-
-    Ok(Dashboard {
-        by_category_status,
-        by_queue,
-        by_priority,
-        age_buckets,
-        oldest_per_queue,
-        pace,
-        new_this_week,
-        new_last_week,
-        workload,
-        open_total,
-    })
-}
-
-/// An open request past its SLA target: reference, priority, queue, received.
-pub type Breach = (String, String, String, NaiveDateTime);
-
-/// Open requests past their SLA target, oldest first, and how many there are in all.
-pub fn sla_breaches(
+/// Everything the dashboard shows; `breach_limit` caps the list of breaches.
+pub fn load(
     conn: &mut DbConnection,
-    targets: SlaTargets,
     now: NaiveDateTime,
-    limit: i64,
-) -> Result<(Vec<Breach>, i64), DbError> {
-    let mut rows = Vec::new();
-    let mut total = 0;
-    for priority in ["urgent", "high", "normal"] {
+    targets: SlaTargets,
+    breach_limit: i64,
+) -> Result<Dashboard, DbError> {
+    let mut d = Dashboard::default();
+    for (k, n) in counts::states(conn)? {
+        let open = k
+            .status
+            .parse::<Status>()
+            .map(Status::is_open)
+            .map_err(|_| DbError::Corrupt("case_counts.status holds an unknown value".into()))?;
+        if !open {
+            continue;
+        }
+        d.open_total += n;
+        *d.by_queue.entry(k.queue).or_default() += n;
+        *d.by_priority.entry(k.priority.clone()).or_default() += n;
+        *d.workload
+            .entry(Some(k.assignee).filter(|a| !a.is_empty()))
+            .or_default() += n;
+        *d.by_category_status
+            .entry((k.category, k.status))
+            .or_default() += n;
+    }
+
+    // Open requests received at or before each bucket boundary, counted once each.
+    let mut open_at: HashMap<i64, i64> = HashMap::new();
+    for days in AGE_BUCKETS
+        .iter()
+        .flat_map(|(_, from, to)| [Some(*from), *to])
+        .flatten()
+    {
+        if let std::collections::hash_map::Entry::Vacant(e) = open_at.entry(days) {
+            e.insert(open_until(conn, None, now - Duration::days(days))?);
+        }
+    }
+    d.age_buckets = AGE_BUCKETS
+        .iter()
+        .map(|(label, from, to)| (*label, open_at[from] - to.map_or(0, |to| open_at[&to])))
+        .collect();
+    d.oldest_per_queue = oldest_open_per_queue(conn)?;
+
+    for p in Priority::ALL {
+        let priority = p.as_str();
         let cutoff = now - Duration::hours(targets.hours_for(priority));
-        let q = case_requests::table
-            .filter(case_requests::is_open.eq(true))
-            .filter(case_requests::priority.eq(priority))
-            .filter(case_requests::created_at.lt(cutoff));
-        total += q.count().get_result::<i64>(conn)?;
-        rows.extend(
-            q.order(case_requests::created_at)
-                .limit(limit)
+        d.breach_total += open_until(conn, Some(priority), cutoff)?;
+        d.breaches.extend(
+            case_requests::table
+                .filter(case_requests::is_open.eq(true))
+                .filter(case_requests::priority.eq(priority))
+                .filter(case_requests::created_at.le(cutoff))
+                .order((case_requests::created_at, case_requests::id))
+                .limit(breach_limit)
                 .select((
                     case_requests::reference,
                     case_requests::priority,
@@ -213,7 +129,97 @@ pub fn sla_breaches(
                 .load::<Breach>(conn)?,
         );
     }
-    rows.sort_by_key(|r| r.3);
-    rows.truncate(limit as usize);
-    Ok((rows, total))
+    d.breaches.sort_by_key(|r| r.3);
+    d.breaches.truncate(breach_limit.max(0) as usize);
+
+    let start = (now - Duration::days(29))
+        .date()
+        .and_hms_opt(0, 0, 0)
+        .unwrap_or(now);
+    let received = counts::hours(conn, counts::RECEIVED, start)?;
+    let closed = counts::hours(conn, counts::CLOSED, start)?;
+    let per_day = |hours: &HashMap<HourKey, i64>| {
+        let mut days: HashMap<NaiveDate, i64> = HashMap::new();
+        for (k, n) in hours {
+            *days.entry(k.hour.date()).or_default() += n;
+        }
+        days
+    };
+    let (new_per_day, closed_per_day) = (per_day(&received), per_day(&closed));
+    d.pace = (0..30)
+        .map(|i| {
+            let day = start.date() + Duration::days(i);
+            (
+                day,
+                new_per_day.get(&day).copied().unwrap_or(0),
+                closed_per_day.get(&day).copied().unwrap_or(0),
+            )
+        })
+        .collect();
+    // Received at or before t, counted from `start` (further back than two weeks).
+    let mut received_until = |t: NaiveDateTime| -> Result<i64, DbError> {
+        let floor = hour_of(t);
+        let whole: i64 = received
+            .iter()
+            .filter(|(k, _)| k.hour < floor)
+            .map(|(_, n)| n)
+            .sum();
+        let partial: i64 = case_requests::table
+            .filter(case_requests::created_at.ge(floor))
+            .filter(case_requests::created_at.le(t))
+            .count()
+            .get_result(conn)?;
+        Ok(whole + partial)
+    };
+    let (now_n, week_n, fortnight_n) = (
+        received_until(now)?,
+        received_until(now - Duration::days(7))?,
+        received_until(now - Duration::days(14))?,
+    );
+    d.new_this_week = now_n - week_n;
+    d.new_last_week = week_n - fortnight_n;
+    Ok(d)
+}
+
+/// Open requests (of one priority, or all) received at or before `t`: whole hours from the
+/// maintained counts, the hour `t` falls in through the index on open requests.
+fn open_until(
+    conn: &mut DbConnection,
+    priority: Option<&str>,
+    t: NaiveDateTime,
+) -> Result<i64, DbError> {
+    let floor = hour_of(t);
+    let whole = counts::open_received_before(conn, priority, floor)?;
+    let mut partial = case_requests::table
+        .filter(case_requests::is_open.eq(true))
+        .filter(case_requests::created_at.ge(floor))
+        .filter(case_requests::created_at.le(t))
+        .into_boxed();
+    if let Some(p) = priority {
+        partial = partial.filter(case_requests::priority.eq(p));
+    }
+    let partial: i64 = partial.count().get_result(conn)?;
+    Ok(whole + partial)
+}
+
+/// When the oldest open request of each queue came in (queues with none left out): one
+/// index lookup per queue.
+pub fn oldest_open_per_queue(
+    conn: &mut DbConnection,
+) -> Result<HashMap<String, NaiveDateTime>, DbError> {
+    let slugs: Vec<String> = queues::table.select(queues::slug).load(conn)?;
+    let mut out = HashMap::new();
+    for slug in slugs {
+        let oldest: Option<NaiveDateTime> = case_requests::table
+            .filter(case_requests::is_open.eq(true))
+            .filter(case_requests::queue_slug.eq(&slug))
+            .order(case_requests::created_at)
+            .select(case_requests::created_at)
+            .first(conn)
+            .optional()?;
+        if let Some(t) = oldest {
+            out.insert(slug, t);
+        }
+    }
+    Ok(out)
 }

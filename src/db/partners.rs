@@ -114,20 +114,23 @@ pub fn submitted_since(
         .get_result(conn)?)
 }
 
-/// Requests per partner and UTC day since `since`, as (partner name, day, count), by name
-/// then day. Days are bucketed here rather than in SQL, which differs per backend.
+/// Requests per partner and UTC day since `since` (the start of an hour), as (partner name,
+/// day, count), by name then day, from the maintained hourly counts.
 pub fn per_day(
     conn: &mut DbConnection,
     since: NaiveDateTime,
 ) -> Result<Vec<(String, NaiveDate, i64)>, DbError> {
-    let rows: Vec<(String, NaiveDateTime)> = case_requests::table
-        .inner_join(partners::table)
-        .filter(case_requests::created_at.ge(since))
-        .select((partners::name, case_requests::created_at))
-        .load(conn)?;
+    let names: std::collections::HashMap<String, String> = partners::table
+        .select((partners::id, partners::name))
+        .load::<(String, String)>(conn)?
+        .into_iter()
+        .collect();
+    let hours = super::counts::hours(conn, super::counts::RECEIVED, since)?;
     let mut counts: std::collections::BTreeMap<(String, NaiveDate), i64> = Default::default();
-    for (name, at) in rows {
-        *counts.entry((name, at.date())).or_default() += 1;
+    for (k, n) in hours {
+        if let Some(name) = names.get(&k.partner) {
+            *counts.entry((name.clone(), k.hour.date())).or_default() += n;
+        }
     }
     Ok(counts.into_iter().map(|((n, d), c)| (n, d, c)).collect())
 }

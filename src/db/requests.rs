@@ -190,22 +190,9 @@ pub fn new_per_category(
         .load(conn)?)
 }
 
-/// Statuses that still need work from the task force.
-fn open_statuses() -> Vec<&'static str> {
-    crate::domain::Status::ALL
-        .iter()
-        .filter(|s| s.is_open())
-        .map(|s| s.as_str())
-        .collect()
-}
-
 /// Open requests per queue (every queue, zero included), in queue order.
 pub fn open_per_queue(conn: &mut DbConnection) -> Result<Vec<(QueueRow, i64)>, DbError> {
-    let counts: Vec<(String, i64)> = case_requests::table
-        .filter(case_requests::status.eq_any(open_statuses()))
-        .group_by(case_requests::queue_slug)
-        .select((case_requests::queue_slug, diesel::dsl::count_star()))
-        .load(conn)?;
+    let counts = super::cases::open_counts_by_queue(conn)?;
     let queues = queues::table
         .order(queues::slug)
         .select(QueueRow::as_select())
@@ -213,10 +200,7 @@ pub fn open_per_queue(conn: &mut DbConnection) -> Result<Vec<(QueueRow, i64)>, D
     Ok(queues
         .into_iter()
         .map(|q| {
-            let n = counts
-                .iter()
-                .find(|(slug, _)| *slug == q.slug)
-                .map_or(0, |(_, n)| *n);
+            let n = counts.get(&q.slug).copied().unwrap_or(0);
             (q, n)
         })
         .collect())
@@ -224,8 +208,7 @@ pub fn open_per_queue(conn: &mut DbConnection) -> Result<Vec<(QueueRow, i64)>, D
 
 /// When the oldest open request came in.
 pub fn oldest_open(conn: &mut DbConnection) -> Result<Option<chrono::NaiveDateTime>, DbError> {
-    Ok(case_requests::table
-        .filter(case_requests::status.eq_any(open_statuses()))
-        .select(diesel::dsl::min(case_requests::created_at))
-        .first(conn)?)
+    Ok(super::dashboard::oldest_open_per_queue(conn)?
+        .into_values()
+        .min())
 }

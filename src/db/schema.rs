@@ -206,6 +206,29 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    case_counts (queue_slug, category, status, priority, assignee_id, stripe) {
+        queue_slug -> Text,
+        category -> Text,
+        status -> Text,
+        priority -> Text,
+        assignee_id -> Text,
+        stripe -> Integer,
+        n -> BigInt,
+    }
+}
+
+diesel::table! {
+    case_hour_counts (kind, hour, priority, partner_id, stripe) {
+        kind -> Text,
+        hour -> Timestamp,
+        priority -> Text,
+        partner_id -> Text,
+        stripe -> Integer,
+        n -> BigInt,
+    }
+}
+
 diesel::joinable!(case_requests -> queues (queue_slug));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(queue_members -> users (user_id));
@@ -237,6 +260,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     partners,
     api_tokens,
     status_codes,
+    case_counts,
+    case_hour_counts,
 );
 
 diesel::table! {

@@ -184,7 +184,7 @@ struct QueuePage {
     slug: String,
     query: ListQuery,
     items: Vec<CaseItem>,
-    total: i64,
+    total: db::cases::Total,
     next: Option<String>,
     export: String,
     categories: Vec<(&'static str, &'static str)>,
@@ -225,8 +225,13 @@ async fn list_page(
             Some(Err(DbError::Query(diesel::result::Error::NotFound))) => return Ok(None),
             other => other.transpose()?,
         };
-        let (rows, next) = db::cases::list(conn, &filter, order, after.as_ref(), PAGE_SIZE)?;
         let total = db::cases::count(conn, &filter)?;
+        // Nothing to list: no index scan in search of rows that are not there.
+        let (rows, next) = if total == db::cases::Total::Exact(0) {
+            (Vec::new(), None)
+        } else {
+            db::cases::list(conn, &filter, order, after.as_ref(), PAGE_SIZE)?
+        };
         let ids: Vec<String> = rows.iter().filter_map(|r| r.assignee_id.clone()).collect();
         let names = db::cases::user_names(conn, &ids)?;
         let assignees = match &lookup_slug {
@@ -402,7 +407,7 @@ async fn render_case(
         let category: Category = db::parse_column("case_requests.category", &d.case.category)?;
         let guidance = db::requests::guidance_for(conn, category)?;
         let assignees = db::staff::assignable(conn, &d.case.queue_slug)?;
-        let queues = db::cases::queues_with_open_counts(conn)?;
+        let queues = db::cases::queue_rows(conn)?;
         let duplicates = super::duplicates::load(conn, &d.case, d.personal.as_ref(), &actor, now)?;
         Ok(Some(Ok((d, guidance, assignees, queues, duplicates))))
     })
@@ -475,7 +480,7 @@ async fn render_case(
             .into_iter()
             .map(|u| (u.id, u.display_name))
             .collect(),
-        queues: queues.into_iter().map(|(q, _)| (q.slug, q.name)).collect(),
+        queues: queues.into_iter().map(|q| (q.slug, q.name)).collect(),
         statuses: Status::ALL
             .iter()
             .map(|s| (s.as_str(), s.label()))

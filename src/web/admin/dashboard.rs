@@ -81,15 +81,15 @@ pub async fn dashboard(
         high_hours: sla[1].into(),
         normal_hours: sla[2].into(),
     };
-    let (d, queues, (breach_rows, breach_total), names) = db::run(&state.pool, move |conn| {
-        let d = db::dashboard::load(conn, now)?;
-        let queues = db::cases::queues_with_open_counts(conn)?;
-        let breaches = db::dashboard::sla_breaches(conn, targets, now, 20)?;
+    let (mut d, queues, names) = db::run(&state.pool, move |conn| {
+        let d = db::dashboard::load(conn, now, targets, 20)?;
+        let queues = db::cases::queue_rows(conn)?;
         let ids: Vec<String> = d.workload.keys().flatten().cloned().collect();
         let names = db::cases::user_names(conn, &ids)?;
-        Ok((d, queues, breaches, names))
+        Ok((d, queues, names))
     })
     .await?;
+    let (breach_rows, breach_total) = (std::mem::take(&mut d.breaches), d.breach_total);
     let first_day = now.date() - chrono::Duration::days(PARTNER_DAYS - 1);
     let (partners, per_day) = db::run(&state.pool, move |conn| {
         let since = first_day.and_time(chrono::NaiveTime::MIN);
@@ -142,7 +142,8 @@ pub async fn dashboard(
         .collect();
     let queues = queues
         .into_iter()
-        .map(|(q, open)| {
+        .map(|q| {
+            let open = d.by_queue.get(&q.slug).copied().unwrap_or(0);
             let oldest = d
                 .oldest_per_queue
                 .get(&q.slug)
