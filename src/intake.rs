@@ -3,8 +3,8 @@
 //! its duplicate keys, candidates, audit trail and the mail it causes (the requester's
 //! acknowledgment, the queue's notification) in one transaction.
 
-use chrono::{DateTime, Utc};
-use std::collections::HashMap;
+use chrono::{DateTime, NaiveDateTime, Utc};
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -37,6 +37,7 @@ pub struct Created {
 }
 
 /// An earlier request that scored above the threshold.
+#[derive(Debug, Clone)]
 struct Duplicate {
     id: String,
     reference: String,
@@ -163,12 +164,26 @@ impl Intake {
         now: DateTime<Utc>,
     ) -> Result<Vec<Created>, SubmitError> {
         let setup = self.setup().await?;
+        // Where intakes share one commit (SQLite), duplicate matching against what is
+        // already committed runs before it, on the pool, in parallel with other intakes.
+        let (requests, earlier) = if self.writer.groups() {
+            let policy = settings.dedup;
+            let (requests, earlier) = db::run(&self.pool, move |conn| {
+                let earlier = EarlierMatches::find(conn, &policy, &requests)?;
+                Ok((requests, earlier))
+            })
+            .await?;
+            (requests, Some(earlier))
+        } else {
+            (requests, None)
+        };
         self.writer
             .run(move |conn| {
                 submit_with(
                     conn,
                     &settings,
                     &setup,
+                    earlier.as_ref(),
                     &requests,
                     &actor,
                     partner_id.as_deref(),
@@ -220,14 +235,18 @@ pub fn submit_all(
     now: DateTime<Utc>,
 ) -> Result<Vec<Created>, SubmitError> {
     let setup = Setup::load(conn)?;
-    submit_with(conn, settings, &setup, requests, actor, partner_id, now)
+    submit_with(
+        conn, settings, &setup, None, requests, actor, partner_id, now,
+    )
 }
 
 /// `submit_all` with the setup already loaded.
+#[allow(clippy::too_many_arguments)]
 fn submit_with(
     conn: &mut DbConnection,
     settings: &Settings,
     setup: &Setup,
+    earlier: Option<&EarlierMatches>,
     requests: &[NewCaseRequest],
     actor: &str,
     partner_id: Option<&str>,
@@ -276,8 +295,11 @@ fn submit_with(
         let result = db::write_transaction(conn, |conn| -> Result<_, SubmitError> {
             let mut stored = Vec::with_capacity(prepared.len());
             let mut tally = db::counts::Tally::default();
-            for (p, drawn) in prepared.iter().zip(drawn) {
-                let one = store_one(conn, settings, setup, p, drawn, actor, partner_id, now)?;
+            for (i, (p, drawn)) in prepared.iter().zip(drawn).enumerate() {
+                let prior = earlier.map(|e| (e.since, &e.per_request[i]));
+                let one = store_one(
+                    conn, settings, setup, p, prior, drawn, actor, partner_id, now,
+                )?;
                 tally.add(&one.0, 1);
                 stored.push(one);
             }
@@ -328,6 +350,7 @@ fn store_one(
     settings: &Settings,
     setup: &Setup,
     p: &Prepared,
+    earlier: Option<(NaiveDateTime, &Searched)>,
     (reference, token, code): (CaseReference, String, String),
     actor: &str,
     partner_id: Option<&str>,
@@ -335,7 +358,17 @@ fn store_one(
 ) -> Result<Stored, SubmitError> {
     let policy = &settings.dedup;
     let classification = &p.classification;
-    let duplicates = find_duplicates(conn, &p.profile, &p.keys, policy)?;
+    let duplicates = match earlier {
+        None => find_duplicates(conn, &p.profile, &p.keys, policy)?,
+        // Only what was committed since the search outside is compared here.
+        Some((since, (looked_at, found))) => {
+            let (mut fresh, _) =
+                find_duplicates_among(conn, &p.profile, &p.keys, policy, Some(since), looked_at)?;
+            fresh.extend(found.iter().cloned());
+            best_first(&mut fresh);
+            fresh
+        }
+    };
     let decision = match duplicates.first() {
         // Urgent protection is never diverted from its own desk by a match.
         Some(original)
@@ -427,10 +460,25 @@ fn find_duplicates(
     keys: &[String],
     policy: &DedupPolicy,
 ) -> Result<Vec<Duplicate>, DbError> {
-    let ids = db::duplicates::candidate_ids(conn, keys)?;
+    Ok(find_duplicates_among(conn, profile, keys, policy, None, &HashSet::new())?.0)
+}
+
+/// `find_duplicates` among the requests created since `since` (all when `None`), leaving
+/// out those in `skip`; also returns the ids it looked at.
+fn find_duplicates_among(
+    conn: &mut DbConnection,
+    profile: &Profile,
+    keys: &[String],
+    policy: &DedupPolicy,
+    since: Option<NaiveDateTime>,
+    skip: &HashSet<String>,
+) -> Result<(Vec<Duplicate>, HashSet<String>), DbError> {
+    let mut ids = db::duplicates::candidate_ids_since(conn, keys, since)?;
+    ids.retain(|id| !skip.contains(id));
     if ids.is_empty() {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), HashSet::new()));
     }
+    let looked_at: HashSet<String> = ids.iter().cloned().collect();
     let mut found: Vec<Duplicate> = db::duplicates::load_requests(conn, &ids)?
         .into_iter()
         .filter_map(|earlier| {
@@ -443,13 +491,55 @@ fn find_duplicates(
             })
         })
         .collect();
+    best_first(&mut found);
+    Ok((found, looked_at))
+}
+
+fn best_first(found: &mut [Duplicate]) {
     found.sort_by(|a, b| {
         b.assessment
             .score
             .total_cmp(&a.assessment.score)
             .then_with(|| a.reference.cmp(&b.reference))
     });
-    Ok(found)
+}
+
+/// How far before its own search a request's matching looks again inside the shared
+/// commit: a request created before the search but committed after it is still compared.
+const RECHECK_MARGIN_SECS: i64 = 60;
+
+/// What matching found among the committed requests before the shared commit, one entry
+/// per request of the intake, so the commit itself only compares what arrived since.
+#[derive(Debug)]
+pub struct EarlierMatches {
+    since: NaiveDateTime,
+    per_request: Vec<Searched>,
+}
+
+/// One request's search: the ids looked at, and those that scored.
+type Searched = (HashSet<String>, Vec<Duplicate>);
+
+impl EarlierMatches {
+    /// Matches each request against the committed ones, on a pool connection and in
+    /// parallel with other intakes.
+    pub fn find(
+        conn: &mut DbConnection,
+        policy: &DedupPolicy,
+        requests: &[NewCaseRequest],
+    ) -> Result<EarlierMatches, DbError> {
+        let since = Utc::now().naive_utc() - chrono::Duration::seconds(RECHECK_MARGIN_SECS);
+        let per_request = requests
+            .iter()
+            .map(|r| {
+                let profile = profile_of_request(r);
+                let keys = profile.blocking_keys();
+                let (found, looked_at) =
+                    find_duplicates_among(conn, &profile, &keys, policy, None, &HashSet::new())?;
+                Ok((looked_at, found))
+            })
+            .collect::<Result<_, DbError>>()?;
+        Ok(EarlierMatches { since, per_request })
+    }
 }
 
 /// The applicant of a new request. The submitter's own phone and email count only when

@@ -89,15 +89,27 @@ pub fn insert_keys(
 /// The requests filed under any of `keys`: per key the most recent
 /// `CANDIDATES_PER_KEY`, each through the index on `key`.
 pub fn candidate_ids(conn: &mut DbConnection, keys: &[String]) -> Result<Vec<String>, DbError> {
+    candidate_ids_since(conn, keys, None)
+}
+
+/// `candidate_ids`, only among requests created at or after `since` when given.
+pub fn candidate_ids_since(
+    conn: &mut DbConnection,
+    keys: &[String],
+    since: Option<NaiveDateTime>,
+) -> Result<Vec<String>, DbError> {
     let mut ids = BTreeSet::new();
     for key in keys {
-        let found: Vec<String> = dedup_keys::table
+        let mut query = dedup_keys::table
             .filter(dedup_keys::key.eq(key))
             .order(dedup_keys::created_at.desc())
             .limit(CANDIDATES_PER_KEY)
             .select(dedup_keys::request_id)
-            .load(conn)?;
-        ids.extend(found);
+            .into_boxed();
+        if let Some(since) = since {
+            query = query.filter(dedup_keys::created_at.ge(since));
+        }
+        ids.extend(query.load::<String>(conn)?);
     }
     Ok(ids.into_iter().collect())
 }

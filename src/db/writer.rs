@@ -43,6 +43,11 @@ impl Writer {
         Writer { pool, group }
     }
 
+    /// Whether work is grouped into shared commits (SQLite).
+    pub fn groups(&self) -> bool {
+        self.group.is_some()
+    }
+
     /// Runs `work` and answers once what it wrote is committed. `work` opens its own
     /// transaction with `write_transaction`; in a group that is a savepoint of the group's
     /// transaction, so `work` must not commit by other means.
