@@ -473,7 +473,7 @@ fn find_duplicates_among(
     since: Option<NaiveDateTime>,
     skip: &HashSet<String>,
 ) -> Result<(Vec<Duplicate>, HashSet<String>), DbError> {
-    let mut ids = db::duplicates::candidate_ids_since(conn, keys, since)?;
+    let mut ids = db::duplicates::candidate_ids(conn, keys, since)?;
     ids.retain(|id| !skip.contains(id));
     if ids.is_empty() {
         return Ok((Vec::new(), HashSet::new()));

@@ -88,12 +88,8 @@ pub fn insert_keys(
 
 /// The requests filed under any of `keys`: per key the most recent
 /// `CANDIDATES_PER_KEY`, each through the index on `key`.
-pub fn candidate_ids(conn: &mut DbConnection, keys: &[String]) -> Result<Vec<String>, DbError> {
-    candidate_ids_since(conn, keys, None)
-}
-
-/// `candidate_ids`, only among requests created at or after `since` when given.
-pub fn candidate_ids_since(
+/// With `since`, only among requests created at or after it.
+pub fn candidate_ids(
     conn: &mut DbConnection,
     keys: &[String],
     since: Option<NaiveDateTime>,

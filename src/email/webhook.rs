@@ -146,17 +146,11 @@ impl Hooks {
             });
         };
         let timestamp = Utc::now().timestamp();
-        // The event name was written by the app; a header takes printable ASCII only.
-        let event = if row.subject.chars().all(|c| c.is_ascii_graphic()) {
-            row.subject.as_str()
-        } else {
-            EVENT_STATUS_CHANGED
-        };
         let sent = self
             .agent
             .post(url)
             .header("Content-Type", "application/json")
-            .header("X-CaseTriage-Event", event)
+            .header("X-CaseTriage-Event", row.subject.as_str())
             .header("X-CaseTriage-Delivery", row.id.as_str())
             .header("X-CaseTriage-Timestamp", timestamp.to_string())
             .header(
