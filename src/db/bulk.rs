@@ -439,17 +439,9 @@ impl Batch {
     }
 
     fn insert(&self, conn: &mut DbConnection) -> Result<(), DbError> {
-        // The multi-backend connection has no multi-row insert: each backend does its own.
         macro_rules! rows {
             ($table:expr, $rows:expr) => {
-                match conn {
-                    DbConnection::Sqlite(c) => {
-                        diesel::insert_into($table).values($rows).execute(c)?
-                    }
-                    DbConnection::Postgres(c) => {
-                        diesel::insert_into($table).values($rows).execute(c)?
-                    }
-                }
+                super::insert_rows!(conn, $table, $rows)?
             };
         }
         for chunk in self.requests.chunks(CHUNK) {
@@ -493,10 +485,10 @@ pub struct RawResult {
 }
 
 /// The database floor under intake: `connections` threads, each with its own connection,
-/// write the rows one intake writes (request, personal data, two audit events, its
-/// duplicate keys, one queue notification in the outbox and the additions to the
-/// maintained aggregates) with one statement per row, one transaction per intake, as fast
-/// as they can for `duration`.
+/// write the rows one intake writes (request, personal data, two audit events, its status
+/// code, its duplicate keys, one queue notification in the outbox and the additions to the
+/// maintained aggregates) with the statements intake uses for them, one transaction per
+/// intake, as fast as they can for `duration`.
 pub fn raw_intakes(
     url: &crate::config::DatabaseUrl,
     connections: usize,
@@ -536,26 +528,24 @@ pub fn raw_intakes(
                     row.created_at = now;
                     row.updated_at = now;
                     super::write_transaction(&mut conn, |conn| -> Result<(), DbError> {
-                        diesel::insert_into(case_requests::table)
-                            .values(&row)
-                            .execute(conn)?;
-                        diesel::insert_into(request_personal_data::table)
-                            .values(&batch.personal[0])
-                            .execute(conn)?;
-                        for event in batch.audit.iter().take(2) {
-                            diesel::insert_into(audit_events::table)
-                                .values(event)
-                                .execute(conn)?;
-                        }
-                        for (key, id, at) in &batch.keys {
-                            diesel::insert_into(dedup_keys::table)
-                                .values((
-                                    dedup_keys::key.eq(key),
-                                    dedup_keys::request_id.eq(id),
-                                    dedup_keys::created_at.eq(at),
-                                ))
-                                .execute(conn)?;
-                        }
+                        // The statements intake itself uses for these rows.
+                        super::requests::insert(
+                            conn,
+                            &row,
+                            &batch.personal[0],
+                            &batch.audit[..2.min(batch.audit.len())],
+                        )?;
+                        let keys: Vec<String> =
+                            batch.keys.iter().map(|(key, _, _)| key.clone()).collect();
+                        super::duplicates::insert_keys(conn, &row.id, &keys, now)?;
+                        super::requests::insert_status_code(
+                            conn,
+                            &super::models::StatusCodeRow {
+                                request_id: row.id.clone(),
+                                code_hash: format!("{:064x}", rng.random::<u128>()),
+                                code_plain: None,
+                            },
+                        )?;
                         let mut tally = super::counts::Tally::default();
                         tally.add(&row, 1);
                         tally.flush(conn)?;

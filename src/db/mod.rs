@@ -1,6 +1,22 @@
 //! Storage: one connection type over SQLite and PostgreSQL, its pool, migrations and seed
 //! data, and the queries. The only module that speaks SQL.
 
+/// Inserts several rows with one statement. The multi-backend connection has no multi-row
+/// insert, so each backend does its own.
+macro_rules! insert_rows {
+    ($conn:expr, $table:expr, $rows:expr) => {
+        match $conn {
+            $crate::db::DbConnection::Sqlite(c) => {
+                diesel::insert_into($table).values($rows).execute(c)
+            }
+            $crate::db::DbConnection::Postgres(c) => {
+                diesel::insert_into($table).values($rows).execute(c)
+            }
+        }
+    };
+}
+pub(crate) use insert_rows;
+
 pub mod audit;
 pub mod bulk;
 pub mod cases;

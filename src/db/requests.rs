@@ -45,10 +45,8 @@ pub fn insert(
     diesel::insert_into(request_personal_data::table)
         .values(personal)
         .execute(conn)?;
-    for event in audit {
-        diesel::insert_into(audit_events::table)
-            .values(event)
-            .execute(conn)?;
+    if !audit.is_empty() {
+        super::insert_rows!(conn, audit_events::table, audit)?;
     }
     Ok(())
 }
