@@ -14,7 +14,9 @@ use crate::db::models::{
     AuditEventRow, CaseRequestRow, GuidanceRow, PersonalDataRow, QueueRow, StatusCodeRow,
 };
 use crate::db::{self, DbConnection, DbError, Pool, Writer};
-use crate::domain::dedup::{assess, Assessment, Birth, DedupPolicy, Profile, ProfileInput};
+use crate::domain::dedup::{
+    assess, pick_candidates, Assessment, Birth, DedupPolicy, Profile, ProfileInput,
+};
 use crate::domain::reference::{random_token, status_code, status_code_hash};
 use crate::domain::vocab::SubmitterKind;
 use crate::domain::{
@@ -464,7 +466,8 @@ fn find_duplicates(
 }
 
 /// `find_duplicates` among the requests created since `since` (all when `None`), leaving
-/// out those in `skip`; also returns the ids it looked at.
+/// out those in `skip`; also returns the ids it looked at (all it found under the keys,
+/// including those left unscored by the `MAX_CANDIDATES` bound).
 fn find_duplicates_among(
     conn: &mut DbConnection,
     profile: &Profile,
@@ -473,12 +476,15 @@ fn find_duplicates_among(
     since: Option<NaiveDateTime>,
     skip: &HashSet<String>,
 ) -> Result<(Vec<Duplicate>, HashSet<String>), DbError> {
-    let mut ids = db::duplicates::candidate_ids(conn, keys, since)?;
-    ids.retain(|id| !skip.contains(id));
+    let mut matches = db::duplicates::key_matches(conn, keys, since)?;
+    matches.retain(|m| !skip.contains(&m.request_id));
+    // Every request found under the keys counts as looked at, scored or not: a second
+    // search (inside the shared commit) only needs what arrived after this one.
+    let looked_at: HashSet<String> = matches.iter().map(|m| m.request_id.clone()).collect();
+    let ids = pick_candidates(keys, matches);
     if ids.is_empty() {
-        return Ok((Vec::new(), HashSet::new()));
+        return Ok((Vec::new(), looked_at));
     }
-    let looked_at: HashSet<String> = ids.iter().cloned().collect();
     let mut found: Vec<Duplicate> = db::duplicates::load_requests(conn, &ids)?
         .into_iter()
         .filter_map(|earlier| {

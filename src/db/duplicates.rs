@@ -3,11 +3,12 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use std::collections::{BTreeSet, HashSet};
+use std::collections::HashSet;
 
 use super::models::PersonalDataRow;
 use super::schema::{case_requests, dedup_keys, duplicate_candidates, request_personal_data};
 use super::{DbConnection, DbError};
+use crate::domain::dedup::KeyMatch;
 
 /// At most this many requests are taken per key (the most recent), so that a key shared
 /// by thousands (a frequent surname in one birth year) cannot turn intake into a scan.
@@ -74,40 +75,105 @@ pub fn insert_keys(
     keys: &[String],
     now: NaiveDateTime,
 ) -> Result<(), DbError> {
-    for key in keys {
-        diesel::insert_into(dedup_keys::table)
-            .values((
+    let rows: Vec<_> = keys
+        .iter()
+        .map(|key| {
+            (
                 dedup_keys::key.eq(key),
                 dedup_keys::request_id.eq(request_id),
                 dedup_keys::created_at.eq(now),
-            ))
-            .execute(conn)?;
+            )
+        })
+        .collect();
+    if !rows.is_empty() {
+        super::insert_rows!(conn, dedup_keys::table, &rows)?;
     }
     Ok(())
 }
 
 /// The requests filed under any of `keys`: per key the most recent
-/// `CANDIDATES_PER_KEY`, each through the index on `key`.
-/// With `since`, only among requests created at or after it.
-pub fn candidate_ids(
+/// `CANDIDATES_PER_KEY`, each through the index on `key`, as (the key's index in `keys`,
+/// request id, when it was received). With `since`, only among requests created at or
+/// after it.
+pub fn key_matches(
     conn: &mut DbConnection,
     keys: &[String],
     since: Option<NaiveDateTime>,
-) -> Result<Vec<String>, DbError> {
-    let mut ids = BTreeSet::new();
-    for key in keys {
+) -> Result<Vec<KeyMatch>, DbError> {
+    if let DbConnection::Postgres(pg) = conn {
+        // One round trip for all the keys instead of one per key.
+        return key_matches_pg(pg, keys, since);
+    }
+    let mut found = Vec::new();
+    for (index, key) in keys.iter().enumerate() {
         let mut query = dedup_keys::table
             .filter(dedup_keys::key.eq(key))
             .order(dedup_keys::created_at.desc())
             .limit(CANDIDATES_PER_KEY)
-            .select(dedup_keys::request_id)
+            .select((dedup_keys::request_id, dedup_keys::created_at))
             .into_boxed();
         if let Some(since) = since {
             query = query.filter(dedup_keys::created_at.ge(since));
         }
-        ids.extend(query.load::<String>(conn)?);
+        found.extend(
+            query
+                .load::<(String, NaiveDateTime)>(conn)?
+                .into_iter()
+                .map(|(id, at)| KeyMatch {
+                    key: index,
+                    request_id: id,
+                    created_at: at,
+                }),
+        );
     }
-    Ok(ids.into_iter().collect())
+    Ok(found)
+}
+
+/// `key_matches` in one statement: per key (numbered from 1 by `WITH ORDINALITY`) the
+/// newest rows through the index on `key`, as the per-key queries read them.
+fn key_matches_pg(
+    conn: &mut diesel::pg::PgConnection,
+    keys: &[String],
+    since: Option<NaiveDateTime>,
+) -> Result<Vec<KeyMatch>, DbError> {
+    use diesel::sql_types::{Array, BigInt, Nullable, Text, Timestamp};
+
+    #[derive(QueryableByName)]
+    struct Found {
+        #[diesel(sql_type = BigInt)]
+        ord: i64,
+        #[diesel(sql_type = Text)]
+        request_id: String,
+        #[diesel(sql_type = Timestamp)]
+        created_at: NaiveDateTime,
+    }
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    // The `since` bound is written only when there is one, so that it is an index bound.
+    let bound = if since.is_some() {
+        "AND created_at >= $3"
+    } else {
+        "AND $3::timestamp IS NULL"
+    };
+    let found: Vec<Found> = diesel::sql_query(format!(
+        "SELECT k.ord, d.request_id, d.created_at \
+         FROM unnest($1::text[]) WITH ORDINALITY AS k(key, ord) \
+         CROSS JOIN LATERAL (SELECT request_id, created_at FROM dedup_keys \
+             WHERE key = k.key {bound} ORDER BY created_at DESC LIMIT $2) d"
+    ))
+    .bind::<Array<Text>, _>(keys)
+    .bind::<BigInt, _>(CANDIDATES_PER_KEY)
+    .bind::<Nullable<Timestamp>, _>(since)
+    .load(conn)?;
+    Ok(found
+        .into_iter()
+        .map(|f| KeyMatch {
+            key: usize::try_from(f.ord - 1).unwrap_or(usize::MAX),
+            request_id: f.request_id,
+            created_at: f.created_at,
+        })
+        .collect())
 }
 
 /// Loads the candidates' facts and personal data (only those, never the whole table).
@@ -115,6 +181,9 @@ pub fn load_requests(
     conn: &mut DbConnection,
     ids: &[String],
 ) -> Result<Vec<StoredRequest>, DbError> {
+    if let DbConnection::Postgres(pg) = conn {
+        return load_requests_pg(pg, ids);
+    }
     let mut out = Vec::with_capacity(ids.len());
     // Bounded chunks keep each IN list well under the backends' parameter limits.
     for chunk in ids.chunks(500) {
@@ -147,6 +216,49 @@ pub fn load_requests(
     }
     out.sort_by(|a, b| a.id.cmp(&b.id));
     Ok(out)
+}
+
+/// `load_requests` as a statement PostgreSQL plans afresh each time. A prepared one keeps
+/// the plan made when it was first used; made while the tables were nearly empty (a new
+/// database at the start of a surge), that plan reads both tables whole.
+fn load_requests_pg(
+    conn: &mut diesel::pg::PgConnection,
+    ids: &[String],
+) -> Result<Vec<StoredRequest>, DbError> {
+    use diesel::sql_types::{Array, Text};
+
+    #[derive(QueryableByName)]
+    #[diesel(table_name = case_requests)]
+    struct Found {
+        id: String,
+        reference: String,
+        queue_slug: String,
+        submitter_kind: String,
+        household_size: Option<i32>,
+        applicant_location: String,
+        #[diesel(embed)]
+        personal: PersonalDataRow,
+    }
+    let found: Vec<Found> = diesel::sql_query(
+        "SELECT c.id, c.reference, c.queue_slug, c.submitter_kind, c.household_size, \
+         c.applicant_location, p.* \
+         FROM case_requests c JOIN request_personal_data p ON p.request_id = c.id \
+         WHERE c.id = ANY($1)",
+    )
+    .bind::<Array<Text>, _>(ids)
+    .load(conn)?;
+    Ok(found
+        .into_iter()
+        .map(|f| StoredRequest {
+            id: f.id,
+            reference: f.reference,
+            queue_slug: f.queue_slug,
+            submitter_kind: f.submitter_kind,
+            household_size: f.household_size,
+            location: f.applicant_location,
+            personal: f.personal,
+        })
+        .collect())
 }
 
 /// The requests staff have said are not duplicates of `request_id`, in either direction.

@@ -87,7 +87,7 @@ pub struct ApiTokenRow {
 }
 
 /// The personal data of one request; read only where a role needs it, and audited.
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Insertable)]
 #[diesel(table_name = request_personal_data)]
 pub struct PersonalDataRow {
     pub request_id: String,

@@ -207,6 +207,27 @@ on_both_backends! {
         assert!(reasons(&candidates[0]).iter().any(|r| r.starts_with("name ~ ") && r.ends_with("same date of birth")), "{found}");
     }
 
+    async fn a_crowd_of_namesakes_does_not_hide_the_report_sharing_a_phone(app: TestApp) {
+        // One report, then more namesakes born the same year (different dates, phones)
+        // than intake scores or looks up per key: the same name keys are all full of them.
+        let mut original = valid_request();
+        original["applicant"]["phone"] = json!("+93 799 555 111");
+        let original = submit_api(&app, &original).await["reference"].as_str().unwrap().to_string();
+        for i in 0..60 {
+            let mut namesake = valid_request();
+            namesake["applicant"]["date_of_birth"] = json!(format!("1990-{:02}-{:02}", 7 + i % 6, 1 + i % 28));
+            namesake["applicant"]["phone"] = json!(format!("+93 78{:01} {:03} 222", i % 10, i));
+            submit_api(&app, &namesake).await;
+        }
+        let mut again = valid_request();
+        again["applicant"]["phone"] = json!("0799 555 111");
+        let again = submit_api(&app, &again).await;
+        let found = duplicates_of(&app, again["reference"].as_str().unwrap()).await;
+        let first = &found["candidates"][0];
+        assert_eq!(first["reference"], original.as_str(), "{found}");
+        assert!(reasons(first).contains(&"same phone"), "{found}");
+    }
+
     async fn duplicates_of_an_unknown_request_are_404(app: TestApp) {
         for path in ["/api/v1/requests/TF-AAAA-AAAA/duplicates", "/api/v1/requests/nonsense/duplicates"] {
             let resp = app.raw.get(app.url(path)).send().await.unwrap();

@@ -9,7 +9,8 @@ pub mod matcher;
 pub mod normalize;
 pub mod similarity;
 
-use chrono::{Datelike, NaiveDate};
+use chrono::{Datelike, NaiveDate, NaiveDateTime};
+use std::collections::HashMap;
 
 pub use matcher::{assess, Assessment};
 pub use normalize::{name_tokens, normalize_name, NameToken};
@@ -105,6 +106,51 @@ impl Profile {
     }
 }
 
+/// The most earlier requests scored for one new request. Per key at most the newest few
+/// dozen are looked up; of those, the ones sharing the most telling keys are scored.
+pub const MAX_CANDIDATES: usize = 32;
+
+/// An earlier request found under one of a new request's blocking keys.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyMatch {
+    /// Index of the key in the new request's `blocking_keys()`.
+    pub key: usize,
+    pub request_id: String,
+    pub created_at: NaiveDateTime,
+}
+
+/// How much sharing a key says about two requests: an identifier (case number, phone,
+/// email) far more than a name token, a name token with the birth year more than without.
+fn key_weight(key: &str) -> u32 {
+    if !key.starts_with("name:") {
+        8
+    } else if key.matches(':').count() > 1 {
+        2
+    } else {
+        1
+    }
+}
+
+/// The earlier requests worth scoring, best first: those sharing the heaviest keys (summed
+/// over the keys they share), then the most recent, at most `MAX_CANDIDATES`. When a flood
+/// of one common name fills every name key, a request sharing an identifier, the birth
+/// year or the whole name is still among them.
+pub fn pick_candidates(keys: &[String], matches: Vec<KeyMatch>) -> Vec<String> {
+    let mut by_id: HashMap<String, (u32, NaiveDateTime)> = HashMap::new();
+    for m in matches {
+        let weight = keys.get(m.key).map_or(0, |k| key_weight(k));
+        let entry = by_id.entry(m.request_id).or_insert((0, m.created_at));
+        entry.0 += weight;
+        entry.1 = entry.1.max(m.created_at);
+    }
+    let mut ranked: Vec<(String, (u32, NaiveDateTime))> = by_id.into_iter().collect();
+    ranked.sort_by(|(a_id, (a_w, a_at)), (b_id, (b_w, b_at))| {
+        b_w.cmp(a_w).then(b_at.cmp(a_at)).then(a_id.cmp(b_id))
+    });
+    ranked.truncate(MAX_CANDIDATES);
+    ranked.into_iter().map(|(id, _)| id).collect()
+}
+
 /// When a candidate counts as a possible duplicate, and what that changes.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct DedupPolicy {
@@ -196,5 +242,60 @@ mod tests {
             );
             assert!(together.iter().any(|k| keys.contains(k)));
         }
+    }
+
+    fn at(minute: u32) -> NaiveDateTime {
+        NaiveDate::from_ymd_opt(2026, 11, 1)
+            .and_then(|d| d.and_hms_opt(10, minute, 0))
+            .expect("a valid time")
+    }
+
+    #[test]
+    fn a_flood_of_one_name_leaves_room_for_stronger_candidates() {
+        let keys: Vec<String> = ["name:krm", "name:mhmd", "name:mhmd:1988", "phone:700123456"]
+            .map(String::from)
+            .to_vec();
+        // Hundreds of namesakes, all newer than the two that matter.
+        let mut matches: Vec<KeyMatch> = (0..300)
+            .map(|i| KeyMatch {
+                key: (i % 2) as usize,
+                request_id: format!("namesake-{i}"),
+                created_at: at(30),
+            })
+            .collect();
+        matches.push(KeyMatch {
+            key: 3,
+            request_id: "same-phone".into(),
+            created_at: at(1),
+        });
+        for key in [0, 1, 2] {
+            matches.push(KeyMatch {
+                key,
+                request_id: "same-name-and-year".into(),
+                created_at: at(2),
+            });
+        }
+        let picked = pick_candidates(&keys, matches);
+        assert_eq!(picked.len(), MAX_CANDIDATES);
+        assert_eq!(picked[0], "same-phone");
+        assert_eq!(picked[1], "same-name-and-year");
+    }
+
+    #[test]
+    fn few_candidates_are_all_kept_newest_first_among_equals() {
+        let keys = vec!["name:krm".to_string()];
+        let matches = vec![
+            KeyMatch {
+                key: 0,
+                request_id: "older".into(),
+                created_at: at(1),
+            },
+            KeyMatch {
+                key: 0,
+                request_id: "newer".into(),
+                created_at: at(5),
+            },
+        ];
+        assert_eq!(pick_candidates(&keys, matches), ["newer", "older"]);
     }
 }
