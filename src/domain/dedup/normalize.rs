@@ -142,7 +142,10 @@ fn fold_latin(word: &str) -> String {
         ("v", "u"),
         ("o", "u"),
     ] {
-        s = s.replace(from, to);
+        // Most words hold few of these: replace (and allocate) only where one is.
+        if s.contains(from) {
+            s = s.replace(from, to);
+        }
     }
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {

@@ -4,6 +4,8 @@
 //! pairing of tokens in any order, with two tokens of one name allowed to stand for one of
 //! the other (`Gul Ahmad` / `Gulahmad`).
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use super::normalize::{is_vowel, name_tokens, NameToken};
@@ -213,7 +215,25 @@ fn is_muhammad(token: &NameToken) -> bool {
 
 /// A common name however it is spelled (Ahmet is Ahmad).
 fn is_common(token: &NameToken) -> bool {
-    COMMON.iter().any(|c| token_similarity(token, c) >= 0.85)
+    // Asked for every alike pair of every candidate, mostly of the same few hundred
+    // spellings: each thread remembers its answers, up to a bound.
+    thread_local! {
+        static SEEN: RefCell<[HashMap<String, bool>; 2]> = RefCell::default();
+    }
+    const SEEN_MAX: usize = 4096;
+    SEEN.with(|seen| {
+        let script = usize::from(token.from_arabic);
+        if let Some(&common) = seen.borrow()[script].get(&token.folded) {
+            return common;
+        }
+        let common = COMMON.iter().any(|c| token_similarity(token, c) >= 0.85);
+        let mut seen = seen.borrow_mut();
+        if seen[script].len() >= SEEN_MAX {
+            seen[script].clear();
+        }
+        seen[script].insert(token.folded.clone(), common);
+        common
+    })
 }
 
 /// Compares two names in any token order, where neighbouring tokens of one name may also
