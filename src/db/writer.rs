@@ -62,11 +62,17 @@ impl Writer {
         };
         let (reply, answer) = oneshot::channel();
         let job: Box<dyn Job> = Box::new(Pending { work, reply });
-        let group = group.clone();
-        // `send` blocks while the queue is full: off the async runtime.
-        let queued = actix_web::rt::task::spawn_blocking(move || group.send(job).is_ok())
-            .await
-            .unwrap_or(false);
+        let queued = match group.try_send(job) {
+            Ok(()) => true,
+            Err(mpsc::TrySendError::Disconnected(_)) => false,
+            // A full queue: wait for room off the async runtime, where blocking is allowed.
+            Err(mpsc::TrySendError::Full(job)) => {
+                let group = group.clone();
+                actix_web::rt::task::spawn_blocking(move || group.send(job).is_ok())
+                    .await
+                    .unwrap_or(false)
+            }
+        };
         if !queued {
             return Err(stopped().into());
         }
