@@ -107,6 +107,10 @@ impl Application {
                 .configure(routes)
         })
         .listen(listener)?
+        // Database work waits for one of `pool_size` connections anyway; more blocking
+        // threads than that only hold memory (a stack and an allocator arena each) while
+        // they wait in line for one.
+        .worker_max_blocking_threads(settings.pool_size as usize + 2)
         // Signals are handled in `run_until_stopped`, so the log says what happens.
         .disable_signals()
         .shutdown_timeout(settings.shutdown_timeout.as_secs())
