@@ -1,0 +1,1 @@
+DROP INDEX case_requests_open_queue_priority;
