@@ -439,19 +439,14 @@ impl Batch {
     }
 
     fn insert(&self, conn: &mut DbConnection) -> Result<(), DbError> {
-        macro_rules! rows {
-            ($table:expr, $rows:expr) => {
-                super::insert_rows!(conn, $table, $rows)?
-            };
-        }
         for chunk in self.requests.chunks(CHUNK) {
-            rows!(case_requests::table, chunk);
+            super::insert_rows!(conn, case_requests::table, chunk)?;
         }
         for chunk in self.personal.chunks(CHUNK) {
-            rows!(request_personal_data::table, chunk);
+            super::insert_rows!(conn, request_personal_data::table, chunk)?;
         }
         for chunk in self.audit.chunks(CHUNK * 2) {
-            rows!(audit_events::table, chunk);
+            super::insert_rows!(conn, audit_events::table, chunk)?;
         }
         let mut tally = super::counts::Tally::default();
         for row in &self.requests {
@@ -469,7 +464,7 @@ impl Batch {
                     )
                 })
                 .collect();
-            rows!(dedup_keys::table, &keys);
+            super::insert_rows!(conn, dedup_keys::table, &keys)?;
         }
         Ok(())
     }

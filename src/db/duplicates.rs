@@ -19,28 +19,21 @@ pub const SUGGESTED: &str = "suggested";
 pub const CONFIRMED: &str = "confirmed";
 pub const REJECTED: &str = "rejected";
 
-/// What matching needs of an earlier request.
-#[derive(Debug, Clone)]
+/// What matching needs of an earlier request: its facts and its personal data, read with
+/// the query builder (SQLite) or by column name from SQL (PostgreSQL).
+#[derive(Debug, Clone, Queryable, QueryableByName, Selectable)]
+#[diesel(table_name = case_requests)]
 pub struct StoredRequest {
     pub id: String,
     pub reference: String,
     pub queue_slug: String,
     pub submitter_kind: String,
     pub household_size: Option<i32>,
+    #[diesel(column_name = applicant_location)]
     pub location: String,
+    #[diesel(embed)]
     pub personal: PersonalDataRow,
 }
-
-/// id, reference, queue, submitter kind, household size, location, personal data.
-type StoredTuple = (
-    String,
-    String,
-    String,
-    String,
-    Option<i32>,
-    String,
-    PersonalDataRow,
-);
 
 /// A candidate pair as stored.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -181,39 +174,23 @@ pub fn load_requests(
     conn: &mut DbConnection,
     ids: &[String],
 ) -> Result<Vec<StoredRequest>, DbError> {
-    if let DbConnection::Postgres(pg) = conn {
-        return load_requests_pg(pg, ids);
-    }
-    let mut out = Vec::with_capacity(ids.len());
-    // Bounded chunks keep each IN list well under the backends' parameter limits.
-    for chunk in ids.chunks(500) {
-        let rows: Vec<StoredTuple> = case_requests::table
-            .inner_join(request_personal_data::table)
-            .filter(case_requests::id.eq_any(chunk))
-            .select((
-                case_requests::id,
-                case_requests::reference,
-                case_requests::queue_slug,
-                case_requests::submitter_kind,
-                case_requests::household_size,
-                case_requests::applicant_location,
-                PersonalDataRow::as_select(),
-            ))
-            .load(conn)?;
-        out.extend(rows.into_iter().map(
-            |(id, reference, queue_slug, submitter_kind, household_size, location, personal)| {
-                StoredRequest {
-                    id,
-                    reference,
-                    queue_slug,
-                    submitter_kind,
-                    household_size,
-                    location,
-                    personal,
-                }
-            },
-        ));
-    }
+    let mut out = match conn {
+        DbConnection::Postgres(pg) => load_requests_pg(pg, ids)?,
+        DbConnection::Sqlite(_) => {
+            let mut out = Vec::with_capacity(ids.len());
+            // Bounded chunks keep each IN list well under SQLite's parameter limit.
+            for chunk in ids.chunks(500) {
+                out.extend(
+                    case_requests::table
+                        .inner_join(request_personal_data::table)
+                        .filter(case_requests::id.eq_any(chunk))
+                        .select(StoredRequest::as_select())
+                        .load(conn)?,
+                );
+            }
+            out
+        }
+    };
     out.sort_by(|a, b| a.id.cmp(&b.id));
     Ok(out)
 }
@@ -226,39 +203,14 @@ fn load_requests_pg(
     ids: &[String],
 ) -> Result<Vec<StoredRequest>, DbError> {
     use diesel::sql_types::{Array, Text};
-
-    #[derive(QueryableByName)]
-    #[diesel(table_name = case_requests)]
-    struct Found {
-        id: String,
-        reference: String,
-        queue_slug: String,
-        submitter_kind: String,
-        household_size: Option<i32>,
-        applicant_location: String,
-        #[diesel(embed)]
-        personal: PersonalDataRow,
-    }
-    let found: Vec<Found> = diesel::sql_query(
+    Ok(diesel::sql_query(
         "SELECT c.id, c.reference, c.queue_slug, c.submitter_kind, c.household_size, \
          c.applicant_location, p.* \
          FROM case_requests c JOIN request_personal_data p ON p.request_id = c.id \
          WHERE c.id = ANY($1)",
     )
     .bind::<Array<Text>, _>(ids)
-    .load(conn)?;
-    Ok(found
-        .into_iter()
-        .map(|f| StoredRequest {
-            id: f.id,
-            reference: f.reference,
-            queue_slug: f.queue_slug,
-            submitter_kind: f.submitter_kind,
-            household_size: f.household_size,
-            location: f.applicant_location,
-            personal: f.personal,
-        })
-        .collect())
+    .load(conn)?)
 }
 
 /// The requests staff have said are not duplicates of `request_id`, in either direction.
