@@ -6,6 +6,7 @@
 #[cfg(test)]
 mod evaluation;
 pub mod matcher;
+mod memo;
 pub mod normalize;
 pub mod similarity;
 

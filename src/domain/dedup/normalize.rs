@@ -7,6 +7,7 @@
 use unicode_normalization::char::is_combining_mark;
 use unicode_normalization::UnicodeNormalization;
 
+use super::memo::Memo;
 use crate::domain::fields::ascii_digits;
 
 /// One name token in comparable form.
@@ -246,6 +247,11 @@ fn fold_word(word: &str, arabic: bool) -> String {
 /// further; the result is folded again until it is stable, so that normalizing a
 /// normalized name changes nothing.
 pub fn name_tokens(raw: &str) -> Vec<NameToken> {
+    static FOLDED: Memo<Vec<NameToken>> = Memo::new();
+    FOLDED.get_or(raw, || fold_name(raw))
+}
+
+fn fold_name(raw: &str) -> Vec<NameToken> {
     let mut tokens = tokens_once(raw);
     let arabic = tokens.iter().any(|t| t.from_arabic);
     for _ in 0..4 {

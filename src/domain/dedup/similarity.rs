@@ -4,10 +4,9 @@
 //! pairing of tokens in any order, with two tokens of one name allowed to stand for one of
 //! the other (`Gul Ahmad` / `Gulahmad`).
 
-use std::cell::RefCell;
-use std::collections::HashMap;
 use std::sync::LazyLock;
 
+use super::memo::Memo;
 use super::normalize::{is_vowel, name_tokens, NameToken};
 
 /// Whether each letter of a folded word is a vowel. A first `u` or `i` before a vowel is
@@ -153,6 +152,13 @@ pub fn token_similarity(a: &NameToken, b: &NameToken) -> f64 {
     if a.folded == b.folded {
         return 1.0;
     }
+    static MEASURED: Memo<f64> = Memo::new();
+    let script = |t: &NameToken| if t.from_arabic { 'a' } else { 'l' };
+    let key = format!("{}{} {}{}", script(a), a.folded, script(b), b.folded);
+    MEASURED.get_or(&key, || measure(a, b))
+}
+
+fn measure(a: &NameToken, b: &NameToken) -> f64 {
     let (x, y) = (Spelling::of(a), Spelling::of(b));
     let longest = x.letters.len().max(y.letters.len());
     if longest == 0 {
@@ -215,24 +221,14 @@ fn is_muhammad(token: &NameToken) -> bool {
 
 /// A common name however it is spelled (Ahmet is Ahmad).
 fn is_common(token: &NameToken) -> bool {
-    // Asked for every alike pair of every candidate, mostly of the same few hundred
-    // spellings: each thread remembers its answers, up to a bound.
-    thread_local! {
-        static SEEN: RefCell<[HashMap<String, bool>; 2]> = RefCell::default();
-    }
-    const SEEN_MAX: usize = 4096;
-    SEEN.with(|seen| {
-        let script = usize::from(token.from_arabic);
-        if let Some(&common) = seen.borrow()[script].get(&token.folded) {
-            return common;
-        }
-        let common = COMMON.iter().any(|c| token_similarity(token, c) >= 0.85);
-        let mut seen = seen.borrow_mut();
-        if seen[script].len() >= SEEN_MAX {
-            seen[script].clear();
-        }
-        seen[script].insert(token.folded.clone(), common);
-        common
+    static COMMON_SPELLINGS: Memo<bool> = Memo::new();
+    let key = format!(
+        "{}{}",
+        if token.from_arabic { 'a' } else { 'l' },
+        token.folded
+    );
+    COMMON_SPELLINGS.get_or(&key, || {
+        COMMON.iter().any(|c| token_similarity(token, c) >= 0.85)
     })
 }
 

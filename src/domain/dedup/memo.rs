@@ -1,0 +1,71 @@
+//! Answers matching asks again and again, remembered. A surge repeats a few hundred
+//! spellings, and each new request is compared with dozens of earlier ones: the same
+//! names are folded and the same pairs of tokens measured many times a second.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, PoisonError};
+
+/// Remembered answers by key, shared by all threads (one copy, whatever the number of
+/// threads), up to `MAX_ENTRIES`; when full it starts afresh.
+pub(super) struct Memo<V> {
+    answers: Mutex<Option<HashMap<String, V>>>,
+}
+
+/// Bounds what one memo holds: a few hundred kilobytes at most.
+const MAX_ENTRIES: usize = 4096;
+
+impl<V: Clone> Memo<V> {
+    pub const fn new() -> Self {
+        Memo {
+            answers: Mutex::new(None),
+        }
+    }
+
+    /// The answer for `key`, computed by `compute` only the first time it is asked.
+    /// `compute` runs without the lock held.
+    pub fn get_or(&self, key: &str, compute: impl FnOnce() -> V) -> V {
+        let lock = || self.answers.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(answer) = lock().as_ref().and_then(|answers| answers.get(key)) {
+            return answer.clone();
+        }
+        let answer = compute();
+        let mut answers = lock();
+        let answers = answers.get_or_insert_with(HashMap::new);
+        if answers.len() >= MAX_ENTRIES {
+            answers.clear();
+        }
+        answers.insert(key.to_owned(), answer.clone());
+        answer
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn computes_once_per_key_and_stays_bounded() {
+        let memo = Memo::new();
+        let mut computed = 0;
+        for round in 0..2 {
+            for i in 0..10 {
+                let answer = memo.get_or(&format!("key {i}"), || {
+                    computed += 1;
+                    i * 2
+                });
+                assert_eq!(answer, i * 2, "round {round}");
+            }
+        }
+        assert_eq!(computed, 10);
+        for i in 0..(2 * MAX_ENTRIES) {
+            memo.get_or(&i.to_string(), || i);
+        }
+        let held = memo
+            .answers
+            .lock()
+            .unwrap()
+            .as_ref()
+            .map_or(0, HashMap::len);
+        assert!(held <= MAX_ENTRIES, "{held} entries");
+    }
+}
