@@ -3,13 +3,13 @@
 //! its duplicate keys, candidates, audit trail and the mail it causes (the requester's
 //! acknowledgment, the queue's notification) in one transaction.
 
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, Utc};
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use crate::config::Settings;
-use crate::db::duplicates::{CandidateRow, StoredRequest, SUGGESTED};
+use crate::db::duplicates::{CandidateRow, KeysSeen, StoredRequest, SUGGESTED};
 use crate::db::models::{
     AuditEventRow, CaseRequestRow, GuidanceRow, PersonalDataRow, QueueRow, StatusCodeRow,
 };
@@ -298,7 +298,7 @@ fn submit_with(
             let mut stored = Vec::with_capacity(prepared.len());
             let mut tally = db::counts::Tally::default();
             for (i, (p, drawn)) in prepared.iter().zip(drawn).enumerate() {
-                let prior = earlier.map(|e| (e.since, &e.per_request[i]));
+                let prior = earlier.map(|e| (e.seen, &e.per_request[i]));
                 let one = store_one(
                     conn, settings, setup, p, prior, drawn, actor, partner_id, now,
                 )?;
@@ -352,7 +352,7 @@ fn store_one(
     settings: &Settings,
     setup: &Setup,
     p: &Prepared,
-    earlier: Option<(NaiveDateTime, &Searched)>,
+    earlier: Option<(KeysSeen, &Searched)>,
     (reference, token, code): (CaseReference, String, String),
     actor: &str,
     partner_id: Option<&str>,
@@ -362,10 +362,10 @@ fn store_one(
     let classification = &p.classification;
     let duplicates = match earlier {
         None => find_duplicates(conn, &p.profile, &p.keys, policy)?,
-        // Only what was committed since the search outside is compared here.
-        Some((since, (looked_at, found))) => {
+        // Only what was filed since the search outside is compared here.
+        Some((seen, (looked_at, found))) => {
             let (mut fresh, _) =
-                find_duplicates_among(conn, &p.profile, &p.keys, policy, Some(since), looked_at)?;
+                find_duplicates_among(conn, &p.profile, &p.keys, policy, Some(seen), looked_at)?;
             fresh.extend(found.iter().cloned());
             best_first(&mut fresh);
             fresh
@@ -465,7 +465,7 @@ fn find_duplicates(
     Ok(find_duplicates_among(conn, profile, keys, policy, None, &HashSet::new())?.0)
 }
 
-/// `find_duplicates` among the requests created since `since` (all when `None`), leaving
+/// `find_duplicates` among the requests filed after `seen` (all when `None`), leaving
 /// out those in `skip`; also returns the ids it looked at (all it found under the keys,
 /// including those left unscored by the `MAX_CANDIDATES` bound).
 fn find_duplicates_among(
@@ -473,10 +473,13 @@ fn find_duplicates_among(
     profile: &Profile,
     keys: &[String],
     policy: &DedupPolicy,
-    since: Option<NaiveDateTime>,
+    seen: Option<KeysSeen>,
     skip: &HashSet<String>,
 ) -> Result<(Vec<Duplicate>, HashSet<String>), DbError> {
-    let mut matches = db::duplicates::key_matches(conn, keys, since)?;
+    let mut matches = match seen {
+        None => db::duplicates::key_matches(conn, keys)?,
+        Some(seen) => db::duplicates::key_matches_after(conn, keys, seen)?,
+    };
     matches.retain(|m| !skip.contains(&m.request_id));
     // Every request found under the keys counts as looked at, scored or not: a second
     // search (inside the shared commit) only needs what arrived after this one.
@@ -518,7 +521,7 @@ const RECHECK_MARGIN_SECS: i64 = 60;
 /// per request of the intake, so the commit itself only compares what arrived since.
 #[derive(Debug)]
 pub struct EarlierMatches {
-    since: NaiveDateTime,
+    seen: KeysSeen,
     per_request: Vec<Searched>,
 }
 
@@ -534,6 +537,7 @@ impl EarlierMatches {
         requests: &[NewCaseRequest],
     ) -> Result<EarlierMatches, DbError> {
         let since = Utc::now().naive_utc() - chrono::Duration::seconds(RECHECK_MARGIN_SECS);
+        let seen = db::duplicates::keys_seen(conn, since)?;
         let per_request = requests
             .iter()
             .map(|r| {
@@ -544,7 +548,7 @@ impl EarlierMatches {
                 Ok((looked_at, found))
             })
             .collect::<Result<_, DbError>>()?;
-        Ok(EarlierMatches { since, per_request })
+        Ok(EarlierMatches { seen, per_request })
     }
 }
 

@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use std::collections::HashSet;
 
 use super::models::PersonalDataRow;
-use super::schema::{case_requests, dedup_keys, duplicate_candidates, request_personal_data};
+use super::schema::{case_requests, dedup_keys, duplicate_candidates};
 use super::{DbConnection, DbError};
 use crate::domain::dedup::KeyMatch;
 
@@ -19,9 +19,9 @@ pub const SUGGESTED: &str = "suggested";
 pub const CONFIRMED: &str = "confirmed";
 pub const REJECTED: &str = "rejected";
 
-/// What matching needs of an earlier request: its facts and its personal data, read with
-/// the query builder (SQLite) or by column name from SQL (PostgreSQL).
-#[derive(Debug, Clone, Queryable, QueryableByName, Selectable)]
+/// What matching needs of an earlier request: its facts and its personal data, read by
+/// column name.
+#[derive(Debug, Clone, QueryableByName)]
 #[diesel(table_name = case_requests)]
 pub struct StoredRequest {
     pub id: String,
@@ -86,30 +86,20 @@ pub fn insert_keys(
 
 /// The requests filed under any of `keys`: per key the most recent
 /// `CANDIDATES_PER_KEY`, each through the index on `key`, as (the key's index in `keys`,
-/// request id, when it was received). With `since`, only among requests created at or
-/// after it.
-pub fn key_matches(
-    conn: &mut DbConnection,
-    keys: &[String],
-    since: Option<NaiveDateTime>,
-) -> Result<Vec<KeyMatch>, DbError> {
+/// request id, when it was received).
+pub fn key_matches(conn: &mut DbConnection, keys: &[String]) -> Result<Vec<KeyMatch>, DbError> {
     if let DbConnection::Postgres(pg) = conn {
         // One round trip for all the keys instead of one per key.
-        return key_matches_pg(pg, keys, since);
+        return key_matches_pg(pg, keys, None);
     }
     let mut found = Vec::new();
     for (index, key) in keys.iter().enumerate() {
-        let mut query = dedup_keys::table
-            .filter(dedup_keys::key.eq(key))
-            .order(dedup_keys::created_at.desc())
-            .limit(CANDIDATES_PER_KEY)
-            .select((dedup_keys::request_id, dedup_keys::created_at))
-            .into_boxed();
-        if let Some(since) = since {
-            query = query.filter(dedup_keys::created_at.ge(since));
-        }
         found.extend(
-            query
+            dedup_keys::table
+                .filter(dedup_keys::key.eq(key))
+                .order(dedup_keys::created_at.desc())
+                .limit(CANDIDATES_PER_KEY)
+                .select((dedup_keys::request_id, dedup_keys::created_at))
                 .load::<(String, NaiveDateTime)>(conn)?
                 .into_iter()
                 .map(|(id, at)| KeyMatch {
@@ -122,6 +112,96 @@ pub fn key_matches(
     Ok(found)
 }
 
+/// Where the key table stood when a search began, so that a second search finds only
+/// what was filed after it: requests created since `since` and, on SQLite, stored in a
+/// key row after `last_row` (rowids only grow: the newest rows are never purged).
+#[derive(Debug, Clone, Copy)]
+pub struct KeysSeen {
+    pub since: NaiveDateTime,
+    last_row: i64,
+}
+
+/// Reads the mark before the search it bounds: whatever the search cannot see was filed
+/// after it.
+pub fn keys_seen(conn: &mut DbConnection, since: NaiveDateTime) -> Result<KeysSeen, DbError> {
+    use diesel::sql_types::BigInt;
+
+    #[derive(QueryableByName)]
+    struct Last {
+        #[diesel(sql_type = BigInt)]
+        last_row: i64,
+    }
+    let last_row = match conn {
+        DbConnection::Sqlite(sqlite) => {
+            diesel::sql_query("SELECT coalesce(max(rowid), 0) AS last_row FROM dedup_keys")
+                .get_result::<Last>(sqlite)?
+                .last_row
+        }
+        // No shared commit on PostgreSQL, so no second search; the time bound serves.
+        DbConnection::Postgres(_) => 0,
+    };
+    Ok(KeysSeen { since, last_row })
+}
+
+/// `key_matches` among what was filed after `seen`, in one statement. Few rows qualify,
+/// so none is left out per key.
+pub fn key_matches_after(
+    conn: &mut DbConnection,
+    keys: &[String],
+    seen: KeysSeen,
+) -> Result<Vec<KeyMatch>, DbError> {
+    use diesel::sql_types::{BigInt, Text, Timestamp};
+
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sqlite = match conn {
+        DbConnection::Postgres(pg) => return key_matches_pg(pg, keys, Some(seen.since)),
+        DbConnection::Sqlite(sqlite) => sqlite,
+    };
+    // The keys as one JSON array, numbered from 1 as on PostgreSQL.
+    let keys = json_list(keys)?;
+    let found: Vec<KeyRow> = diesel::sql_query(
+        "SELECT k.key + 1 AS ord, d.request_id, d.created_at \
+         FROM json_each(?) AS k JOIN dedup_keys d ON d.key = k.value \
+         WHERE d.created_at >= ? AND d.rowid > ?",
+    )
+    .bind::<Text, _>(keys)
+    .bind::<Timestamp, _>(seen.since)
+    .bind::<BigInt, _>(seen.last_row)
+    .load(sqlite)?;
+    Ok(KeyRow::matches(found))
+}
+
+/// A list as a JSON array, which SQLite's `json_each` reads as rows: one bind for any
+/// number of values.
+fn json_list(values: &[String]) -> Result<String, DbError> {
+    serde_json::to_string(values).map_err(|e| DbError::Corrupt(e.to_string()))
+}
+
+/// A row a key lookup in SQL finds: the key's number in the list (from 1), and the request.
+#[derive(QueryableByName)]
+struct KeyRow {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    ord: i64,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    request_id: String,
+    #[diesel(sql_type = diesel::sql_types::Timestamp)]
+    created_at: NaiveDateTime,
+}
+
+impl KeyRow {
+    fn matches(rows: Vec<KeyRow>) -> Vec<KeyMatch> {
+        rows.into_iter()
+            .map(|f| KeyMatch {
+                key: usize::try_from(f.ord - 1).unwrap_or(usize::MAX),
+                request_id: f.request_id,
+                created_at: f.created_at,
+            })
+            .collect()
+    }
+}
+
 /// `key_matches` in one statement: per key (numbered from 1 by `WITH ORDINALITY`) the
 /// newest rows through the index on `key`, as the per-key queries read them.
 fn key_matches_pg(
@@ -131,15 +211,6 @@ fn key_matches_pg(
 ) -> Result<Vec<KeyMatch>, DbError> {
     use diesel::sql_types::{Array, BigInt, Nullable, Text, Timestamp};
 
-    #[derive(QueryableByName)]
-    struct Found {
-        #[diesel(sql_type = BigInt)]
-        ord: i64,
-        #[diesel(sql_type = Text)]
-        request_id: String,
-        #[diesel(sql_type = Timestamp)]
-        created_at: NaiveDateTime,
-    }
     if keys.is_empty() {
         return Ok(Vec::new());
     }
@@ -149,7 +220,7 @@ fn key_matches_pg(
     } else {
         "AND $3::timestamp IS NULL"
     };
-    let found: Vec<Found> = diesel::sql_query(format!(
+    let found: Vec<KeyRow> = diesel::sql_query(format!(
         "SELECT k.ord, d.request_id, d.created_at \
          FROM unnest($1::text[]) WITH ORDINALITY AS k(key, ord) \
          CROSS JOIN LATERAL (SELECT request_id, created_at FROM dedup_keys \
@@ -159,14 +230,7 @@ fn key_matches_pg(
     .bind::<BigInt, _>(CANDIDATES_PER_KEY)
     .bind::<Nullable<Timestamp>, _>(since)
     .load(conn)?;
-    Ok(found
-        .into_iter()
-        .map(|f| KeyMatch {
-            key: usize::try_from(f.ord - 1).unwrap_or(usize::MAX),
-            request_id: f.request_id,
-            created_at: f.created_at,
-        })
-        .collect())
+    Ok(KeyRow::matches(found))
 }
 
 /// Loads the candidates' facts and personal data (only those, never the whole table).
@@ -176,24 +240,50 @@ pub fn load_requests(
 ) -> Result<Vec<StoredRequest>, DbError> {
     let mut out = match conn {
         DbConnection::Postgres(pg) => load_requests_pg(pg, ids)?,
-        DbConnection::Sqlite(_) => {
-            let mut out = Vec::with_capacity(ids.len());
-            // Bounded chunks keep each IN list well under SQLite's parameter limit.
-            for chunk in ids.chunks(500) {
-                out.extend(
-                    case_requests::table
-                        .inner_join(request_personal_data::table)
-                        .filter(case_requests::id.eq_any(chunk))
-                        .select(StoredRequest::as_select())
-                        .load(conn)?,
-                );
-            }
-            out
+        DbConnection::Sqlite(sqlite) => RequestsByIds {
+            ids: json_list(ids)?,
         }
+        .load(sqlite)?,
     };
     out.sort_by(|a, b| a.id.cmp(&b.id));
     Ok(out)
 }
+
+/// What `load_requests` reads of a request and its personal data, by column name.
+const STORED_REQUEST_COLUMNS: &str = "SELECT c.id, c.reference, c.queue_slug, \
+     c.submitter_kind, c.household_size, c.applicant_location, p.* \
+     FROM case_requests c JOIN request_personal_data p ON p.request_id = c.id";
+
+/// `load_requests` on SQLite: the ids as one JSON array, so that the statement is the same
+/// for any number of them and stays prepared (an `IN` list of binds is prepared afresh
+/// for every intake).
+struct RequestsByIds {
+    ids: String,
+}
+
+impl diesel::query_builder::QueryFragment<diesel::sqlite::Sqlite> for RequestsByIds {
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, diesel::sqlite::Sqlite>,
+    ) -> QueryResult<()> {
+        out.push_sql(STORED_REQUEST_COLUMNS);
+        out.push_sql(" WHERE c.id IN (SELECT value FROM json_each(");
+        out.push_bind_param::<diesel::sql_types::Text, _>(&self.ids)?;
+        out.push_sql("))");
+        Ok(())
+    }
+}
+
+impl diesel::query_builder::QueryId for RequestsByIds {
+    type QueryId = Self;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl diesel::query_builder::Query for RequestsByIds {
+    type SqlType = diesel::sql_types::Untyped;
+}
+
+impl RunQueryDsl<diesel::sqlite::SqliteConnection> for RequestsByIds {}
 
 /// `load_requests` as a statement PostgreSQL plans afresh each time. A prepared one keeps
 /// the plan made when it was first used; made while the tables were nearly empty (a new
@@ -203,14 +293,11 @@ fn load_requests_pg(
     ids: &[String],
 ) -> Result<Vec<StoredRequest>, DbError> {
     use diesel::sql_types::{Array, Text};
-    Ok(diesel::sql_query(
-        "SELECT c.id, c.reference, c.queue_slug, c.submitter_kind, c.household_size, \
-         c.applicant_location, p.* \
-         FROM case_requests c JOIN request_personal_data p ON p.request_id = c.id \
-         WHERE c.id = ANY($1)",
+    Ok(
+        diesel::sql_query(format!("{STORED_REQUEST_COLUMNS} WHERE c.id = ANY($1)"))
+            .bind::<Array<Text>, _>(ids)
+            .load(conn)?,
     )
-    .bind::<Array<Text>, _>(ids)
-    .load(conn)?)
 }
 
 /// The requests staff have said are not duplicates of `request_id`, in either direction.
