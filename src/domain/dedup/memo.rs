@@ -11,7 +11,7 @@ pub(super) struct Memo<V> {
     answers: Mutex<Option<HashMap<String, V>>>,
 }
 
-/// Bounds what one memo holds: a few hundred kilobytes at most.
+/// Bounds what one memo holds: with names of usual length, about a megabyte at most.
 const MAX_ENTRIES: usize = 4096;
 
 impl<V: Clone> Memo<V> {

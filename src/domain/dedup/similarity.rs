@@ -153,9 +153,14 @@ pub fn token_similarity(a: &NameToken, b: &NameToken) -> f64 {
         return 1.0;
     }
     static MEASURED: Memo<f64> = Memo::new();
-    let script = |t: &NameToken| if t.from_arabic { 'a' } else { 'l' };
-    let key = format!("{}{} {}{}", script(a), a.folded, script(b), b.folded);
+    let key = format!("{} {}", memo_key(a), memo_key(b));
     MEASURED.get_or(&key, || measure(a, b))
+}
+
+/// A token as the memos know it: its folded spelling and its script (tokens hold no spaces).
+fn memo_key(token: &NameToken) -> String {
+    let script = if token.from_arabic { 'a' } else { 'l' };
+    format!("{script}{}", token.folded)
 }
 
 fn measure(a: &NameToken, b: &NameToken) -> f64 {
@@ -222,12 +227,7 @@ fn is_muhammad(token: &NameToken) -> bool {
 /// A common name however it is spelled (Ahmet is Ahmad).
 fn is_common(token: &NameToken) -> bool {
     static COMMON_SPELLINGS: Memo<bool> = Memo::new();
-    let key = format!(
-        "{}{}",
-        if token.from_arabic { 'a' } else { 'l' },
-        token.folded
-    );
-    COMMON_SPELLINGS.get_or(&key, || {
+    COMMON_SPELLINGS.get_or(&memo_key(token), || {
         COMMON.iter().any(|c| token_similarity(token, c) >= 0.85)
     })
 }
