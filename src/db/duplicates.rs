@@ -117,7 +117,7 @@ pub fn key_matches(conn: &mut DbConnection, keys: &[String]) -> Result<Vec<KeyMa
 /// key row after `last_row` (rowids only grow: the newest rows are never purged).
 #[derive(Debug, Clone, Copy)]
 pub struct KeysSeen {
-    pub since: NaiveDateTime,
+    since: NaiveDateTime,
     last_row: i64,
 }
 
