@@ -153,14 +153,21 @@ pub fn token_similarity(a: &NameToken, b: &NameToken) -> f64 {
         return 1.0;
     }
     static MEASURED: Memo<f64> = Memo::new();
-    let key = format!("{} {}", memo_key(a), memo_key(b));
-    MEASURED.get_or(&key, || measure(a, b))
+    MEASURED.get_or(&memo_key(&[a, b]), || measure(a, b))
 }
 
-/// A token as the memos know it: its folded spelling and its script (tokens hold no spaces).
-fn memo_key(token: &NameToken) -> String {
-    let script = if token.from_arabic { 'a' } else { 'l' };
-    format!("{script}{}", token.folded)
+/// Tokens as the memos know them, in one string: per token its script and its folded
+/// spelling, separated by spaces (a token holds none).
+fn memo_key(tokens: &[&NameToken]) -> String {
+    let mut key = String::with_capacity(tokens.iter().map(|t| t.folded.len() + 2).sum());
+    for token in tokens {
+        if !key.is_empty() {
+            key.push(' ');
+        }
+        key.push(if token.from_arabic { 'a' } else { 'l' });
+        key.push_str(&token.folded);
+    }
+    key
 }
 
 fn measure(a: &NameToken, b: &NameToken) -> f64 {
@@ -227,7 +234,7 @@ fn is_muhammad(token: &NameToken) -> bool {
 /// A common name however it is spelled (Ahmet is Ahmad).
 fn is_common(token: &NameToken) -> bool {
     static COMMON_SPELLINGS: Memo<bool> = Memo::new();
-    COMMON_SPELLINGS.get_or(&memo_key(token), || {
+    COMMON_SPELLINGS.get_or(&memo_key(&[token]), || {
         COMMON.iter().any(|c| token_similarity(token, c) >= 0.85)
     })
 }
