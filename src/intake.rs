@@ -179,42 +179,23 @@ impl Intake {
         } else {
             (requests, None)
         };
-        self.writer
-            .run(move |conn| {
-                submit_with(
+        let stored = self
+            .writer
+            .run(move |conn, rows| {
+                store_all(
                     conn,
                     &settings,
                     &setup,
                     earlier.as_ref(),
                     &requests,
-                    &actor,
-                    partner_id.as_deref(),
+                    (&actor, partner_id.as_deref()),
                     now,
+                    rows,
                 )
             })
-            .await
+            .await?;
+        Ok(announce(stored))
     }
-}
-
-/// Stores a validated request and queues its mail. `actor` names who submitted it for the
-/// audit trail (never personal data); `partner_id` the partner whose token sent it.
-pub fn submit(
-    conn: &mut DbConnection,
-    settings: &Settings,
-    request: &NewCaseRequest,
-    actor: &str,
-    partner_id: Option<&str>,
-    now: DateTime<Utc>,
-) -> Result<Created, SubmitError> {
-    let mut created = submit_all(
-        conn,
-        settings,
-        std::slice::from_ref(request),
-        actor,
-        partner_id,
-        now,
-    )?;
-    Ok(created.remove(0))
 }
 
 /// What a request's classification and routing decided before it is stored.
@@ -226,37 +207,26 @@ struct Prepared<'a> {
     keys: Vec<String>,
 }
 
-/// Stores several validated requests in one transaction: all of them or none. Later ones
-/// are matched against earlier ones of the same batch like any other request.
-pub fn submit_all(
-    conn: &mut DbConnection,
-    settings: &Settings,
-    requests: &[NewCaseRequest],
-    actor: &str,
-    partner_id: Option<&str>,
-    now: DateTime<Utc>,
-) -> Result<Vec<Created>, SubmitError> {
-    let setup = Setup::load(conn)?;
-    submit_with(
-        conn, settings, &setup, None, requests, actor, partner_id, now,
-    )
-}
-
-/// `submit_all` with the setup already loaded.
+/// Classifies, matches and routes `requests` and gathers their rows in `rows`, for the
+/// caller to write in the same transaction. `by`: who submitted them for the audit trail
+/// (never personal data), and the partner whose token sent them. Later requests are
+/// matched against earlier ones of the same call like any other request.
 #[allow(clippy::too_many_arguments)]
-fn submit_with(
+fn store_all(
     conn: &mut DbConnection,
     settings: &Settings,
     setup: &Setup,
     earlier: Option<&EarlierMatches>,
     requests: &[NewCaseRequest],
-    actor: &str,
-    partner_id: Option<&str>,
+    by: (&str, Option<&str>),
     now: DateTime<Utc>,
-) -> Result<Vec<Created>, SubmitError> {
-    let prepared: Vec<Prepared> = requests
+    rows: &mut db::requests::RequestRows,
+) -> Result<Vec<Stored>, SubmitError> {
+    let mut rng = rand::rng();
+    requests
         .iter()
-        .map(|request| {
+        .enumerate()
+        .map(|(i, request)| {
             let classification = classify(&Facts::of(request, now.date_naive()));
             let decision = route(
                 &setup.rules,
@@ -270,55 +240,27 @@ fn submit_with(
             );
             let profile = profile_of_request(request);
             let keys = profile.blocking_keys();
-            Prepared {
+            let p = Prepared {
                 request,
                 classification,
                 decision,
                 profile,
                 keys,
-            }
+            };
+            let drawn = (
+                CaseReference::generate(&mut rng),
+                random_token(&mut rng),
+                status_code(&mut rng),
+            );
+            let prior = earlier.map(|e| (e.seen, &e.per_request[i]));
+            store_one(conn, settings, setup, &p, prior, drawn, by, now, rows)
         })
-        .collect();
+        .collect()
+}
 
-    let mut rng = rand::rng();
-    let mut attempt = 0;
-    let stored = loop {
-        attempt += 1;
-        let drawn: Vec<(CaseReference, String, String)> = prepared
-            .iter()
-            .map(|_| {
-                (
-                    CaseReference::generate(&mut rng),
-                    random_token(&mut rng),
-                    status_code(&mut rng),
-                )
-            })
-            .collect();
-        let result = db::write_transaction(conn, |conn| -> Result<_, SubmitError> {
-            let mut stored = Vec::with_capacity(prepared.len());
-            let mut tally = db::counts::Tally::default();
-            for (i, (p, drawn)) in prepared.iter().zip(drawn).enumerate() {
-                let prior = earlier.map(|e| (e.seen, &e.per_request[i]));
-                let one = store_one(
-                    conn, settings, setup, p, prior, drawn, actor, partner_id, now,
-                )?;
-                tally.add(&one.0, 1);
-                stored.push(one);
-            }
-            tally.flush(conn)?;
-            Ok(stored)
-        });
-        match result {
-            Ok(done) => break done,
-            // A reference collision: about one in 10^12, so just draw again.
-            Err(SubmitError::Db(DbError::Query(diesel::result::Error::DatabaseError(
-                diesel::result::DatabaseErrorKind::UniqueViolation,
-                _,
-            )))) if attempt < 5 => continue,
-            Err(e) => return Err(e),
-        }
-    };
-    Ok(stored
+/// Logs what was stored, once it is committed, and answers with it.
+fn announce(stored: Vec<Stored>) -> Vec<Created> {
+    stored
         .into_iter()
         .map(|(row, duplicates, queue_name, mails, status_code)| {
             tracing::info!(
@@ -339,13 +281,13 @@ fn submit_with(
                 status_code,
             }
         })
-        .collect())
+        .collect()
 }
 
 type Stored = (CaseRequestRow, Vec<Duplicate>, String, usize, String);
 
-/// Stores one prepared request with its keys, candidates, audit rows and mail. Call
-/// inside a transaction.
+/// Matches one prepared request and gathers its row, keys, candidates, audit rows, mail
+/// and counts in `rows`. Call inside a transaction.
 #[allow(clippy::too_many_arguments)]
 fn store_one(
     conn: &mut DbConnection,
@@ -354,10 +296,14 @@ fn store_one(
     p: &Prepared,
     earlier: Option<(KeysSeen, &Searched)>,
     (reference, token, code): (CaseReference, String, String),
-    actor: &str,
-    partner_id: Option<&str>,
+    (actor, partner_id): (&str, Option<&str>),
     now: DateTime<Utc>,
+    rows: &mut db::requests::RequestRows,
 ) -> Result<Stored, SubmitError> {
+    // A gathered request under one of these keys must be written for matching to see it.
+    if rows.holds_any(&p.keys) {
+        rows.write(conn)?;
+    }
     let policy = &settings.dedup;
     let classification = &p.classification;
     let duplicates = match earlier {
@@ -394,24 +340,24 @@ fn store_one(
     if !duplicates.is_empty() {
         audit.push(duplicate_audit_row(&row, &duplicates));
     }
-    db::requests::insert(conn, &row, &personal, &audit)?;
-    db::requests::insert_status_code(
-        conn,
-        &StatusCodeRow {
-            request_id: row.id.clone(),
-            code_hash: status_code_hash(&code),
-            // Only the web form's confirmation page needs the plain code after this.
-            code_plain: (p.request.source == crate::domain::Source::WebForm).then(|| code.clone()),
-        },
-    )?;
-    db::duplicates::insert_keys(conn, &row.id, &p.keys, row.created_at)?;
-    db::duplicates::insert_candidates(conn, &candidate_rows(&row, &duplicates))?;
     let queue = setup.queue(conn, &row.queue_slug)?;
     let guidance = setup.guidance.get(classification.category.as_str());
     let mut mails = 0;
     for mail in mails_for(p.request, &row, classification, &queue, guidance, &code) {
-        mails += email::enqueue(conn, settings, &mail, now)?;
+        mails += email::enqueue_into(conn, &mut rows.outbox, settings, &mail, now)?;
     }
+    rows.personal.push(personal);
+    rows.audit.extend(audit);
+    rows.status_codes.push(StatusCodeRow {
+        request_id: row.id.clone(),
+        code_hash: status_code_hash(&code),
+        // Only the web form's confirmation page needs the plain code after this.
+        code_plain: (p.request.source == crate::domain::Source::WebForm).then(|| code.clone()),
+    });
+    rows.add_keys(&row.id, &p.keys, row.created_at);
+    rows.candidates.extend(candidate_rows(&row, &duplicates));
+    rows.tally.add(&row, 1);
+    rows.requests.push(row.clone());
     Ok((row, duplicates, queue.name, mails, code))
 }
 

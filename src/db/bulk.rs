@@ -8,12 +8,11 @@
 //! so a million requests take minutes, not hours.
 
 use chrono::{Duration, NaiveDate, NaiveDateTime};
-use diesel::prelude::*;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use super::models::{AuditEventRow, CaseRequestRow, PersonalDataRow};
-use super::schema::{audit_events, case_requests, dedup_keys, request_personal_data};
+use super::requests::RequestRows;
 use super::{DbConnection, DbError};
 use crate::domain::dedup::{Birth, Profile, ProfileInput};
 use crate::domain::reference::random_token;
@@ -22,8 +21,6 @@ use crate::domain::{
     route, CaseReference, Category, Location, Priority, RoutingFacts, Source, Status,
 };
 
-/// Requests per multi-row insert (30 columns each: well under SQLite's 32,766 parameters).
-const CHUNK: usize = 500;
 /// Requests per transaction.
 const PER_TRANSACTION: usize = 10_000;
 /// How far back the made-up requests go.
@@ -194,21 +191,19 @@ pub fn fill(
                 p
             };
             batch.add(&mut rng, &person, &rules, &default_queue, now, &mut counts);
-            let last = batch.requests.last_mut().expect("just added");
+            let last = batch.rows.requests.last_mut().expect("just added");
             while !references.insert(last.reference.clone()) {
                 last.reference = CaseReference::generate(&mut rng).to_string();
             }
         }
-        // In key order, each insert lands next to the previous one in the indexes.
-        batch.requests.sort_unstable_by(|a, b| a.id.cmp(&b.id));
-        batch
-            .personal
-            .sort_unstable_by(|a, b| a.request_id.cmp(&b.request_id));
-        batch.audit.sort_unstable_by(|a, b| a.id.cmp(&b.id));
-        batch.keys.sort_unstable();
-        super::write_transaction(conn, |conn| batch.insert(conn))?;
-        counts.audit_events += batch.audit.len() as u64;
-        counts.dedup_keys += batch.keys.len() as u64;
+        let rows = &mut batch.rows;
+        rows.sort_by_key();
+        for row in &rows.requests {
+            rows.tally.add(row, 1);
+        }
+        counts.audit_events += rows.audit.len() as u64;
+        counts.dedup_keys += rows.key_count() as u64;
+        super::write_transaction(conn, |conn| rows.write(conn))?;
         counts.requests += n as u64;
         left -= n as u64;
         progress(counts.requests);
@@ -302,10 +297,7 @@ fn status(rng: &mut StdRng, age_days: i64) -> Status {
 
 #[derive(Default)]
 struct Batch {
-    requests: Vec<CaseRequestRow>,
-    personal: Vec<PersonalDataRow>,
-    audit: Vec<AuditEventRow>,
-    keys: Vec<(String, String, NaiveDateTime)>,
+    rows: RequestRows,
 }
 
 impl Batch {
@@ -344,7 +336,7 @@ impl Batch {
         } else {
             SubmitterKind::Organization
         };
-        self.requests.push(CaseRequestRow {
+        self.rows.requests.push(CaseRequestRow {
             id: id.clone(),
             reference: CaseReference::generate(rng).to_string(),
             receipt_token: random_token(rng),
@@ -377,7 +369,7 @@ impl Batch {
             partner_id: None,
         });
         let org = kind == SubmitterKind::Organization;
-        self.personal.push(PersonalDataRow {
+        self.rows.personal.push(PersonalDataRow {
             request_id: id.clone(),
             submitter_name: org.then(|| "Case Worker".to_string()),
             submitter_email: org.then(|| "intake@ngo.example.org".to_string()),
@@ -393,7 +385,7 @@ impl Batch {
             description: Some(pick(rng, DESCRIPTIONS).to_string()),
         });
         let rid = Some(id.as_str());
-        self.audit.push(AuditEventRow::new(
+        self.rows.audit.push(AuditEventRow::new(
             rid,
             "demo-data",
             "created",
@@ -403,7 +395,7 @@ impl Batch {
             ),
             created,
         ));
-        self.audit.push(AuditEventRow::new(
+        self.rows.audit.push(AuditEventRow::new(
             rid,
             "system",
             "routed",
@@ -412,7 +404,7 @@ impl Batch {
         ));
         if let Some(at) = closed_at {
             counts.closed += 1;
-            self.audit.push(AuditEventRow::new(
+            self.rows.audit.push(AuditEventRow::new(
                 rid,
                 "demo-data",
                 "status_changed",
@@ -433,40 +425,7 @@ impl Batch {
             household_size: household,
             location: Some(p.location.as_str()),
         });
-        for key in profile.blocking_keys() {
-            self.keys.push((key, id.clone(), created));
-        }
-    }
-
-    fn insert(&self, conn: &mut DbConnection) -> Result<(), DbError> {
-        for chunk in self.requests.chunks(CHUNK) {
-            super::insert_rows!(conn, case_requests::table, chunk)?;
-        }
-        for chunk in self.personal.chunks(CHUNK) {
-            super::insert_rows!(conn, request_personal_data::table, chunk)?;
-        }
-        for chunk in self.audit.chunks(CHUNK * 2) {
-            super::insert_rows!(conn, audit_events::table, chunk)?;
-        }
-        let mut tally = super::counts::Tally::default();
-        for row in &self.requests {
-            tally.add(row, 1);
-        }
-        tally.flush_in_stripe(conn, 0)?;
-        for chunk in self.keys.chunks(CHUNK * 4) {
-            let keys: Vec<_> = chunk
-                .iter()
-                .map(|(key, id, at)| {
-                    (
-                        dedup_keys::key.eq(key),
-                        dedup_keys::request_id.eq(id),
-                        dedup_keys::created_at.eq(at),
-                    )
-                })
-                .collect();
-            super::insert_rows!(conn, dedup_keys::table, &keys)?;
-        }
-        Ok(())
+        self.rows.add_keys(&id, &profile.blocking_keys(), created);
     }
 }
 
@@ -489,7 +448,7 @@ pub fn raw_intakes(
     connections: usize,
     duration: std::time::Duration,
 ) -> Result<RawResult, DbError> {
-    use super::schema::outbox;
+    use super::outbox::OutboxRow;
     use std::time::Instant;
     let mut first = super::Manager::new(url.clone()).connect()?;
     let (rules, default_queue) = super::requests::routing_table(&mut first)?;
@@ -514,54 +473,33 @@ pub fn raw_intakes(
                     let mut counts = Counts::default();
                     let p = person(&mut rng);
                     batch.add(&mut rng, &p, &rules, &default_queue, now, &mut counts);
-                    let row = &batch.requests[0];
+                    let mut rows = batch.rows;
                     // A new request is open with status new, like intake's.
-                    let mut row = row.clone();
+                    let row = &mut rows.requests[0];
                     row.status = Status::New.as_str().into();
                     row.is_open = true;
                     row.closed_at = None;
                     row.created_at = now;
                     row.updated_at = now;
-                    super::write_transaction(&mut conn, |conn| -> Result<(), DbError> {
-                        // The statements intake itself uses for these rows.
-                        super::requests::insert(
-                            conn,
-                            &row,
-                            &batch.personal[0],
-                            &batch.audit[..2.min(batch.audit.len())],
-                        )?;
-                        let keys: Vec<String> =
-                            batch.keys.iter().map(|(key, _, _)| key.clone()).collect();
-                        super::duplicates::insert_keys(conn, &row.id, &keys, now)?;
-                        super::requests::insert_status_code(
-                            conn,
-                            &super::models::StatusCodeRow {
-                                request_id: row.id.clone(),
-                                code_hash: format!("{:064x}", rng.random::<u128>()),
-                                code_plain: None,
-                            },
-                        )?;
-                        let mut tally = super::counts::Tally::default();
-                        tally.add(&row, 1);
-                        tally.flush(conn)?;
-                        diesel::insert_into(outbox::table)
-                            .values((
-                                outbox::id.eq(uuid::Uuid::new_v4().to_string()),
-                                outbox::kind.eq("new_request"),
-                                outbox::request_id.eq(Some(&row.id)),
-                                outbox::recipient.eq("triage@taskforce.example"),
-                                outbox::subject.eq("New request"),
-                                outbox::body_text.eq(&body_text),
-                                outbox::body_html.eq(&body_html),
-                                outbox::urgent.eq(false),
-                                outbox::status.eq("pending"),
-                                outbox::attempts.eq(0),
-                                outbox::next_attempt_at.eq(now),
-                                outbox::created_at.eq(now),
-                            ))
-                            .execute(conn)?;
-                        Ok(())
-                    })?;
+                    rows.audit.truncate(2);
+                    let row = row.clone();
+                    rows.tally.add(&row, 1);
+                    rows.status_codes.push(super::models::StatusCodeRow {
+                        request_id: row.id.clone(),
+                        code_hash: format!("{:064x}", rng.random::<u128>()),
+                        code_plain: None,
+                    });
+                    rows.outbox.push(OutboxRow {
+                        kind: "new_request".into(),
+                        request_id: Some(row.id.clone()),
+                        recipient: "triage@taskforce.example".into(),
+                        subject: "New request".into(),
+                        body_text: body_text.clone(),
+                        body_html: body_html.clone(),
+                        ..OutboxRow::pending(uuid::Uuid::new_v4().to_string(), now)
+                    });
+                    // The statements intake itself uses for these rows.
+                    super::write_transaction(&mut conn, |conn| rows.write(conn))?;
                     latencies.push(t0.elapsed().as_secs_f64() * 1000.0);
                 }
                 Ok(latencies)

@@ -61,29 +61,6 @@ pub struct CandidateView {
     pub status: String,
 }
 
-/// Files a request under its keys. Call inside the intake transaction.
-pub fn insert_keys(
-    conn: &mut DbConnection,
-    request_id: &str,
-    keys: &[String],
-    now: NaiveDateTime,
-) -> Result<(), DbError> {
-    let rows: Vec<_> = keys
-        .iter()
-        .map(|key| {
-            (
-                dedup_keys::key.eq(key),
-                dedup_keys::request_id.eq(request_id),
-                dedup_keys::created_at.eq(now),
-            )
-        })
-        .collect();
-    if !rows.is_empty() {
-        super::insert_rows!(conn, dedup_keys::table, &rows)?;
-    }
-    Ok(())
-}
-
 /// The requests filed under any of `keys`: per key the most recent
 /// `CANDIDATES_PER_KEY`, each through the index on `key`, as (the key's index in `keys`,
 /// request id, when it was received).

@@ -1,14 +1,20 @@
 //! Queries about case requests, their queues, routing rules and guidance.
 
+use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use std::collections::HashSet;
+
+use super::counts::Tally;
+use super::duplicates::CandidateRow;
+use super::outbox::OutboxRow;
 
 use super::models::{
     AuditEventRow, CaseRequestRow, GuidanceRow, PersonalDataRow, QueueRow, RoutingRuleRow,
     StatusCodeRow,
 };
 use super::schema::{
-    audit_events, case_requests, guidance, queues, request_personal_data, routing_rules,
-    status_codes,
+    audit_events, case_requests, dedup_keys, duplicate_candidates, guidance, outbox, queues,
+    request_personal_data, routing_rules, status_codes,
 };
 use super::{DbConnection, DbError};
 use crate::domain::{Category, QueueSlug, RoutingRule};
@@ -32,23 +38,94 @@ pub fn routing_table(conn: &mut DbConnection) -> Result<(Vec<RoutingRule>, Queue
     Ok((rules, default_queue))
 }
 
-/// Stores a request, its personal data and its audit rows. Call inside a transaction.
-pub fn insert(
-    conn: &mut DbConnection,
-    row: &CaseRequestRow,
-    personal: &PersonalDataRow,
-    audit: &[AuditEventRow],
-) -> Result<(), DbError> {
-    diesel::insert_into(case_requests::table)
-        .values(row)
-        .execute(conn)?;
-    diesel::insert_into(request_personal_data::table)
-        .values(personal)
-        .execute(conn)?;
-    if !audit.is_empty() {
-        super::insert_rows!(conn, audit_events::table, audit)?;
+/// The rows new requests add, gathered so that any number of requests is written with one
+/// statement per table: intake's shared commit, a batch, demo data and the raw floor.
+#[derive(Default)]
+pub struct RequestRows {
+    pub requests: Vec<CaseRequestRow>,
+    pub personal: Vec<PersonalDataRow>,
+    pub audit: Vec<AuditEventRow>,
+    pub status_codes: Vec<StatusCodeRow>,
+    /// Duplicate keys: (key, request id, when the request was received).
+    keys: Vec<(String, String, NaiveDateTime)>,
+    /// The keys of `keys`, to tell whether a new request shares one with a gathered one.
+    held: HashSet<String>,
+    pub candidates: Vec<CandidateRow>,
+    pub outbox: Vec<OutboxRow>,
+    /// What the gathered changes add to the dashboard counts.
+    pub tally: Tally,
+}
+
+/// Rows per insert statement: far below either backend's limit on bound values.
+const ROWS_PER_STATEMENT: usize = 500;
+
+impl RequestRows {
+    /// Files `request_id` under its duplicate keys.
+    pub fn add_keys(&mut self, request_id: &str, keys: &[String], at: NaiveDateTime) {
+        for key in keys {
+            self.held.insert(key.clone());
+            self.keys.push((key.clone(), request_id.to_string(), at));
+        }
     }
-    Ok(())
+
+    /// How many duplicate keys are gathered.
+    pub fn key_count(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// Puts the rows in key order, so that each insert lands next to the previous one in
+    /// the indexes (a large batch of random ids).
+    pub fn sort_by_key(&mut self) {
+        self.requests.sort_unstable_by(|a, b| a.id.cmp(&b.id));
+        self.personal
+            .sort_unstable_by(|a, b| a.request_id.cmp(&b.request_id));
+        self.audit.sort_unstable_by(|a, b| a.id.cmp(&b.id));
+        self.keys.sort_unstable();
+    }
+
+    /// Whether a gathered request is filed under any of `keys`: duplicate matching only
+    /// sees it once it is written.
+    pub fn holds_any(&self, keys: &[String]) -> bool {
+        keys.iter().any(|key| self.held.contains(key))
+    }
+
+    /// Writes what is gathered and empties it. Call inside a transaction.
+    pub fn write(&mut self, conn: &mut DbConnection) -> Result<(), DbError> {
+        for chunk in self.requests.chunks(ROWS_PER_STATEMENT) {
+            super::insert_rows!(conn, case_requests::table, chunk)?;
+        }
+        for chunk in self.personal.chunks(ROWS_PER_STATEMENT) {
+            super::insert_rows!(conn, request_personal_data::table, chunk)?;
+        }
+        for chunk in self.audit.chunks(ROWS_PER_STATEMENT) {
+            super::insert_rows!(conn, audit_events::table, chunk)?;
+        }
+        for chunk in self.status_codes.chunks(ROWS_PER_STATEMENT) {
+            super::insert_rows!(conn, status_codes::table, chunk)?;
+        }
+        for chunk in self.keys.chunks(ROWS_PER_STATEMENT * 4) {
+            let keys: Vec<_> = chunk
+                .iter()
+                .map(|(key, id, at)| {
+                    (
+                        dedup_keys::key.eq(key),
+                        dedup_keys::request_id.eq(id),
+                        dedup_keys::created_at.eq(at),
+                    )
+                })
+                .collect();
+            super::insert_rows!(conn, dedup_keys::table, &keys)?;
+        }
+        for chunk in self.candidates.chunks(ROWS_PER_STATEMENT) {
+            super::insert_rows!(conn, duplicate_candidates::table, chunk)?;
+        }
+        for chunk in self.outbox.chunks(ROWS_PER_STATEMENT) {
+            super::insert_rows!(conn, outbox::table, chunk)?;
+        }
+        std::mem::take(&mut self.tally).flush(conn)?;
+        *self = RequestRows::default();
+        Ok(())
+    }
 }
 
 pub fn find_by_receipt(
@@ -60,13 +137,6 @@ pub fn find_by_receipt(
         .select(CaseRequestRow::as_select())
         .first(conn)
         .optional()?)
-}
-
-pub fn insert_status_code(conn: &mut DbConnection, row: &StatusCodeRow) -> Result<(), DbError> {
-    diesel::insert_into(status_codes::table)
-        .values(row)
-        .execute(conn)?;
-    Ok(())
 }
 
 /// Takes the plain status-check code for the confirmation page: returns it and erases it,

@@ -41,11 +41,47 @@ pub fn enqueue(
     mail: &Mail,
     now: DateTime<Utc>,
 ) -> Result<usize, MailError> {
+    let mut gathered = Vec::new();
+    let written = enqueue_into(conn, &mut gathered, settings, mail, now)?;
+    for row in &gathered {
+        db::outbox::insert(conn, row)?;
+    }
+    Ok(written)
+}
+
+/// `enqueue`, leaving the rows that need no check against the outbox in `gathered`, for
+/// the caller to write with the rest of its change (`RequestRows`).
+pub fn enqueue_into(
+    conn: &mut DbConnection,
+    gathered: &mut Vec<OutboxRow>,
+    settings: &Settings,
+    mail: &Mail,
+    now: DateTime<Utc>,
+) -> Result<usize, MailError> {
+    let mut written = 0;
+    for row in outbox_rows(settings, mail, now)? {
+        if row.dedup_key.is_some() {
+            written += usize::from(db::outbox::insert_once(conn, &row)?);
+        } else {
+            gathered.push(row);
+            written += 1;
+        }
+    }
+    Ok(written)
+}
+
+/// The outbox rows of a mail, one per recipient.
+fn outbox_rows(
+    settings: &Settings,
+    mail: &Mail,
+    now: DateTime<Utc>,
+) -> Result<Vec<OutboxRow>, MailError> {
     let rendered = mail.render(&settings.base_url)?;
     let now = now.naive_utc();
-    let mut written = 0;
-    for to in mail.recipients() {
-        let row = OutboxRow {
+    Ok(mail
+        .recipients()
+        .into_iter()
+        .map(|to| OutboxRow {
             kind: mail.kind().to_string(),
             request_id: mail.request_id().map(str::to_string),
             recipient: to.as_str().to_string(),
@@ -55,15 +91,8 @@ pub fn enqueue(
             urgent: mail.is_urgent(),
             dedup_key: mail.dedup_key(),
             ..OutboxRow::pending(uuid::Uuid::new_v4().to_string(), now)
-        };
-        if row.dedup_key.is_some() {
-            written += usize::from(db::outbox::insert_once(conn, &row)?);
-        } else {
-            db::outbox::insert(conn, &row)?;
-            written += 1;
-        }
-    }
-    Ok(written)
+        })
+        .collect())
 }
 
 /// The valid addresses of a comma-separated list (a queue's `notify_emails`); invalid

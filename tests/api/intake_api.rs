@@ -252,7 +252,7 @@ on_both_backends! {
             let writer = writer.clone();
             async move {
                 writer
-                    .run(move |conn| {
+                    .run(move |conn, _rows| {
                         db::write_transaction(conn, |conn| {
                             db::cases::audit(conn, None, "cli", "group_test", format!("row {i}"), now)?;
                             if i % 2 == 1 {
