@@ -300,18 +300,22 @@ fn store_one(
     now: DateTime<Utc>,
     rows: &mut db::requests::RequestRows,
 ) -> Result<Stored, SubmitError> {
-    // A gathered request under one of these keys must be written for matching to see it.
-    if rows.holds_any(&p.keys) {
-        rows.write(conn)?;
-    }
     let policy = &settings.dedup;
     let classification = &p.classification;
+    // Matched against the stored requests and those gathered for this commit.
     let duplicates = match earlier {
-        None => find_duplicates(conn, &p.profile, &p.keys, policy)?,
+        None => {
+            let among = Among::default();
+            find_duplicates_among(conn, &p.profile, &p.keys, policy, among, rows)?.0
+        }
         // Only what was filed since the search outside is compared here.
         Some((seen, (looked_at, found))) => {
+            let among = Among {
+                seen: Some(seen),
+                skip: Some(looked_at),
+            };
             let (mut fresh, _) =
-                find_duplicates_among(conn, &p.profile, &p.keys, policy, Some(seen), looked_at)?;
+                find_duplicates_among(conn, &p.profile, &p.keys, policy, among, rows)?;
             fresh.extend(found.iter().cloned());
             best_first(&mut fresh);
             fresh
@@ -399,42 +403,53 @@ fn mails_for(
     mails
 }
 
-/// Earlier requests scoring at least the threshold, best first. Only requests sharing a
-/// blocking key are loaded and scored; pairs staff rejected are skipped (a new request
-/// has none yet; the check matters when matching runs again).
-fn find_duplicates(
-    conn: &mut DbConnection,
-    profile: &Profile,
-    keys: &[String],
-    policy: &DedupPolicy,
-) -> Result<Vec<Duplicate>, DbError> {
-    Ok(find_duplicates_among(conn, profile, keys, policy, None, &HashSet::new())?.0)
+/// Which stored requests a search compares: those filed after `seen` (all when `None`),
+/// leaving out those in `skip`.
+#[derive(Default, Clone, Copy)]
+struct Among<'a> {
+    seen: Option<KeysSeen>,
+    skip: Option<&'a HashSet<String>>,
 }
 
-/// `find_duplicates` among the requests filed after `seen` (all when `None`), leaving
-/// out those in `skip`; also returns the ids it looked at (all it found under the keys,
-/// including those left unscored by the `MAX_CANDIDATES` bound).
+/// Earlier requests scoring at least the threshold, best first: the stored ones `among`
+/// says, and those `gathered` for the same commit. Only requests sharing a blocking key
+/// are scored, at most `MAX_CANDIDATES`. Also returns the ids of stored requests it looked
+/// at (all it found under the keys, including those left unscored by that bound).
 fn find_duplicates_among(
     conn: &mut DbConnection,
     profile: &Profile,
     keys: &[String],
     policy: &DedupPolicy,
-    seen: Option<KeysSeen>,
-    skip: &HashSet<String>,
+    Among { seen, skip }: Among,
+    gathered: &db::requests::RequestRows,
 ) -> Result<(Vec<Duplicate>, HashSet<String>), DbError> {
     let mut matches = match seen {
         None => db::duplicates::key_matches(conn, keys)?,
         Some(seen) => db::duplicates::key_matches_after(conn, keys, seen)?,
     };
-    matches.retain(|m| !skip.contains(&m.request_id));
+    if let Some(skip) = skip {
+        matches.retain(|m| !skip.contains(&m.request_id));
+    }
     // Every request found under the keys counts as looked at, scored or not: a second
     // search (inside the shared commit) only needs what arrived after this one.
     let looked_at: HashSet<String> = matches.iter().map(|m| m.request_id.clone()).collect();
+    matches.extend(gathered.key_matches(keys));
     let ids = pick_candidates(keys, matches);
     if ids.is_empty() {
         return Ok((Vec::new(), looked_at));
     }
-    let mut found: Vec<Duplicate> = db::duplicates::load_requests(conn, &ids)?
+    let mut earlier = Vec::with_capacity(ids.len());
+    let mut stored = Vec::new();
+    for id in ids {
+        match gathered.stored(&id) {
+            Some(held) => earlier.push(held),
+            None => stored.push(id),
+        }
+    }
+    if !stored.is_empty() {
+        earlier.extend(db::duplicates::load_requests(conn, &stored)?);
+    }
+    let mut found: Vec<Duplicate> = earlier
         .into_iter()
         .filter_map(|earlier| {
             let assessment = assess(profile, &profile_of_stored(&earlier));
@@ -489,8 +504,15 @@ impl EarlierMatches {
             .map(|r| {
                 let profile = profile_of_request(r);
                 let keys = profile.blocking_keys();
-                let (found, looked_at) =
-                    find_duplicates_among(conn, &profile, &keys, policy, None, &HashSet::new())?;
+                let nothing_gathered = db::requests::RequestRows::default();
+                let (found, looked_at) = find_duplicates_among(
+                    conn,
+                    &profile,
+                    &keys,
+                    policy,
+                    Among::default(),
+                    &nothing_gathered,
+                )?;
                 Ok((looked_at, found))
             })
             .collect::<Result<_, DbError>>()?;

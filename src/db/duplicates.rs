@@ -1,12 +1,12 @@
 //! Duplicate detection storage: the blocking keys each request is filed under, the
 //! candidate pairs intake found, and staff decisions on them.
 
-use chrono::NaiveDateTime;
+use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use std::collections::HashSet;
 
 use super::models::PersonalDataRow;
-use super::schema::{case_requests, dedup_keys, duplicate_candidates};
+use super::schema::{case_requests, dedup_keys, duplicate_candidates, request_personal_data};
 use super::{DbConnection, DbError};
 use crate::domain::dedup::KeyMatch;
 
@@ -19,8 +19,8 @@ pub const SUGGESTED: &str = "suggested";
 pub const CONFIRMED: &str = "confirmed";
 pub const REJECTED: &str = "rejected";
 
-/// What matching needs of an earlier request: its facts and its personal data, read by
-/// column name.
+/// What matching needs of an earlier request: its facts and the personal data it
+/// compares, read by column name.
 #[derive(Debug, Clone, QueryableByName)]
 #[diesel(table_name = case_requests)]
 pub struct StoredRequest {
@@ -32,12 +32,45 @@ pub struct StoredRequest {
     #[diesel(column_name = applicant_location)]
     pub location: String,
     #[diesel(embed)]
-    pub personal: PersonalDataRow,
+    pub personal: ComparedPersonal,
+}
+
+/// The personal data matching compares: the applicant's name, birth date and contacts,
+/// the submitter's contacts and the SIV case number (not the description or who
+/// referred them).
+#[derive(Debug, Clone, QueryableByName)]
+#[diesel(table_name = request_personal_data)]
+pub struct ComparedPersonal {
+    pub applicant_full_name: String,
+    pub applicant_date_of_birth: Option<NaiveDate>,
+    pub applicant_phone: Option<String>,
+    pub applicant_whatsapp: Option<String>,
+    pub applicant_email: Option<String>,
+    pub submitter_phone: Option<String>,
+    pub submitter_email: Option<String>,
+    pub siv_case_number: Option<String>,
+}
+
+impl From<&PersonalDataRow> for ComparedPersonal {
+    fn from(p: &PersonalDataRow) -> Self {
+        ComparedPersonal {
+            applicant_full_name: p.applicant_full_name.clone(),
+            applicant_date_of_birth: p.applicant_date_of_birth,
+            applicant_phone: p.applicant_phone.clone(),
+            applicant_whatsapp: p.applicant_whatsapp.clone(),
+            applicant_email: p.applicant_email.clone(),
+            submitter_phone: p.submitter_phone.clone(),
+            submitter_email: p.submitter_email.clone(),
+            siv_case_number: p.siv_case_number.clone(),
+        }
+    }
 }
 
 /// A candidate pair as stored.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = duplicate_candidates)]
+// None is NULL, never DEFAULT: then SQLite takes many rows in one INSERT.
+#[diesel(treat_none_as_default_value = false)]
 pub struct CandidateRow {
     pub request_id: String,
     pub candidate_id: String,
@@ -228,7 +261,9 @@ pub fn load_requests(
 
 /// What `load_requests` reads of a request and its personal data, by column name.
 const STORED_REQUEST_COLUMNS: &str = "SELECT c.id, c.reference, c.queue_slug, \
-     c.submitter_kind, c.household_size, c.applicant_location, p.* \
+     c.submitter_kind, c.household_size, c.applicant_location, p.applicant_full_name, \
+     p.applicant_date_of_birth, p.applicant_phone, p.applicant_whatsapp, p.applicant_email, \
+     p.submitter_phone, p.submitter_email, p.siv_case_number \
      FROM case_requests c JOIN request_personal_data p ON p.request_id = c.id";
 
 /// `load_requests` on SQLite: the ids as one JSON array, so that the statement is the same

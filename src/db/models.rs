@@ -12,6 +12,8 @@ use crate::domain::{QueueSlug, RoutingRule};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = case_requests)]
+// None is NULL, never DEFAULT: then SQLite takes many rows in one INSERT.
+#[diesel(treat_none_as_default_value = false)]
 pub struct CaseRequestRow {
     pub id: String,
     pub reference: String,
@@ -51,6 +53,8 @@ pub struct CaseRequestRow {
 /// The applicant's status-check code of one request.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = status_codes)]
+// None is NULL, never DEFAULT: then SQLite takes many rows in one INSERT.
+#[diesel(treat_none_as_default_value = false)]
 pub struct StatusCodeRow {
     pub request_id: String,
     /// SHA-256 (hex) of the code.
@@ -89,6 +93,8 @@ pub struct ApiTokenRow {
 /// The personal data of one request; read only where a role needs it, and audited.
 #[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Insertable)]
 #[diesel(table_name = request_personal_data)]
+// None is NULL, never DEFAULT: then SQLite takes many rows in one INSERT.
+#[diesel(treat_none_as_default_value = false)]
 pub struct PersonalDataRow {
     pub request_id: String,
     pub submitter_name: Option<String>,
@@ -162,6 +168,8 @@ pub struct GuidanceRow {
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = audit_events)]
+// None is NULL, never DEFAULT: then SQLite takes many rows in one INSERT.
+#[diesel(treat_none_as_default_value = false)]
 pub struct AuditEventRow {
     pub id: String,
     pub request_id: Option<String>,

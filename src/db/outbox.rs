@@ -54,6 +54,8 @@ impl fmt::Display for OutboxStatus {
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = outbox)]
+// None is NULL, never DEFAULT: then SQLite takes many rows in one INSERT.
+#[diesel(treat_none_as_default_value = false)]
 pub struct OutboxRow {
     pub id: String,
     pub kind: String,

@@ -2,10 +2,10 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use std::collections::HashSet;
+use std::collections::HashMap;
 
 use super::counts::Tally;
-use super::duplicates::CandidateRow;
+use super::duplicates::{CandidateRow, StoredRequest};
 use super::outbox::OutboxRow;
 
 use super::models::{
@@ -17,6 +17,7 @@ use super::schema::{
     request_personal_data, routing_rules, status_codes,
 };
 use super::{DbConnection, DbError};
+use crate::domain::dedup::KeyMatch;
 use crate::domain::{Category, QueueSlug, RoutingRule};
 
 /// The routing rules in order, and the queue that takes what no rule claims.
@@ -48,8 +49,8 @@ pub struct RequestRows {
     pub status_codes: Vec<StatusCodeRow>,
     /// Duplicate keys: (key, request id, when the request was received).
     keys: Vec<(String, String, NaiveDateTime)>,
-    /// The keys of `keys`, to tell whether a new request shares one with a gathered one.
-    held: HashSet<String>,
+    /// The same by key, for matching a new request against the gathered ones.
+    by_key: HashMap<String, Vec<(String, NaiveDateTime)>>,
     pub candidates: Vec<CandidateRow>,
     pub outbox: Vec<OutboxRow>,
     /// What the gathered changes add to the dashboard counts.
@@ -63,9 +64,43 @@ impl RequestRows {
     /// Files `request_id` under its duplicate keys.
     pub fn add_keys(&mut self, request_id: &str, keys: &[String], at: NaiveDateTime) {
         for key in keys {
-            self.held.insert(key.clone());
+            self.by_key
+                .entry(key.clone())
+                .or_default()
+                .push((request_id.to_string(), at));
             self.keys.push((key.clone(), request_id.to_string(), at));
         }
+    }
+
+    /// The gathered requests filed under any of `keys`, as `key_matches` finds stored ones:
+    /// matching sees them before they are written.
+    pub fn key_matches(&self, keys: &[String]) -> Vec<KeyMatch> {
+        let mut found = Vec::new();
+        for (index, key) in keys.iter().enumerate() {
+            for (id, at) in self.by_key.get(key).into_iter().flatten() {
+                found.push(KeyMatch {
+                    key: index,
+                    request_id: id.clone(),
+                    created_at: *at,
+                });
+            }
+        }
+        found
+    }
+
+    /// A gathered request as matching reads a stored one.
+    pub fn stored(&self, id: &str) -> Option<StoredRequest> {
+        let row = self.requests.iter().find(|r| r.id == id)?;
+        let personal = self.personal.iter().find(|p| p.request_id == id)?;
+        Some(StoredRequest {
+            id: row.id.clone(),
+            reference: row.reference.clone(),
+            queue_slug: row.queue_slug.clone(),
+            submitter_kind: row.submitter_kind.clone(),
+            household_size: row.household_size,
+            location: row.applicant_location.clone(),
+            personal: personal.into(),
+        })
     }
 
     /// How many duplicate keys are gathered.
@@ -81,12 +116,6 @@ impl RequestRows {
             .sort_unstable_by(|a, b| a.request_id.cmp(&b.request_id));
         self.audit.sort_unstable_by(|a, b| a.id.cmp(&b.id));
         self.keys.sort_unstable();
-    }
-
-    /// Whether a gathered request is filed under any of `keys`: duplicate matching only
-    /// sees it once it is written.
-    pub fn holds_any(&self, keys: &[String]) -> bool {
-        keys.iter().any(|key| self.held.contains(key))
     }
 
     /// Writes what is gathered and empties it. Call inside a transaction.

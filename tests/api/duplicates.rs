@@ -228,6 +228,33 @@ on_both_backends! {
         assert!(reasons(first).contains(&"same phone"), "{found}");
     }
 
+    async fn a_batch_that_names_one_person_twice_links_the_two(app: TestApp) {
+        // Rows of one batch are stored in one commit; the second is matched against the
+        // first before either is written.
+        let admin = app.staff("admin", &[]).await;
+        let (_, token) = crate::partners::partner_with_token(&app, &admin, "Twice NGO", "").await;
+        let mut first = valid_request();
+        first["applicant"]["full_name"] = json!("Spozhmai Wardak");
+        first["applicant"]["phone"] = json!("+93 799 555 101");
+        let mut second = first.clone();
+        second["applicant"]["full_name"] = json!("Spojmai Wardak");
+        second["applicant"]["phone"] = json!("0799555101");
+        let resp = crate::partners::post_with(&app, "/api/v1/requests:batch", &token, &json!([first, second])).await;
+        assert_eq!(resp.status(), 200);
+        let answer: Value = resp.json().await.unwrap();
+        let references: Vec<&str> =
+            answer["results"].as_array().unwrap().iter().map(|r| r["reference"].as_str().unwrap()).collect();
+        let found = duplicates_of(&app, references[1]).await;
+        let linked: Vec<&str> =
+            found["candidates"].as_array().unwrap().iter().map(|c| c["reference"].as_str().unwrap()).collect();
+        assert_eq!(linked, [references[0]], "{found}");
+        let trail = trail(&app, references[1]).await;
+        assert!(
+            trail.iter().any(|(action, detail)| action == "possible_duplicate" && detail.contains(references[0])),
+            "{trail:?}"
+        );
+    }
+
     async fn duplicates_of_an_unknown_request_are_404(app: TestApp) {
         for path in ["/api/v1/requests/TF-AAAA-AAAA/duplicates", "/api/v1/requests/nonsense/duplicates"] {
             let resp = app.raw.get(app.url(path)).send().await.unwrap();
