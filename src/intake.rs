@@ -454,9 +454,9 @@ fn find_duplicates_among(
         .filter_map(|earlier| {
             let assessment = assess(profile, &profile_of_stored(&earlier));
             (assessment.score >= policy.threshold).then_some(Duplicate {
-                id: earlier.id,
-                reference: earlier.reference,
-                queue_slug: earlier.queue_slug,
+                id: earlier.id.clone(),
+                reference: earlier.reference.clone(),
+                queue_slug: earlier.queue_slug.clone(),
                 assessment,
             })
         })

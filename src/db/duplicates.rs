@@ -3,7 +3,9 @@
 
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, LazyLock, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use super::models::PersonalDataRow;
 use super::schema::{case_requests, dedup_keys, duplicate_candidates, request_personal_data};
@@ -243,21 +245,76 @@ fn key_matches_pg(
     Ok(KeyRow::matches(found))
 }
 
-/// Loads the candidates' facts and personal data (only those, never the whole table).
+/// Loads the candidates' facts and personal data (only those, never the whole table),
+/// sorted by id. A request read in the last `RECENT_FOR` is not read again: in a surge
+/// the same few dozen recent requests are the candidates of every new request with a
+/// common name, and reading them was most of what the database did per intake.
 pub fn load_requests(
     conn: &mut DbConnection,
     ids: &[String],
-) -> Result<Vec<StoredRequest>, DbError> {
-    let mut out = match conn {
-        DbConnection::Postgres(pg) => load_requests_pg(pg, ids)?,
-        DbConnection::Sqlite(sqlite) => RequestsByIds {
-            ids: json_list(ids)?,
-        }
-        .load(sqlite)?,
+) -> Result<Vec<Arc<StoredRequest>>, DbError> {
+    let mut out = Vec::with_capacity(ids.len());
+    let missing: Vec<String> = {
+        let recent = RECENT.lock().unwrap_or_else(PoisonError::into_inner);
+        ids.iter()
+            .filter(|id| match recent.get(id.as_str()) {
+                Some((at, stored)) if at.elapsed() < RECENT_FOR => {
+                    out.push(stored.clone());
+                    false
+                }
+                _ => true,
+            })
+            .cloned()
+            .collect()
     };
+    if !missing.is_empty() {
+        let loaded = match conn {
+            DbConnection::Postgres(pg) => load_requests_pg(pg, &missing)?,
+            DbConnection::Sqlite(sqlite) => RequestsByIds {
+                ids: json_list(&missing)?,
+            }
+            .load(sqlite)?,
+        };
+        let now = Instant::now();
+        let mut recent = RECENT.lock().unwrap_or_else(PoisonError::into_inner);
+        // Nothing stays longer than it may be used.
+        if let Some(cutoff) = now.checked_sub(RECENT_FOR) {
+            recent.retain(|_, (at, _)| *at > cutoff);
+        }
+        if recent.len() + loaded.len() > RECENT_MAX {
+            recent.clear();
+        }
+        for stored in loaded {
+            let stored = Arc::new(stored);
+            recent.insert(stored.id.clone(), (now, stored.clone()));
+            out.push(stored);
+        }
+    }
     out.sort_by(|a, b| a.id.cmp(&b.id));
     Ok(out)
 }
+
+/// How long a request `load_requests` read is reused: as long as the intake setup is, so
+/// a change made on another instance (a corrected name, a moved case, an anonymization)
+/// reaches matching as soon as a routing change does.
+const RECENT_FOR: Duration = Duration::from_secs(1);
+
+/// The most requests kept read: a few hundred kilobytes.
+const RECENT_MAX: usize = 2048;
+
+/// Drops what `load_requests` kept: personal data that was anonymized must not stay in
+/// memory either.
+pub fn forget_recent() {
+    RECENT
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clear();
+}
+
+/// The requests `load_requests` read lately, by id, with when.
+static RECENT: LazyLock<Mutex<HashMap<String, ReadAt>>> = LazyLock::new(Mutex::default);
+
+type ReadAt = (Instant, Arc<StoredRequest>);
 
 /// What `load_requests` reads of a request and its personal data, by column name.
 const STORED_REQUEST_COLUMNS: &str = "SELECT c.id, c.reference, c.queue_slug, \

@@ -136,6 +136,7 @@ fn anonymize(
     counts.dedup_keys +=
         diesel::delete(dedup_keys::table.filter(dedup_keys::request_id.eq_any(&ids)))
             .execute(conn)?;
+    super::duplicates::forget_recent();
     // Mail still pending is left to go out; what was sent (or gave up) keeps its subject,
     // which names the reference only.
     counts.mails += diesel::update(

@@ -3,6 +3,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use super::counts::Tally;
 use super::duplicates::{CandidateRow, StoredRequest};
@@ -89,10 +90,10 @@ impl RequestRows {
     }
 
     /// A gathered request as matching reads a stored one.
-    pub fn stored(&self, id: &str) -> Option<StoredRequest> {
+    pub fn stored(&self, id: &str) -> Option<Arc<StoredRequest>> {
         let row = self.requests.iter().find(|r| r.id == id)?;
         let personal = self.personal.iter().find(|p| p.request_id == id)?;
-        Some(StoredRequest {
+        Some(Arc::new(StoredRequest {
             id: row.id.clone(),
             reference: row.reference.clone(),
             queue_slug: row.queue_slug.clone(),
@@ -100,7 +101,7 @@ impl RequestRows {
             household_size: row.household_size,
             location: row.applicant_location.clone(),
             personal: personal.into(),
-        })
+        }))
     }
 
     /// How many duplicate keys are gathered.
