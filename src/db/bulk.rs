@@ -203,7 +203,7 @@ pub fn fill(
         }
         counts.audit_events += rows.audit.len() as u64;
         counts.dedup_keys += rows.key_count() as u64;
-        super::write_transaction(conn, |conn| rows.write(conn))?;
+        super::write_transaction(conn, |conn| rows.write_counts_in(conn, Some(0)))?;
         counts.requests += n as u64;
         left -= n as u64;
         progress(counts.requests);

@@ -299,8 +299,8 @@ pub fn load_requests(
 /// reaches matching as soon as a routing change does.
 const RECENT_FOR: Duration = Duration::from_secs(1);
 
-/// The most requests kept read: a few hundred kilobytes.
-const RECENT_MAX: usize = 2048;
+/// The most requests kept read: well under a megabyte.
+const RECENT_MAX: usize = 1024;
 
 /// Drops what `load_requests` kept: personal data that was anonymized must not stay in
 /// memory either.

@@ -121,6 +121,17 @@ impl RequestRows {
 
     /// Writes what is gathered and empties it. Call inside a transaction.
     pub fn write(&mut self, conn: &mut DbConnection) -> Result<(), DbError> {
+        self.write_counts_in(conn, None)
+    }
+
+    /// `write`, adding the counts to one `stripe` of each count row (all of a large load in
+    /// the first, so that readers have fewer rows to add up) or, when `None`, to a stripe
+    /// of the transaction's own.
+    pub fn write_counts_in(
+        &mut self,
+        conn: &mut DbConnection,
+        stripe: Option<i32>,
+    ) -> Result<(), DbError> {
         for chunk in self.requests.chunks(ROWS_PER_STATEMENT) {
             super::insert_rows!(conn, case_requests::table, chunk)?;
         }
@@ -152,7 +163,11 @@ impl RequestRows {
         for chunk in self.outbox.chunks(ROWS_PER_STATEMENT) {
             super::insert_rows!(conn, outbox::table, chunk)?;
         }
-        std::mem::take(&mut self.tally).flush(conn)?;
+        let tally = std::mem::take(&mut self.tally);
+        match stripe {
+            Some(stripe) => tally.flush_in_stripe(conn, stripe)?,
+            None => tally.flush(conn)?,
+        }
         *self = RequestRows::default();
         Ok(())
     }
