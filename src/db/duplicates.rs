@@ -254,19 +254,16 @@ pub fn load_requests(
     ids: &[String],
 ) -> Result<Vec<Arc<StoredRequest>>, DbError> {
     let mut out = Vec::with_capacity(ids.len());
-    let missing: Vec<String> = {
+    let mut missing = Vec::new();
+    {
         let recent = RECENT.lock().unwrap_or_else(PoisonError::into_inner);
-        ids.iter()
-            .filter(|id| match recent.get(id.as_str()) {
-                Some((at, stored)) if at.elapsed() < RECENT_FOR => {
-                    out.push(stored.clone());
-                    false
-                }
-                _ => true,
-            })
-            .cloned()
-            .collect()
-    };
+        for id in ids {
+            match recent.get(id) {
+                Some((at, stored)) if at.elapsed() < RECENT_FOR => out.push(stored.clone()),
+                _ => missing.push(id.clone()),
+            }
+        }
+    }
     if !missing.is_empty() {
         let loaded = match conn {
             DbConnection::Postgres(pg) => load_requests_pg(pg, &missing)?,
