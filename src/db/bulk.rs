@@ -174,7 +174,7 @@ pub fn fill(
     let mut left = count;
     while left > 0 {
         let n = left.min(PER_TRANSACTION as u64) as usize;
-        let mut batch = Batch::default();
+        let mut rows = RequestRows::default();
         for _ in 0..n {
             let repeat = !recent.is_empty() && rng.random_ratio(3, 100);
             let person = if repeat {
@@ -190,13 +190,20 @@ pub fn fill(
                 }
                 p
             };
-            batch.add(&mut rng, &person, &rules, &default_queue, now, &mut counts);
-            let last = batch.rows.requests.last_mut().expect("just added");
+            add_request(
+                &mut rows,
+                &mut rng,
+                &person,
+                &rules,
+                &default_queue,
+                now,
+                &mut counts,
+            );
+            let last = rows.requests.last_mut().expect("just added");
             while !references.insert(last.reference.clone()) {
                 last.reference = CaseReference::generate(&mut rng).to_string();
             }
         }
-        let rows = &mut batch.rows;
         rows.sort_by_key();
         for row in &rows.requests {
             rows.tally.add(row, 1);
@@ -295,138 +302,132 @@ fn status(rng: &mut StdRng, age_days: i64) -> Status {
     }
 }
 
-#[derive(Default)]
-struct Batch {
-    rows: RequestRows,
-}
-
-impl Batch {
-    fn add(
-        &mut self,
-        rng: &mut StdRng,
-        p: &Person,
-        rules: &[crate::domain::RoutingRule],
-        default_queue: &crate::domain::QueueSlug,
-        now: NaiveDateTime,
-        counts: &mut Counts,
-    ) {
-        let age = Duration::seconds(rng.random_range(0..DAYS * 86_400));
-        let created = now - age;
-        let (category, priority) = category(rng);
-        let source = *pick(rng, &[Source::WebForm, Source::WebForm, Source::PartnerApi]);
-        let decision = route(
-            rules,
-            &RoutingFacts {
-                category,
-                priority,
-                source,
-                location: p.location,
-            },
-            default_queue,
-        );
-        let status = status(rng, age.num_days());
-        let open = status.is_open();
-        let closed_at = (!open).then(|| {
-            let took = Duration::seconds(rng.random_range(3_600..=age.num_seconds().max(3_600)));
-            (created + took).min(now)
-        });
-        let id = uuid::Uuid::new_v4().to_string();
-        let kind = if rng.random_ratio(70, 100) {
-            SubmitterKind::SelfApplicant
-        } else {
-            SubmitterKind::Organization
-        };
-        self.rows.requests.push(CaseRequestRow {
-            id: id.clone(),
-            reference: CaseReference::generate(rng).to_string(),
-            receipt_token: random_token(rng),
-            source: source.as_str().into(),
-            submitter_kind: kind.as_str().into(),
-            applicant_location: p.location.as_str().into(),
-            household_size: p.household,
-            siv_status: "none".into(),
-            referral_program: "none".into(),
-            claimed_programs: String::new(),
-            us_tie: "none".into(),
-            urgent_danger: category == Category::UrgentProtection,
-            urgent_medical: false,
-            category: category.as_str().into(),
-            category_reason: "demo data".into(),
-            priority: priority.as_str().into(),
-            priority_reason: "demo data".into(),
-            queue_slug: decision.queue.as_str().into(),
-            routing_rule_id: decision.rule_id.clone(),
-            routing_rule_name: decision.rule_name.clone(),
-            status: status.as_str().into(),
-            consent_at: created,
-            created_at: created,
-            updated_at: closed_at.unwrap_or(created),
-            assignee_id: None,
-            entered_by: None,
-            closed_at,
-            is_open: open,
-            language: pick(rng, &["en", "en", "fa-AF", "ps"]).to_string(),
-            partner_id: None,
-        });
-        let org = kind == SubmitterKind::Organization;
-        self.rows.personal.push(PersonalDataRow {
-            request_id: id.clone(),
-            submitter_name: org.then(|| "Case Worker".to_string()),
-            submitter_email: org.then(|| "intake@ngo.example.org".to_string()),
-            submitter_phone: None,
-            submitter_organization: org.then(|| "Example Relief NGO".to_string()),
-            applicant_full_name: p.name.clone(),
-            applicant_date_of_birth: p.birth,
-            applicant_phone: p.phone.clone(),
-            applicant_whatsapp: None,
-            applicant_email: p.email.clone(),
-            siv_case_number: p.case_number.clone(),
-            referred_by: None,
-            description: Some(pick(rng, DESCRIPTIONS).to_string()),
-        });
-        let rid = Some(id.as_str());
-        self.rows.audit.push(AuditEventRow::new(
+/// Adds a made-up request about `p` to `rows`.
+fn add_request(
+    rows: &mut RequestRows,
+    rng: &mut StdRng,
+    p: &Person,
+    rules: &[crate::domain::RoutingRule],
+    default_queue: &crate::domain::QueueSlug,
+    now: NaiveDateTime,
+    counts: &mut Counts,
+) {
+    let age = Duration::seconds(rng.random_range(0..DAYS * 86_400));
+    let created = now - age;
+    let (category, priority) = category(rng);
+    let source = *pick(rng, &[Source::WebForm, Source::WebForm, Source::PartnerApi]);
+    let decision = route(
+        rules,
+        &RoutingFacts {
+            category,
+            priority,
+            source,
+            location: p.location,
+        },
+        default_queue,
+    );
+    let status = status(rng, age.num_days());
+    let open = status.is_open();
+    let closed_at = (!open).then(|| {
+        let took = Duration::seconds(rng.random_range(3_600..=age.num_seconds().max(3_600)));
+        (created + took).min(now)
+    });
+    let id = uuid::Uuid::new_v4().to_string();
+    let kind = if rng.random_ratio(70, 100) {
+        SubmitterKind::SelfApplicant
+    } else {
+        SubmitterKind::Organization
+    };
+    rows.requests.push(CaseRequestRow {
+        id: id.clone(),
+        reference: CaseReference::generate(rng).to_string(),
+        receipt_token: random_token(rng),
+        source: source.as_str().into(),
+        submitter_kind: kind.as_str().into(),
+        applicant_location: p.location.as_str().into(),
+        household_size: p.household,
+        siv_status: "none".into(),
+        referral_program: "none".into(),
+        claimed_programs: String::new(),
+        us_tie: "none".into(),
+        urgent_danger: category == Category::UrgentProtection,
+        urgent_medical: false,
+        category: category.as_str().into(),
+        category_reason: "demo data".into(),
+        priority: priority.as_str().into(),
+        priority_reason: "demo data".into(),
+        queue_slug: decision.queue.as_str().into(),
+        routing_rule_id: decision.rule_id.clone(),
+        routing_rule_name: decision.rule_name.clone(),
+        status: status.as_str().into(),
+        consent_at: created,
+        created_at: created,
+        updated_at: closed_at.unwrap_or(created),
+        assignee_id: None,
+        entered_by: None,
+        closed_at,
+        is_open: open,
+        language: pick(rng, &["en", "en", "fa-AF", "ps"]).to_string(),
+        partner_id: None,
+    });
+    let org = kind == SubmitterKind::Organization;
+    rows.personal.push(PersonalDataRow {
+        request_id: id.clone(),
+        submitter_name: org.then(|| "Case Worker".to_string()),
+        submitter_email: org.then(|| "intake@ngo.example.org".to_string()),
+        submitter_phone: None,
+        submitter_organization: org.then(|| "Example Relief NGO".to_string()),
+        applicant_full_name: p.name.clone(),
+        applicant_date_of_birth: p.birth,
+        applicant_phone: p.phone.clone(),
+        applicant_whatsapp: None,
+        applicant_email: p.email.clone(),
+        siv_case_number: p.case_number.clone(),
+        referred_by: None,
+        description: Some(pick(rng, DESCRIPTIONS).to_string()),
+    });
+    let rid = Some(id.as_str());
+    rows.audit.push(AuditEventRow::new(
+        rid,
+        "demo-data",
+        "created",
+        format!(
+            "via {}; category {category}; priority {priority}",
+            source.as_str()
+        ),
+        created,
+    ));
+    rows.audit.push(AuditEventRow::new(
+        rid,
+        "system",
+        "routed",
+        format!("to {}", decision.queue.as_str()),
+        created + Duration::microseconds(1),
+    ));
+    if let Some(at) = closed_at {
+        counts.closed += 1;
+        rows.audit.push(AuditEventRow::new(
             rid,
             "demo-data",
-            "created",
-            format!(
-                "via {}; category {category}; priority {priority}",
-                source.as_str()
-            ),
-            created,
+            "status_changed",
+            format!("status new -> {}", status.as_str()),
+            at,
         ));
-        self.rows.audit.push(AuditEventRow::new(
-            rid,
-            "system",
-            "routed",
-            format!("to {}", decision.queue.as_str()),
-            created + Duration::microseconds(1),
-        ));
-        if let Some(at) = closed_at {
-            counts.closed += 1;
-            self.rows.audit.push(AuditEventRow::new(
-                rid,
-                "demo-data",
-                "status_changed",
-                format!("status new -> {}", status.as_str()),
-                at,
-            ));
-        }
-        let phones: Vec<&str> = p.phone.iter().map(String::as_str).collect();
-        let emails: Vec<&str> = p.email.iter().map(String::as_str).collect();
-        let cases: Vec<&str> = p.case_number.iter().map(String::as_str).collect();
-        let household = p.household.and_then(|n| u16::try_from(n).ok());
-        let profile = Profile::new(ProfileInput {
-            full_name: &p.name,
-            birth: p.birth.map(Birth::Date),
-            phones: &phones,
-            emails: &emails,
-            case_numbers: &cases,
-            household_size: household,
-            location: Some(p.location.as_str()),
-        });
-        self.rows.add_keys(&id, &profile.blocking_keys(), created);
     }
+    let phones: Vec<&str> = p.phone.iter().map(String::as_str).collect();
+    let emails: Vec<&str> = p.email.iter().map(String::as_str).collect();
+    let cases: Vec<&str> = p.case_number.iter().map(String::as_str).collect();
+    let household = p.household.and_then(|n| u16::try_from(n).ok());
+    let profile = Profile::new(ProfileInput {
+        full_name: &p.name,
+        birth: p.birth.map(Birth::Date),
+        phones: &phones,
+        emails: &emails,
+        case_numbers: &cases,
+        household_size: household,
+        location: Some(p.location.as_str()),
+    });
+    rows.add_keys(&id, &profile.blocking_keys(), created);
 }
 
 /// What the raw baseline measured.
@@ -469,11 +470,18 @@ pub fn raw_intakes(
                 while Instant::now() < deadline {
                     let t0 = Instant::now();
                     let now = chrono::Utc::now().naive_utc();
-                    let mut batch = Batch::default();
+                    let mut rows = RequestRows::default();
                     let mut counts = Counts::default();
                     let p = person(&mut rng);
-                    batch.add(&mut rng, &p, &rules, &default_queue, now, &mut counts);
-                    let mut rows = batch.rows;
+                    add_request(
+                        &mut rows,
+                        &mut rng,
+                        &p,
+                        &rules,
+                        &default_queue,
+                        now,
+                        &mut counts,
+                    );
                     // A new request is open with status new, like intake's.
                     let row = &mut rows.requests[0];
                     row.status = Status::New.as_str().into();

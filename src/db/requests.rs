@@ -48,10 +48,8 @@ pub struct RequestRows {
     pub personal: Vec<PersonalDataRow>,
     pub audit: Vec<AuditEventRow>,
     pub status_codes: Vec<StatusCodeRow>,
-    /// Duplicate keys: (key, request id, when the request was received).
-    keys: Vec<(String, String, NaiveDateTime)>,
-    /// The same by key, for matching a new request against the gathered ones.
-    by_key: HashMap<String, Vec<(String, NaiveDateTime)>>,
+    /// Duplicate keys: per key, the requests filed under it and when they were received.
+    keys: HashMap<String, Vec<(String, NaiveDateTime)>>,
     pub candidates: Vec<CandidateRow>,
     pub outbox: Vec<OutboxRow>,
     /// What the gathered changes add to the dashboard counts.
@@ -65,11 +63,10 @@ impl RequestRows {
     /// Files `request_id` under its duplicate keys.
     pub fn add_keys(&mut self, request_id: &str, keys: &[String], at: NaiveDateTime) {
         for key in keys {
-            self.by_key
+            self.keys
                 .entry(key.clone())
                 .or_default()
                 .push((request_id.to_string(), at));
-            self.keys.push((key.clone(), request_id.to_string(), at));
         }
     }
 
@@ -78,7 +75,7 @@ impl RequestRows {
     pub fn key_matches(&self, keys: &[String]) -> Vec<KeyMatch> {
         let mut found = Vec::new();
         for (index, key) in keys.iter().enumerate() {
-            for (id, at) in self.by_key.get(key).into_iter().flatten() {
+            for (id, at) in self.keys.get(key).into_iter().flatten() {
                 found.push(KeyMatch {
                     key: index,
                     request_id: id.clone(),
@@ -106,17 +103,16 @@ impl RequestRows {
 
     /// How many duplicate keys are gathered.
     pub fn key_count(&self) -> usize {
-        self.keys.len()
+        self.keys.values().map(Vec::len).sum()
     }
 
     /// Puts the rows in key order, so that each insert lands next to the previous one in
-    /// the indexes (a large batch of random ids).
+    /// the indexes (a large batch of random ids; duplicate keys are always written so).
     pub fn sort_by_key(&mut self) {
         self.requests.sort_unstable_by(|a, b| a.id.cmp(&b.id));
         self.personal
             .sort_unstable_by(|a, b| a.request_id.cmp(&b.request_id));
         self.audit.sort_unstable_by(|a, b| a.id.cmp(&b.id));
-        self.keys.sort_unstable();
     }
 
     /// Writes what is gathered and empties it. Call inside a transaction.
@@ -144,10 +140,16 @@ impl RequestRows {
         for chunk in self.status_codes.chunks(ROWS_PER_STATEMENT) {
             super::insert_rows!(conn, status_codes::table, chunk)?;
         }
-        for chunk in self.keys.chunks(ROWS_PER_STATEMENT * 4) {
-            let keys: Vec<_> = chunk
+        let mut keys: Vec<_> = self
+            .keys
+            .iter()
+            .flat_map(|(key, filed)| filed.iter().map(move |(id, at)| (key, id, at)))
+            .collect();
+        keys.sort_unstable();
+        for chunk in keys.chunks(ROWS_PER_STATEMENT * 4) {
+            let rows: Vec<_> = chunk
                 .iter()
-                .map(|(key, id, at)| {
+                .map(|&(key, id, at)| {
                     (
                         dedup_keys::key.eq(key),
                         dedup_keys::request_id.eq(id),
@@ -155,7 +157,7 @@ impl RequestRows {
                     )
                 })
                 .collect();
-            super::insert_rows!(conn, dedup_keys::table, &keys)?;
+            super::insert_rows!(conn, dedup_keys::table, &rows)?;
         }
         for chunk in self.candidates.chunks(ROWS_PER_STATEMENT) {
             super::insert_rows!(conn, duplicate_candidates::table, chunk)?;
