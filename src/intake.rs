@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use crate::config::Settings;
-use crate::db::duplicates::{CandidateRow, KeysSeen, StoredRequest, SUGGESTED};
+use crate::db::duplicates::{CandidateRow, KeysSeen, Recheck, StoredRequest, SUGGESTED};
 use crate::db::models::{
     AuditEventRow, CaseRequestRow, GuidanceRow, PersonalDataRow, QueueRow, StatusCodeRow,
 };
@@ -155,8 +155,8 @@ impl Intake {
     }
 
     /// Stores validated requests, all of them or none: with the setup in memory (or read on
-    /// the pool), through the writer (on SQLite, in a commit shared with the other intakes
-    /// that arrive at the same time). Answers once they are committed.
+    /// the pool), through the writer, in a commit shared with the other intakes that arrive
+    /// at the same time. Answers once they are committed.
     pub async fn submit(
         &self,
         settings: Arc<Settings>,
@@ -166,27 +166,24 @@ impl Intake {
         now: DateTime<Utc>,
     ) -> Result<Vec<Created>, SubmitError> {
         let setup = self.setup().await?;
-        // Where intakes share one commit (SQLite), duplicate matching against what is
-        // already committed runs before it, on the pool, in parallel with other intakes.
-        let (requests, earlier) = if self.writer.groups() {
-            let policy = settings.dedup;
-            let (requests, earlier) = db::run(&self.pool, move |conn| {
-                let earlier = EarlierMatches::find(conn, &policy, &requests)?;
-                Ok((requests, earlier))
-            })
-            .await?;
-            (requests, Some(earlier))
-        } else {
-            (requests, None)
-        };
+        // Duplicate matching against what is already committed runs before the shared
+        // commit, on the pool, in parallel with other intakes; the commit only compares
+        // what was filed since.
+        let policy = settings.dedup;
+        let committed = self.writer.committed();
+        let (requests, earlier) = db::run(&self.pool, move |conn| {
+            let earlier = EarlierMatches::find(conn, &policy, &requests, committed)?;
+            Ok((requests, earlier))
+        })
+        .await?;
         let stored = self
             .writer
-            .run(move |conn, rows| {
+            .run(Some(earlier.recheck()), move |conn, rows| {
                 store_all(
                     conn,
                     &settings,
                     &setup,
-                    earlier.as_ref(),
+                    &earlier,
                     &requests,
                     (&actor, partner_id.as_deref()),
                     now,
@@ -203,8 +200,8 @@ struct Prepared<'a> {
     request: &'a NewCaseRequest,
     classification: Classification,
     decision: RoutingDecision,
-    profile: Profile,
-    keys: Vec<String>,
+    /// The search among committed requests before the commit.
+    searched: &'a Searched,
 }
 
 /// Classifies, matches and routes `requests` and gathers their rows in `rows`, for the
@@ -216,7 +213,7 @@ fn store_all(
     conn: &mut DbConnection,
     settings: &Settings,
     setup: &Setup,
-    earlier: Option<&EarlierMatches>,
+    earlier: &EarlierMatches,
     requests: &[NewCaseRequest],
     by: (&str, Option<&str>),
     now: DateTime<Utc>,
@@ -225,8 +222,8 @@ fn store_all(
     let mut rng = rand::rng();
     requests
         .iter()
-        .enumerate()
-        .map(|(i, request)| {
+        .zip(&earlier.per_request)
+        .map(|(request, searched)| {
             let classification = classify(&Facts::of(request, now.date_naive()));
             let decision = route(
                 &setup.rules,
@@ -238,22 +235,28 @@ fn store_all(
                 },
                 &setup.default_queue,
             );
-            let profile = profile_of_request(request);
-            let keys = profile.blocking_keys();
             let p = Prepared {
                 request,
                 classification,
                 decision,
-                profile,
-                keys,
+                searched,
             };
             let drawn = (
                 CaseReference::generate(&mut rng),
                 random_token(&mut rng),
                 status_code(&mut rng),
             );
-            let prior = earlier.map(|e| (e.seen, &e.per_request[i]));
-            store_one(conn, settings, setup, &p, prior, drawn, by, now, rows)
+            store_one(
+                conn,
+                settings,
+                setup,
+                &p,
+                earlier.seen,
+                drawn,
+                by,
+                now,
+                rows,
+            )
         })
         .collect()
 }
@@ -294,7 +297,7 @@ fn store_one(
     settings: &Settings,
     setup: &Setup,
     p: &Prepared,
-    earlier: Option<(KeysSeen, &Searched)>,
+    seen: KeysSeen,
     (reference, token, code): (CaseReference, String, String),
     (actor, partner_id): (&str, Option<&str>),
     now: DateTime<Utc>,
@@ -302,25 +305,17 @@ fn store_one(
 ) -> Result<Stored, SubmitError> {
     let policy = &settings.dedup;
     let classification = &p.classification;
-    // Matched against the stored requests and those gathered for this commit.
-    let duplicates = match earlier {
-        None => {
-            let among = Among::default();
-            find_duplicates_among(conn, &p.profile, &p.keys, policy, among, rows)?.0
-        }
-        // Only what was filed since the search outside is compared here.
-        Some((seen, (looked_at, found))) => {
-            let among = Among {
-                seen: Some(seen),
-                skip: Some(looked_at),
-            };
-            let (mut fresh, _) =
-                find_duplicates_among(conn, &p.profile, &p.keys, policy, among, rows)?;
-            fresh.extend(found.iter().cloned());
-            best_first(&mut fresh);
-            fresh
-        }
+    // Matched against the requests gathered for this commit and those filed since the
+    // search outside, besides what that search found.
+    let searched = p.searched;
+    let among = Among {
+        seen: Some(seen),
+        skip: Some(&searched.looked_at),
     };
+    let (mut duplicates, _) =
+        find_duplicates_among(conn, &searched.profile, &searched.keys, policy, among, rows)?;
+    duplicates.extend(searched.found.iter().cloned());
+    best_first(&mut duplicates);
     let decision = match duplicates.first() {
         // Urgent protection is never diverted from its own desk by a match.
         Some(original)
@@ -358,7 +353,7 @@ fn store_one(
         // Only the web form's confirmation page needs the plain code after this.
         code_plain: (p.request.source == crate::domain::Source::WebForm).then(|| code.clone()),
     });
-    rows.add_keys(&row.id, &p.keys, row.created_at);
+    rows.add_keys(&row.id, &searched.keys, row.created_at);
     rows.candidates.extend(candidate_rows(&row, &duplicates));
     rows.tally.add(&row, 1);
     rows.requests.push(row.clone());
@@ -425,7 +420,10 @@ fn find_duplicates_among(
 ) -> Result<(Vec<Duplicate>, HashSet<String>), DbError> {
     let mut matches = match seen {
         None => db::duplicates::key_matches(conn, keys)?,
-        Some(seen) => db::duplicates::key_matches_after(conn, keys, seen)?,
+        Some(seen) => match gathered.filed_since.matches(keys, seen) {
+            Some(read) => read,
+            None => db::duplicates::key_matches_after(conn, keys, seen)?,
+        },
     };
     if let Some(skip) = skip {
         matches.retain(|m| !skip.contains(&m.request_id));
@@ -486,8 +484,15 @@ pub struct EarlierMatches {
     per_request: Vec<Searched>,
 }
 
-/// One request's search: the ids looked at, and those that scored.
-type Searched = (HashSet<String>, Vec<Duplicate>);
+/// One request's search: its applicant's profile and keys, the ids looked at, and those
+/// that scored.
+#[derive(Debug)]
+struct Searched {
+    profile: Profile,
+    keys: Vec<String>,
+    looked_at: HashSet<String>,
+    found: Vec<Duplicate>,
+}
 
 impl EarlierMatches {
     /// Matches each request against the committed ones, on a pool connection and in
@@ -496,9 +501,10 @@ impl EarlierMatches {
         conn: &mut DbConnection,
         policy: &DedupPolicy,
         requests: &[NewCaseRequest],
+        committed: u64,
     ) -> Result<EarlierMatches, DbError> {
         let since = Utc::now().naive_utc() - chrono::Duration::seconds(RECHECK_MARGIN_SECS);
-        let seen = db::duplicates::keys_seen(conn, since)?;
+        let seen = db::duplicates::keys_seen(conn, since, committed)?;
         let per_request = requests
             .iter()
             .map(|r| {
@@ -513,10 +519,28 @@ impl EarlierMatches {
                     Among::default(),
                     &nothing_gathered,
                 )?;
-                Ok((looked_at, found))
+                Ok(Searched {
+                    profile,
+                    keys,
+                    looked_at,
+                    found,
+                })
             })
             .collect::<Result<_, DbError>>()?;
         Ok(EarlierMatches { seen, per_request })
+    }
+
+    /// The search the shared commit makes again, among what was filed since: all the
+    /// requests' keys.
+    fn recheck(&self) -> Recheck {
+        Recheck {
+            seen: self.seen,
+            keys: self
+                .per_request
+                .iter()
+                .flat_map(|s| s.keys.clone())
+                .collect(),
+        }
     }
 }
 

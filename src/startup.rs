@@ -83,10 +83,7 @@ impl Application {
             .run(),
         );
         let state = AppState {
-            intake: crate::intake::Intake::new(
-                pool.clone(),
-                db::Writer::start(pool.clone(), &settings.database),
-            ),
+            intake: crate::intake::Intake::new(pool.clone(), db::Writer::start(pool.clone())),
             pool: pool.clone(),
             settings: settings.clone(),
             mail: mail.clone(),

@@ -37,6 +37,21 @@ pub struct StoredRequest {
     pub personal: ComparedPersonal,
 }
 
+impl StoredRequest {
+    /// A request about to be written, as matching reads it once stored.
+    pub fn of(row: &super::models::CaseRequestRow, personal: &PersonalDataRow) -> StoredRequest {
+        StoredRequest {
+            id: row.id.clone(),
+            reference: row.reference.clone(),
+            queue_slug: row.queue_slug.clone(),
+            submitter_kind: row.submitter_kind.clone(),
+            household_size: row.household_size,
+            location: row.applicant_location.clone(),
+            personal: personal.into(),
+        }
+    }
+}
+
 /// The personal data matching compares: the applicant's name, birth date and contacts,
 /// the submitter's contacts and the SIV case number (not the description or who
 /// referred them).
@@ -102,7 +117,7 @@ pub struct CandidateView {
 pub fn key_matches(conn: &mut DbConnection, keys: &[String]) -> Result<Vec<KeyMatch>, DbError> {
     if let DbConnection::Postgres(pg) = conn {
         // One round trip for all the keys instead of one per key.
-        return key_matches_pg(pg, keys, None);
+        return Ok(KeyRow::matches(key_rows_pg(pg, keys, None)?));
     }
     let mut found = Vec::new();
     for (index, key) in keys.iter().enumerate() {
@@ -125,8 +140,9 @@ pub fn key_matches(conn: &mut DbConnection, keys: &[String]) -> Result<Vec<KeyMa
 }
 
 /// Where the key table stood when a search began, so that a second search finds only
-/// what was filed after it: requests created since `since` and, on SQLite, stored in a
-/// key row after `last_row` (rowids only grow: the newest rows are never purged).
+/// what was filed after it: requests created since `since` and stored after `last_row`:
+/// on SQLite the last key row (rowids only grow: the newest rows are never purged), on
+/// PostgreSQL the last shared commit of this process (`RecentlyFiled`).
 #[derive(Debug, Clone, Copy)]
 pub struct KeysSeen {
     since: NaiveDateTime,
@@ -134,8 +150,12 @@ pub struct KeysSeen {
 }
 
 /// Reads the mark before the search it bounds: whatever the search cannot see was filed
-/// after it.
-pub fn keys_seen(conn: &mut DbConnection, since: NaiveDateTime) -> Result<KeysSeen, DbError> {
+/// after it. `committed`: the shared commits of this process so far (`Writer::committed`).
+pub fn keys_seen(
+    conn: &mut DbConnection,
+    since: NaiveDateTime,
+    committed: u64,
+) -> Result<KeysSeen, DbError> {
     use diesel::sql_types::BigInt;
 
     #[derive(QueryableByName)]
@@ -149,8 +169,7 @@ pub fn keys_seen(conn: &mut DbConnection, since: NaiveDateTime) -> Result<KeysSe
                 .get_result::<Last>(sqlite)?
                 .last_row
         }
-        // No shared commit on PostgreSQL, so no second search; the time bound serves.
-        DbConnection::Postgres(_) => 0,
+        DbConnection::Postgres(_) => i64::try_from(committed).unwrap_or(i64::MAX),
     };
     Ok(KeysSeen { since, last_row })
 }
@@ -162,27 +181,193 @@ pub fn key_matches_after(
     keys: &[String],
     seen: KeysSeen,
 ) -> Result<Vec<KeyMatch>, DbError> {
+    Ok(KeyRow::matches(key_rows_after(conn, keys, seen)?))
+}
+
+/// The key rows `key_matches_after` reads, with where each was stored.
+fn key_rows_after(
+    conn: &mut DbConnection,
+    keys: &[String],
+    seen: KeysSeen,
+) -> Result<Vec<KeyRow>, DbError> {
     use diesel::sql_types::{BigInt, Text, Timestamp};
 
     if keys.is_empty() {
         return Ok(Vec::new());
     }
     let sqlite = match conn {
-        DbConnection::Postgres(pg) => return key_matches_pg(pg, keys, Some(seen.since)),
+        DbConnection::Postgres(pg) => return key_rows_pg(pg, keys, Some(seen.since)),
         DbConnection::Sqlite(sqlite) => sqlite,
     };
     // The keys as one JSON array, numbered from 1 as on PostgreSQL.
     let keys = json_list(keys)?;
-    let found: Vec<KeyRow> = diesel::sql_query(
-        "SELECT k.key + 1 AS ord, d.request_id, d.created_at \
+    Ok(diesel::sql_query(
+        "SELECT k.key + 1 AS ord, d.request_id, d.created_at, d.rowid AS row \
          FROM json_each(?) AS k JOIN dedup_keys d ON d.key = k.value \
          WHERE d.created_at >= ? AND d.rowid > ?",
     )
     .bind::<Text, _>(keys)
     .bind::<Timestamp, _>(seen.since)
     .bind::<BigInt, _>(seen.last_row)
-    .load(sqlite)?;
-    Ok(KeyRow::matches(found))
+    .load(sqlite)?)
+}
+
+/// What was filed under the keys of a group's second searches since the earliest of their
+/// marks, read once for the whole shared commit: on SQLite with one statement, on
+/// PostgreSQL from what this process's recent commits filed (`RecentlyFiled`), or with one
+/// statement when those are forgotten. Each search then takes what was filed after its
+/// own mark, as `key_matches_after` would read it, without a round trip of its own.
+///
+/// On PostgreSQL what other processes commit meanwhile is not read again: like two
+/// transactions of the same instant, it is not linked.
+#[derive(Debug, Default)]
+pub struct FiledSince {
+    /// The earliest mark; `None` until something is read.
+    from: Option<KeysSeen>,
+    /// Per key read, newest first, what was filed under it.
+    by_key: HashMap<String, Vec<KeyRow>>,
+}
+
+/// A second search a work of a shared commit will make: its mark and its keys.
+#[derive(Debug, Clone)]
+pub struct Recheck {
+    pub seen: KeysSeen,
+    pub keys: Vec<String>,
+}
+
+impl FiledSince {
+    /// Reads what `key_matches_after` would find for each of `searches`.
+    pub fn read(
+        conn: &mut DbConnection,
+        searches: &[&Recheck],
+        recent: &RecentlyFiled,
+    ) -> Result<FiledSince, DbError> {
+        let Some(from) = searches.iter().map(|s| s.seen).reduce(|a, b| KeysSeen {
+            since: a.since.min(b.since),
+            last_row: a.last_row.min(b.last_row),
+        }) else {
+            return Ok(FiledSince::default());
+        };
+        let mut keys: Vec<String> = searches.iter().flat_map(|s| s.keys.clone()).collect();
+        keys.sort_unstable();
+        keys.dedup();
+        let mut by_key: HashMap<String, Vec<KeyRow>> =
+            keys.iter().map(|k| (k.clone(), Vec::new())).collect();
+        let mut rows = match conn {
+            DbConnection::Postgres(_) if recent.holds_after(from.last_row) => {
+                recent.key_rows_after(&keys, from)
+            }
+            _ => key_rows_after(conn, &keys, from)?,
+        };
+        rows.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.row.cmp(&a.row)));
+        for row in rows {
+            let key = usize::try_from(row.ord - 1).ok().and_then(|i| keys.get(i));
+            if let Some(filed) = key.and_then(|key| by_key.get_mut(key)) {
+                filed.push(row);
+            }
+        }
+        Ok(FiledSince {
+            from: Some(from),
+            by_key,
+        })
+    }
+
+    /// `key_matches_after(keys, seen)` from what was read, or `None` when it was not read
+    /// for these keys and this mark (then the caller asks the database).
+    pub fn matches(&self, keys: &[String], seen: KeysSeen) -> Option<Vec<KeyMatch>> {
+        let from = self.from?;
+        if seen.since < from.since || seen.last_row < from.last_row {
+            return None;
+        }
+        let mut found = Vec::new();
+        for (index, key) in keys.iter().enumerate() {
+            let filed = self.by_key.get(key)?;
+            found.extend(
+                filed
+                    .iter()
+                    .filter(|f| f.created_at >= seen.since)
+                    .filter(|f| f.row.is_none_or(|row| row > seen.last_row))
+                    // The newest of each key, as PostgreSQL's statement keeps them.
+                    .take(CANDIDATES_PER_KEY as usize)
+                    .map(|f| KeyMatch {
+                        key: index,
+                        request_id: f.request_id.clone(),
+                        created_at: f.created_at,
+                    }),
+            );
+        }
+        Some(found)
+    }
+}
+
+/// What the last shared commits of this process filed under which keys, newest last, so
+/// that the commits' second searches do not ask PostgreSQL for it. The oldest are
+/// forgotten beyond `RECENT_KEY_ROWS` key rows.
+#[derive(Debug, Default)]
+pub struct RecentlyFiled {
+    /// Per commit, its number (from 1) and the key rows it wrote.
+    commits: std::collections::VecDeque<(u64, Filed)>,
+    committed: u64,
+    /// The newest commit forgotten.
+    forgotten: u64,
+    key_rows: usize,
+}
+
+/// Duplicate keys, each with the requests filed under it and when they were received.
+pub type Filed = HashMap<String, Vec<(String, NaiveDateTime)>>;
+
+/// A few seconds of a surge; a search older than that reads the database.
+const RECENT_KEY_ROWS: usize = 32_768;
+
+impl RecentlyFiled {
+    /// Remembers what one more commit filed.
+    pub fn remember(&mut self, filed: Filed) {
+        self.committed += 1;
+        self.key_rows += filed.values().map(Vec::len).sum::<usize>();
+        self.commits.push_back((self.committed, filed));
+        while self.key_rows > RECENT_KEY_ROWS {
+            let Some((number, old)) = self.commits.pop_front() else {
+                break;
+            };
+            self.forgotten = number;
+            self.key_rows -= old.values().map(Vec::len).sum::<usize>();
+        }
+    }
+
+    /// How many commits were remembered.
+    pub fn committed(&self) -> u64 {
+        self.committed
+    }
+
+    /// Whether every commit after `mark` is still remembered.
+    fn holds_after(&self, mark: i64) -> bool {
+        u64::try_from(mark).is_ok_and(|mark| mark >= self.forgotten)
+    }
+
+    /// The key rows commits after `seen` filed under `keys` (numbered from 1 as the
+    /// statements number them), and when.
+    fn key_rows_after(&self, keys: &[String], seen: KeysSeen) -> Vec<KeyRow> {
+        let mut found = Vec::new();
+        for (number, filed) in &self.commits {
+            let number = i64::try_from(*number).unwrap_or(i64::MAX);
+            if number <= seen.last_row {
+                continue;
+            }
+            for (index, key) in keys.iter().enumerate() {
+                for (id, at) in filed.get(key).into_iter().flatten() {
+                    if *at >= seen.since {
+                        found.push(KeyRow {
+                            ord: i64::try_from(index).unwrap_or(i64::MAX) + 1,
+                            request_id: id.clone(),
+                            created_at: *at,
+                            row: Some(number),
+                        });
+                    }
+                }
+            }
+        }
+        found
+    }
 }
 
 /// A list as a JSON array, which SQLite's `json_each` reads as rows: one bind for any
@@ -191,8 +376,10 @@ fn json_list(values: &[String]) -> Result<String, DbError> {
     serde_json::to_string(values).map_err(|e| DbError::Corrupt(e.to_string()))
 }
 
-/// A row a key lookup in SQL finds: the key's number in the list (from 1), and the request.
-#[derive(QueryableByName)]
+/// A row a key lookup in SQL finds: the key's number in the list (from 1), the request,
+/// and where the key row was stored (SQLite's rowid; none on PostgreSQL, where the time
+/// bound alone serves).
+#[derive(Debug, QueryableByName)]
 struct KeyRow {
     #[diesel(sql_type = diesel::sql_types::BigInt)]
     ord: i64,
@@ -200,6 +387,8 @@ struct KeyRow {
     request_id: String,
     #[diesel(sql_type = diesel::sql_types::Timestamp)]
     created_at: NaiveDateTime,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::BigInt>)]
+    row: Option<i64>,
 }
 
 impl KeyRow {
@@ -216,11 +405,11 @@ impl KeyRow {
 
 /// `key_matches` in one statement: per key (numbered from 1 by `WITH ORDINALITY`) the
 /// newest rows through the index on `key`, as the per-key queries read them.
-fn key_matches_pg(
+fn key_rows_pg(
     conn: &mut diesel::pg::PgConnection,
     keys: &[String],
     since: Option<NaiveDateTime>,
-) -> Result<Vec<KeyMatch>, DbError> {
+) -> Result<Vec<KeyRow>, DbError> {
     use diesel::sql_types::{Array, BigInt, Nullable, Text, Timestamp};
 
     if keys.is_empty() {
@@ -232,8 +421,8 @@ fn key_matches_pg(
     } else {
         "AND $3::timestamp IS NULL"
     };
-    let found: Vec<KeyRow> = diesel::sql_query(format!(
-        "SELECT k.ord, d.request_id, d.created_at \
+    Ok(diesel::sql_query(format!(
+        "SELECT k.ord, d.request_id, d.created_at, NULL::int8 AS row \
          FROM unnest($1::text[]) WITH ORDINALITY AS k(key, ord) \
          CROSS JOIN LATERAL (SELECT request_id, created_at FROM dedup_keys \
              WHERE key = k.key {bound} ORDER BY created_at DESC LIMIT $2) d"
@@ -241,8 +430,7 @@ fn key_matches_pg(
     .bind::<Array<Text>, _>(keys)
     .bind::<BigInt, _>(CANDIDATES_PER_KEY)
     .bind::<Nullable<Timestamp>, _>(since)
-    .load(conn)?;
-    Ok(KeyRow::matches(found))
+    .load(conn)?)
 }
 
 /// Loads the candidates' facts and personal data (only those, never the whole table),
@@ -259,8 +447,8 @@ pub fn load_requests(
         let recent = RECENT.lock().unwrap_or_else(PoisonError::into_inner);
         for id in ids {
             match recent.get(id) {
-                Some((at, stored)) if at.elapsed() < RECENT_FOR => out.push(stored.clone()),
-                _ => missing.push(id.clone()),
+                Some(stored) => out.push(stored.clone()),
+                None => missing.push(id.clone()),
             }
         }
     }
@@ -272,20 +460,12 @@ pub fn load_requests(
             }
             .load(sqlite)?,
         };
-        let now = Instant::now();
-        let mut recent = RECENT.lock().unwrap_or_else(PoisonError::into_inner);
-        // Nothing stays longer than it may be used.
-        if let Some(cutoff) = now.checked_sub(RECENT_FOR) {
-            recent.retain(|_, (at, _)| *at > cutoff);
-        }
-        if recent.len() + loaded.len() > RECENT_MAX {
-            recent.clear();
-        }
-        for stored in loaded {
-            let stored = Arc::new(stored);
-            recent.insert(stored.id.clone(), (now, stored.clone()));
-            out.push(stored);
-        }
+        let loaded: Vec<Arc<StoredRequest>> = loaded.into_iter().map(Arc::new).collect();
+        out.extend(loaded.iter().cloned());
+        RECENT
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .keep(loaded);
     }
     out.sort_by(|a, b| a.id.cmp(&b.id));
     Ok(out)
@@ -296,20 +476,61 @@ pub fn load_requests(
 /// reaches matching as soon as a routing change does.
 const RECENT_FOR: Duration = Duration::from_secs(1);
 
-/// The most requests kept read: well under a megabyte.
-const RECENT_MAX: usize = 1024;
+/// The most requests kept: about two megabytes, a few seconds of a surge.
+const RECENT_MAX: usize = 4096;
 
 /// Drops what `load_requests` kept: personal data that was anonymized must not stay in
 /// memory either.
 pub fn forget_recent() {
+    *RECENT.lock().unwrap_or_else(PoisonError::into_inner) = Kept::default();
+}
+
+/// Keeps requests just committed as if `load_requests` had read them: in a surge they are
+/// the next requests' candidates.
+pub fn keep_committed(committed: Vec<Arc<StoredRequest>>) {
     RECENT
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
-        .clear();
+        .keep(committed);
 }
 
-/// The requests `load_requests` read lately, by id, with when.
-static RECENT: LazyLock<Mutex<HashMap<String, ReadAt>>> = LazyLock::new(Mutex::default);
+/// The requests `load_requests` read or intake committed lately, by id, with when.
+static RECENT: LazyLock<Mutex<Kept>> = LazyLock::new(Mutex::default);
+
+/// Requests kept in two generations: the young one takes what is added; once it holds
+/// half of `RECENT_MAX` or is `RECENT_FOR` old, it becomes the old one and the old one is
+/// dropped. So what is kept stays bounded without a scan per addition, and a full cache
+/// forgets its oldest half, not everything.
+#[derive(Default)]
+struct Kept {
+    young: HashMap<String, ReadAt>,
+    old: HashMap<String, ReadAt>,
+    /// When the young generation took its first request.
+    young_since: Option<Instant>,
+}
+
+impl Kept {
+    /// A request kept less than `RECENT_FOR` ago.
+    fn get(&self, id: &str) -> Option<&Arc<StoredRequest>> {
+        let (at, stored) = self.young.get(id).or_else(|| self.old.get(id))?;
+        (at.elapsed() < RECENT_FOR).then_some(stored)
+    }
+
+    fn keep(&mut self, read: Vec<Arc<StoredRequest>>) {
+        let now = Instant::now();
+        let aged = self
+            .young_since
+            .is_some_and(|since| now.duration_since(since) >= RECENT_FOR);
+        if aged || self.young.len() + read.len() > RECENT_MAX / 2 {
+            self.old = std::mem::take(&mut self.young);
+            self.young_since = None;
+        }
+        self.young_since.get_or_insert(now);
+        for stored in read {
+            self.young.insert(stored.id.clone(), (now, stored));
+        }
+    }
+}
 
 type ReadAt = (Instant, Arc<StoredRequest>);
 
@@ -525,4 +746,71 @@ pub fn candidates_of(
             .then_with(|| a.reference.cmp(&b.reference))
     });
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn filed(key: &str, ids: &[&str], at: NaiveDateTime) -> Filed {
+        let rows = ids.iter().map(|id| (id.to_string(), at)).collect();
+        HashMap::from([(key.to_string(), rows)])
+    }
+
+    fn morning() -> NaiveDateTime {
+        NaiveDate::from_ymd_opt(2026, 11, 27)
+            .and_then(|d| d.and_hms_opt(9, 0, 0))
+            .expect("a date")
+    }
+
+    fn ids(rows: &[KeyRow]) -> Vec<&str> {
+        let mut ids: Vec<&str> = rows.iter().map(|r| r.request_id.as_str()).collect();
+        ids.sort_unstable();
+        ids
+    }
+
+    #[test]
+    fn a_second_search_finds_what_later_commits_filed_and_no_more() {
+        let at = morning();
+        let mut recent = RecentlyFiled::default();
+        recent.remember(filed("name:wardak", &["a"], at));
+        let mark = KeysSeen {
+            since: at - chrono::Duration::seconds(60),
+            last_row: i64::try_from(recent.committed()).expect("small"),
+        };
+        recent.remember(filed("name:wardak", &["b", "c"], at));
+        recent.remember(filed("phone:799555101", &["d"], at));
+        let keys = ["name:wardak".to_string(), "email:x".to_string()];
+        assert!(recent.holds_after(mark.last_row));
+        let found = recent.key_rows_after(&keys, mark);
+        assert_eq!(
+            ids(&found),
+            ["b", "c"],
+            "only commits after the mark, only these keys"
+        );
+        assert!(found.iter().all(|r| r.ord == 1));
+        let later = KeysSeen {
+            since: at + chrono::Duration::seconds(1),
+            ..mark
+        };
+        assert!(
+            recent.key_rows_after(&keys, later).is_empty(),
+            "filed before `since`"
+        );
+    }
+
+    #[test]
+    fn a_search_older_than_what_is_remembered_reads_the_database() {
+        let at = morning();
+        let mut recent = RecentlyFiled::default();
+        let many: Vec<String> = (0..RECENT_KEY_ROWS / 4).map(|i| i.to_string()).collect();
+        let many: Vec<&str> = many.iter().map(String::as_str).collect();
+        assert!(recent.holds_after(0));
+        for _ in 0..5 {
+            recent.remember(filed("name:wardak", &many, at));
+        }
+        assert!(!recent.holds_after(0), "the first commit is forgotten");
+        assert!(recent.holds_after(1));
+        assert_eq!(recent.committed(), 5);
+    }
 }

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::counts::Tally;
-use super::duplicates::{CandidateRow, StoredRequest};
+use super::duplicates::{CandidateRow, FiledSince, StoredRequest};
 use super::outbox::OutboxRow;
 
 use super::models::{
@@ -54,6 +54,9 @@ pub struct RequestRows {
     pub outbox: Vec<OutboxRow>,
     /// What the gathered changes add to the dashboard counts.
     pub tally: Tally,
+    /// Not written: what was filed lately under the keys of the commit's second searches,
+    /// read once for all of them.
+    pub filed_since: FiledSince,
 }
 
 /// Rows per insert statement: far below either backend's limit on bound values.
@@ -90,15 +93,28 @@ impl RequestRows {
     pub fn stored(&self, id: &str) -> Option<Arc<StoredRequest>> {
         let row = self.requests.iter().find(|r| r.id == id)?;
         let personal = self.personal.iter().find(|p| p.request_id == id)?;
-        Some(Arc::new(StoredRequest {
-            id: row.id.clone(),
-            reference: row.reference.clone(),
-            queue_slug: row.queue_slug.clone(),
-            submitter_kind: row.submitter_kind.clone(),
-            household_size: row.household_size,
-            location: row.applicant_location.clone(),
-            personal: personal.into(),
-        }))
+        Some(Arc::new(StoredRequest::of(row, personal)))
+    }
+
+    /// Every gathered request as matching reads a stored one.
+    pub fn stored_all(&self) -> Vec<Arc<StoredRequest>> {
+        let personal: HashMap<&str, &PersonalDataRow> = self
+            .personal
+            .iter()
+            .map(|p| (p.request_id.as_str(), p))
+            .collect();
+        self.requests
+            .iter()
+            .filter_map(|row| {
+                let personal = personal.get(row.id.as_str())?;
+                Some(Arc::new(StoredRequest::of(row, personal)))
+            })
+            .collect()
+    }
+
+    /// The duplicate keys gathered: per key, the requests filed under it and when.
+    pub fn filed_keys(&self) -> super::duplicates::Filed {
+        self.keys.clone()
     }
 
     /// How many duplicate keys are gathered.

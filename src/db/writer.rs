@@ -1,62 +1,73 @@
-//! Group commit for intake on SQLite. SQLite has one writer and pays one fsync per commit
-//! (synchronous=FULL), so one transaction per request caps intake at the disk's fsync rate.
-//! Here one thread takes the intakes that arrive together, runs each against one
-//! transaction, gathering the rows they add (`RequestRows`), writes those with one
-//! statement per table, commits once, and only then answers each caller: nothing is
-//! acknowledged before it is durable.
+//! Group commit for intake. SQLite has one writer and pays one fsync per commit
+//! (synchronous=FULL), so one transaction per request caps intake at the disk's fsync rate;
+//! PostgreSQL commits concurrent writers side by side, but pays a parse, a plan and a round
+//! trip for each of the eight statements of each request. Here one thread takes the
+//! intakes that arrive together, reads for all of them at once what was filed lately under
+//! their duplicate keys (`FiledSince`), runs each against one transaction, gathering the
+//! rows they add (`RequestRows`), writes those with one statement per table, commits once,
+//! and only then answers each caller: nothing is acknowledged before it is durable.
 //!
 //! When any work of a group fails, or writing the group's rows does, the group is rolled
 //! back and each work runs again alone, in a transaction of its own: one request's failure
 //! fails only that request. A commit that fails alone answers its request with the error.
 //!
-//! PostgreSQL takes concurrent writers and commits them in parallel, so there each work
-//! runs alone, on the pool, as any other query does: a single committing thread would
-//! queue the duplicate matching that the server's connections do side by side.
+//! Each instance has its own committing thread; on PostgreSQL several instances commit
+//! side by side, as separate connections would.
 
 use std::sync::mpsc;
 use tokio::sync::oneshot;
 
+use super::duplicates::{FiledSince, RecentlyFiled, Recheck};
 use super::requests::RequestRows;
 use super::{write_transaction, DbConnection, DbError, Pool};
-use crate::config::DatabaseUrl;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 /// The most intakes committed together; a larger group waits for the next commit.
 const MAX_GROUP: usize = 256;
 
-/// Runs write work, grouped into shared commits on SQLite. Cheap to clone.
+/// Runs write work, grouped into shared commits. Cheap to clone.
 #[derive(Clone)]
 pub struct Writer {
-    pool: Pool,
-    group: Option<mpsc::SyncSender<Box<dyn Job>>>,
+    group: mpsc::SyncSender<Box<dyn Job>>,
+    /// How many shared commits the committing thread has remembered the keys of.
+    committed: Arc<AtomicU64>,
 }
 
 impl Writer {
-    /// A writer for the pool's database: on SQLite it starts the committing thread, which
-    /// stops when the last clone of the writer is dropped.
-    pub fn start(pool: Pool, database: &DatabaseUrl) -> Writer {
-        let group = matches!(database, DatabaseUrl::Sqlite(_)).then(|| {
-            // Bounded: under a flood, callers wait for room instead of queueing without end.
-            let (group, jobs) = mpsc::sync_channel::<Box<dyn Job>>(4 * MAX_GROUP);
-            let pool = pool.clone();
-            std::thread::Builder::new()
-                .name("group-commit".into())
-                .spawn(move || serve(&pool, &jobs))
-                .expect("the group-commit thread starts");
-            group
-        });
-        Writer { pool, group }
+    /// A writer for the pool's database: it starts the committing thread, which holds one
+    /// of the pool's connections while it commits and stops when the last clone of the
+    /// writer is dropped.
+    pub fn start(pool: Pool) -> Writer {
+        // Bounded: under a flood, callers wait for room instead of queueing without end.
+        let (group, jobs) = mpsc::sync_channel::<Box<dyn Job>>(4 * MAX_GROUP);
+        let committed = Arc::new(AtomicU64::new(0));
+        let committer = Committer {
+            pool,
+            filed: RecentlyFiled::default(),
+            committed: committed.clone(),
+        };
+        std::thread::Builder::new()
+            .name("group-commit".into())
+            .spawn(move || committer.serve(&jobs))
+            .expect("the group-commit thread starts");
+        Writer { group, committed }
     }
 
-    /// Whether work is grouped into shared commits (SQLite).
-    pub fn groups(&self) -> bool {
-        self.group.is_some()
+    /// The mark of a search outside the commit (`keys_seen`), read before it: on
+    /// PostgreSQL, a second search inside the commit finds what this process's commits
+    /// filed after it in memory (`RecentlyFiled`).
+    pub fn committed(&self) -> u64 {
+        self.committed.load(Ordering::Acquire)
     }
 
     /// Runs `work` and answers once what it wrote is committed. `work` runs inside the
     /// group's transaction and adds its rows to the `RequestRows` it is given (written
     /// after it, with the group's), or writes them itself; it must not commit, and it may
-    /// run twice (the second time alone, when its group failed).
-    pub async fn run<T, E, F>(&self, work: F) -> Result<T, E>
+    /// run twice (the second time alone, when its group failed). `recheck`: the duplicate
+    /// search it will make among what was filed since its mark, which the group reads
+    /// once for all its works (`RequestRows::filed_since`).
+    pub async fn run<T, E, F>(&self, recheck: Option<Recheck>, work: F) -> Result<T, E>
     where
         F: FnMut(&mut DbConnection, &mut RequestRows) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
@@ -65,16 +76,11 @@ impl Writer {
         let (reply, answer) = oneshot::channel();
         let job: Box<dyn Job> = Box::new(Pending {
             work,
+            recheck,
             result: None,
             reply,
         });
-        let Some(group) = &self.group else {
-            let pool = self.pool.clone();
-            actix_web::rt::task::spawn_blocking(move || commit_group(&pool, vec![job]))
-                .await
-                .map_err(|join| DbError::Corrupt(format!("database task failed: {join}")))?;
-            return answer.await.unwrap_or_else(|_| Err(stopped().into()));
-        };
+        let group = &self.group;
         let queued = match group.try_send(job) {
             Ok(()) => true,
             Err(mpsc::TrySendError::Disconnected(_)) => false,
@@ -97,12 +103,15 @@ impl Writer {
 trait Job: Send {
     /// Runs the work inside a transaction; whether it succeeded.
     fn run(&mut self, conn: &mut DbConnection, rows: &mut RequestRows) -> bool;
+    /// The search among lately filed keys the work will make, if any.
+    fn recheck(&self) -> Option<&Recheck>;
     /// Answers the caller: the work's own result if it was committed, else `failed`.
     fn answer(self: Box<Self>, failed: Option<DbError>);
 }
 
 struct Pending<F, T, E> {
     work: F,
+    recheck: Option<Recheck>,
     /// The result of the last run.
     result: Option<Result<T, E>>,
     reply: oneshot::Sender<Result<T, E>>,
@@ -121,6 +130,10 @@ where
         ok
     }
 
+    fn recheck(&self) -> Option<&Recheck> {
+        self.recheck.as_ref()
+    }
+
     fn answer(self: Box<Self>, failed: Option<DbError>) {
         let answer = match (self.result, failed) {
             (Some(Err(e)), _) => Err(e),
@@ -133,77 +146,124 @@ where
     }
 }
 
-/// The committing thread: waits for work, takes what else has arrived meanwhile (up to
-/// `MAX_GROUP`), and commits it together.
-fn serve(pool: &Pool, jobs: &mpsc::Receiver<Box<dyn Job>>) {
-    while let Ok(first) = jobs.recv() {
-        let mut group = vec![first];
-        while group.len() < MAX_GROUP {
-            match jobs.try_recv() {
-                Ok(job) => group.push(job),
-                Err(_) => break,
-            }
-        }
-        commit_group(pool, group);
-    }
+/// The committing thread's state: the pool, and on PostgreSQL what its recent commits
+/// filed under which keys.
+struct Committer {
+    pool: Pool,
+    filed: RecentlyFiled,
+    committed: Arc<AtomicU64>,
 }
 
-fn commit_group(pool: &Pool, mut group: Vec<Box<dyn Job>>) {
-    let mut conn = match pool.get() {
-        Ok(conn) => conn,
-        Err(e) => {
-            let reason = e.to_string();
-            for job in group {
-                job.answer(Some(DbError::Commit(reason.clone())));
+impl Committer {
+    /// Waits for work, takes what else has arrived meanwhile (up to `MAX_GROUP`), and
+    /// commits it together.
+    fn serve(mut self, jobs: &mpsc::Receiver<Box<dyn Job>>) {
+        while let Ok(first) = jobs.recv() {
+            let mut group = vec![first];
+            while group.len() < MAX_GROUP {
+                match jobs.try_recv() {
+                    Ok(job) => group.push(job),
+                    Err(_) => break,
+                }
             }
-            return;
+            self.commit_group(group);
         }
-    };
-    let size = group.len();
-    match commit(&mut conn, &mut group) {
-        Ok(()) => {
-            if size > 1 {
-                tracing::debug!(size, "group committed");
+    }
+
+    fn commit_group(&mut self, mut group: Vec<Box<dyn Job>>) {
+        let mut conn = match self.pool.get() {
+            Ok(conn) => conn,
+            Err(e) => {
+                let reason = e.to_string();
+                for job in group {
+                    job.answer(Some(DbError::Commit(reason.clone())));
+                }
+                return;
             }
-            for job in group {
-                job.answer(None);
+        };
+        let size = group.len();
+        match self.commit(&mut conn, &mut group) {
+            Ok(()) => {
+                if size > 1 {
+                    tracing::debug!(size, "group committed");
+                }
+                for job in group {
+                    job.answer(None);
+                }
             }
-        }
-        Err(failure) if size == 1 => {
-            if let Some(job) = group.pop() {
-                commit_alone(&mut conn, job, failure);
+            Err(failure) if size == 1 => {
+                if let Some(job) = group.pop() {
+                    self.commit_alone(&mut conn, job, failure);
+                }
             }
-        }
-        Err(_) => {
-            tracing::debug!(size, "group failed; committing its work one by one");
-            for mut job in group {
-                match commit(&mut conn, std::slice::from_mut(&mut job)) {
-                    Ok(()) => job.answer(None),
-                    Err(failure) => commit_alone(&mut conn, job, failure),
+            Err(_) => {
+                tracing::debug!(size, "group failed; committing its work one by one");
+                for mut job in group {
+                    match self.commit(&mut conn, std::slice::from_mut(&mut job)) {
+                        Ok(()) => job.answer(None),
+                        Err(failure) => self.commit_alone(&mut conn, job, failure),
+                    }
                 }
             }
         }
     }
-}
 
-/// Answers work that failed alone with its own error (or the commit's). A unique key the
-/// rows broke is a collision of random identifiers (a reference: about one in 10^12), so
-/// the work runs again and draws new ones, a few times.
-fn commit_alone(conn: &mut DbConnection, mut job: Box<dyn Job>, mut failure: Failure) {
-    for _ in 0..4 {
-        let Failure::Commit(DbError::Query(diesel::result::Error::DatabaseError(
-            diesel::result::DatabaseErrorKind::UniqueViolation,
-            _,
-        ))) = failure
-        else {
-            break;
-        };
-        match commit(conn, std::slice::from_mut(&mut job)) {
-            Ok(()) => return job.answer(None),
-            Err(again) => failure = again,
+    /// Answers work that failed alone with its own error (or the commit's). A unique key
+    /// the rows broke is a collision of random identifiers (a reference: about one in
+    /// 10^12), so the work runs again and draws new ones, a few times.
+    fn commit_alone(
+        &mut self,
+        conn: &mut DbConnection,
+        mut job: Box<dyn Job>,
+        mut failure: Failure,
+    ) {
+        for _ in 0..4 {
+            let Failure::Commit(DbError::Query(diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::UniqueViolation,
+                _,
+            ))) = failure
+            else {
+                break;
+            };
+            match self.commit(conn, std::slice::from_mut(&mut job)) {
+                Ok(()) => return job.answer(None),
+                Err(again) => failure = again,
+            }
         }
+        job.answer(failure.into_commit());
     }
-    job.answer(failure.into_commit());
+
+    /// Runs `group` in one transaction, writes the rows it gathered and commits; on
+    /// PostgreSQL it then remembers the keys the group filed.
+    fn commit(
+        &mut self,
+        conn: &mut DbConnection,
+        group: &mut [Box<dyn Job>],
+    ) -> Result<(), Failure> {
+        let remember = matches!(conn, DbConnection::Postgres(_));
+        let filed = &self.filed;
+        let (keys, stored) = write_transaction(conn, |conn| {
+            let searches: Vec<&Recheck> = group.iter().filter_map(|job| job.recheck()).collect();
+            let mut rows = RequestRows::default();
+            rows.filed_since = FiledSince::read(conn, &searches, filed).map_err(Failure::Commit)?;
+            for job in group.iter_mut() {
+                if !job.run(conn, &mut rows) {
+                    return Err(Failure::Work);
+                }
+            }
+            let stored = rows.stored_all();
+            let keys = remember.then(|| rows.filed_keys());
+            rows.write(conn).map_err(Failure::Commit)?;
+            Ok((keys, stored))
+        })?;
+        super::duplicates::keep_committed(stored);
+        if let Some(keys) = keys {
+            self.filed.remember(keys);
+            self.committed
+                .store(self.filed.committed(), Ordering::Release);
+        }
+        Ok(())
+    }
 }
 
 /// Why a group was not committed.
@@ -228,19 +288,6 @@ impl From<diesel::result::Error> for Failure {
     fn from(e: diesel::result::Error) -> Self {
         Failure::Commit(DbError::Commit(e.to_string()))
     }
-}
-
-/// Runs `group` in one transaction, writes the rows it gathered and commits.
-fn commit(conn: &mut DbConnection, group: &mut [Box<dyn Job>]) -> Result<(), Failure> {
-    write_transaction(conn, |conn| {
-        let mut rows = RequestRows::default();
-        for job in group.iter_mut() {
-            if !job.run(conn, &mut rows) {
-                return Err(Failure::Work);
-            }
-        }
-        rows.write(conn).map_err(Failure::Commit)
-    })
 }
 
 fn stopped() -> DbError {

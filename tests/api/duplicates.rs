@@ -255,6 +255,38 @@ on_both_backends! {
         );
     }
 
+    async fn the_same_person_reported_twice_at_once_is_linked(app: TestApp) {
+        // Requests that arrive together share one commit, and matching against the
+        // committed requests runs before it: the same person reported twice at the same
+        // moment is still linked, through the check inside the commit (the commit's own
+        // rows, or what commits since the search filed).
+        let mut body = valid_request();
+        body["applicant"]["full_name"] = json!("Zarghuna Nangialai");
+        body["applicant"]["phone"] = json!("+93 766 123 987");
+        let mut sponsor = body.clone();
+        sponsor["submitter"] =
+            json!({"kind": "sponsor", "name": "Rahim Karimi", "phone": "+1 202 555 0100"});
+        for _ in 0..5 {
+            let (a, b) =
+                futures_util::future::join(submit_api(&app, &body), submit_api(&app, &sponsor)).await;
+            let (a, b) = (
+                a["reference"].as_str().unwrap().to_string(),
+                b["reference"].as_str().unwrap().to_string(),
+            );
+            let found = duplicates_of(&app, &a).await;
+            let linked: Vec<&str> = found["candidates"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["reference"].as_str().unwrap())
+                .collect();
+            assert!(
+                linked.contains(&b.as_str()),
+                "{a} and {b} are not linked: {found}"
+            );
+        }
+    }
+
     async fn duplicates_of_an_unknown_request_are_404(app: TestApp) {
         for path in ["/api/v1/requests/TF-AAAA-AAAA/duplicates", "/api/v1/requests/nonsense/duplicates"] {
             let resp = app.raw.get(app.url(path)).send().await.unwrap();
@@ -306,39 +338,4 @@ async fn a_flagged_request_keeps_its_queue_when_routing_to_the_original_is_off()
         "still flagged: {found}"
     );
     drop(env);
-}
-
-/// On SQLite, requests that arrive together share one commit, and matching against the
-/// committed requests runs before it: the same person reported twice at the same moment is
-/// still linked, through the check inside the commit.
-#[actix_web::test]
-async fn the_same_person_reported_twice_at_once_is_linked() {
-    let app = crate::helpers::spawn_app(crate::helpers::Backend::Sqlite)
-        .await
-        .expect("sqlite app");
-    let mut body = valid_request();
-    body["applicant"]["full_name"] = json!("Zarghuna Nangialai");
-    body["applicant"]["phone"] = json!("+93 766 123 987");
-    let mut sponsor = body.clone();
-    sponsor["submitter"] =
-        json!({"kind": "sponsor", "name": "Rahim Karimi", "phone": "+1 202 555 0100"});
-    for _ in 0..5 {
-        let (a, b) =
-            futures_util::future::join(submit_api(&app, &body), submit_api(&app, &sponsor)).await;
-        let (a, b) = (
-            a["reference"].as_str().unwrap().to_string(),
-            b["reference"].as_str().unwrap().to_string(),
-        );
-        let found = duplicates_of(&app, &a).await;
-        let linked: Vec<&str> = found["candidates"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|c| c["reference"].as_str().unwrap())
-            .collect();
-        assert!(
-            linked.contains(&b.as_str()),
-            "{a} and {b} are not linked: {found}"
-        );
-    }
 }

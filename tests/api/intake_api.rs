@@ -246,13 +246,13 @@ on_both_backends! {
     }
 
     async fn work_that_fails_in_a_shared_commit_leaves_the_rest_stored(app: TestApp) {
-        let writer = db::Writer::start(app.pool.clone(), &app.settings.database);
+        let writer = db::Writer::start(app.pool.clone());
         let now = chrono::Utc::now().naive_utc();
         let jobs = (0..40).map(|i| {
             let writer = writer.clone();
             async move {
                 writer
-                    .run(move |conn, _rows| {
+                    .run(None, move |conn, _rows| {
                         db::write_transaction(conn, |conn| {
                             db::cases::audit(conn, None, "cli", "group_test", format!("row {i}"), now)?;
                             if i % 2 == 1 {
