@@ -100,7 +100,7 @@ pub fn load(
         .flatten()
     {
         if let std::collections::hash_map::Entry::Vacant(e) = open_at.entry(days) {
-            e.insert(open_until(conn, None, now - Duration::days(days))?);
+            e.insert(open_until(conn, None, now - Duration::days(days), now)?);
         }
     }
     d.age_buckets = AGE_BUCKETS
@@ -112,7 +112,7 @@ pub fn load(
     for p in Priority::ALL {
         let priority = p.as_str();
         let cutoff = now - Duration::hours(targets.hours_for(priority));
-        d.breach_total += open_until(conn, Some(priority), cutoff)?;
+        d.breach_total += open_until(conn, Some(priority), cutoff, now)?;
         d.breaches.extend(
             case_requests::table
                 .filter(case_requests::is_open.eq(true))
@@ -158,6 +158,11 @@ pub fn load(
         .collect();
     // Received at or before t, counted from `start` (further back than two weeks).
     let mut received_until = |t: NaiveDateTime| -> Result<i64, DbError> {
+        if t >= now {
+            // Everything so far: the maintained counts alone, however many came in this
+            // hour (in a surge, thousands, which counting row by row would read).
+            return Ok(received.values().sum());
+        }
         let floor = hour_of(t);
         let whole: i64 = received
             .iter()
@@ -182,13 +187,18 @@ pub fn load(
 }
 
 /// Open requests (of one priority, or all) received at or before `t`: whole hours from the
-/// maintained counts, the hour `t` falls in through the index on open requests.
+/// maintained counts, the hour `t` falls in through the index on open requests; at `now`
+/// or later, all of them, from the maintained counts alone.
 fn open_until(
     conn: &mut DbConnection,
     priority: Option<&str>,
     t: NaiveDateTime,
+    now: NaiveDateTime,
 ) -> Result<i64, DbError> {
     let floor = hour_of(t);
+    if t >= now {
+        return counts::open_received_before(conn, priority, floor + Duration::hours(1));
+    }
     let whole = counts::open_received_before(conn, priority, floor)?;
     let mut partial = case_requests::table
         .filter(case_requests::is_open.eq(true))
