@@ -198,8 +198,16 @@ pub fn claim_due(
     Ok(rows)
 }
 
-pub fn mark_sent(conn: &mut DbConnection, id: &str, now: NaiveDateTime) -> Result<(), DbError> {
-    diesel::update(outbox::table.find(id))
+/// Records rows as sent at `now`.
+pub fn mark_sent(
+    conn: &mut DbConnection,
+    ids: &[String],
+    now: NaiveDateTime,
+) -> Result<(), DbError> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    diesel::update(outbox::table.filter(outbox::id.eq_any(ids)))
         .set((
             outbox::status.eq(OutboxStatus::Sent.as_str()),
             outbox::sent_at.eq(Some(now)),
@@ -212,6 +220,9 @@ pub fn mark_sent(conn: &mut DbConnection, id: &str, now: NaiveDateTime) -> Resul
 /// Gives back claimed rows that were not attempted (the worker is stopping): they are due
 /// again at once for the next worker, and the attempt they were charged is returned.
 pub fn release(conn: &mut DbConnection, ids: &[String]) -> Result<(), DbError> {
+    if ids.is_empty() {
+        return Ok(());
+    }
     diesel::update(
         outbox::table
             .filter(outbox::id.eq_any(ids.to_vec()))

@@ -116,7 +116,11 @@ impl Worker {
     }
 
     /// Delivers every mail that is due now; returns how many were sent. When told to stop it
-    /// finishes the mail in hand and gives back the rest of its claim.
+    /// finishes the mail in hand and gives back the rest of its claim. What a claim sent is
+    /// marked sent with one statement once the claim is through (or broken off), not one
+    /// transaction per mail: in a surge every transaction waits for a pool connection and a
+    /// commit among the intakes'. A crash in between sends those few again after the claim
+    /// runs out, as a crash between sending and marking always could.
     pub async fn deliver_due(&self) -> Result<usize, MailError> {
         let mut sent = 0;
         while !self.stopping() {
@@ -133,15 +137,35 @@ impl Worker {
                 return Ok(sent);
             }
             let mut rows = rows.into_iter();
+            let mut delivered = Vec::new();
+            let mut failed = None;
             for row in rows.by_ref() {
-                sent += usize::from(self.deliver(row).await?);
+                match self.deliver(row).await {
+                    Ok(Some(id)) => delivered.push(id),
+                    Ok(None) => {}
+                    Err(e) => {
+                        failed = Some(e);
+                        break;
+                    }
+                }
                 if self.stopping() {
                     break;
                 }
             }
+            sent += delivered.len();
             let unsent: Vec<String> = rows.map(|r| r.id).collect();
-            if !unsent.is_empty() {
-                db::run(&self.pool, move |conn| db::outbox::release(conn, &unsent)).await?;
+            let now = Utc::now().naive_utc();
+            if !delivered.is_empty() || !unsent.is_empty() {
+                db::run(&self.pool, move |conn| {
+                    db::write_transaction(conn, |conn| {
+                        db::outbox::mark_sent(conn, &delivered, now)?;
+                        db::outbox::release(conn, &unsent)
+                    })
+                })
+                .await?;
+            }
+            if let Some(e) = failed {
+                return Err(e);
             }
         }
         Ok(sent)
@@ -171,9 +195,9 @@ impl Worker {
         }))
     }
 
-    /// Sends one claimed row (a mail, or a partner's webhook) and records the outcome;
-    /// `true` when it was delivered.
-    async fn deliver(&self, row: OutboxRow) -> Result<bool, MailError> {
+    /// Sends one claimed row (a mail, or a partner's webhook) and records a failure; its id
+    /// when it was delivered, for the caller to mark it sent.
+    async fn deliver(&self, row: OutboxRow) -> Result<Option<String>, MailError> {
         let hook = webhook::is_webhook(&row);
         let result = if hook {
             self.post_webhook(&row).await?
@@ -190,12 +214,8 @@ impl Worker {
         let id = row.id.clone();
         match result {
             Ok(()) => {
-                db::run(&self.pool, move |conn| {
-                    db::outbox::mark_sent(conn, &id, now)
-                })
-                .await?;
                 tracing::info!(mail = %row.id, kind = %row.kind, to = %to, attempts, "{what} sent");
-                Ok(true)
+                Ok(Some(id))
             }
             Err(failure) => {
                 let retry_at: Option<NaiveDateTime> =
@@ -221,7 +241,7 @@ impl Worker {
                         error = %failure.reason, "{what} not sent; gave up (dead letter)"
                     ),
                 }
-                Ok(false)
+                Ok(None)
             }
         }
     }
