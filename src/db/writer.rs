@@ -14,14 +14,13 @@
 //! Each instance has its own committing thread; on PostgreSQL several instances commit
 //! side by side, as separate connections would.
 
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{mpsc, Arc};
 use tokio::sync::oneshot;
 
 use super::duplicates::{FiledSince, RecentlyFiled, Recheck};
 use super::requests::RequestRows;
 use super::{write_transaction, DbConnection, DbError, Pool};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 
 /// The most intakes committed together; a larger group waits for the next commit.
 const MAX_GROUP: usize = 256;
@@ -80,13 +79,12 @@ impl Writer {
             result: None,
             reply,
         });
-        let group = &self.group;
-        let queued = match group.try_send(job) {
+        let queued = match self.group.try_send(job) {
             Ok(()) => true,
             Err(mpsc::TrySendError::Disconnected(_)) => false,
             // A full queue: wait for room off the async runtime, where blocking is allowed.
             Err(mpsc::TrySendError::Full(job)) => {
-                let group = group.clone();
+                let group = self.group.clone();
                 actix_web::rt::task::spawn_blocking(move || group.send(job).is_ok())
                     .await
                     .unwrap_or(false)
