@@ -229,7 +229,7 @@ pub struct FiledSince {
 }
 
 /// A second search a work of a shared commit will make: its mark and its keys.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Recheck {
     pub seen: KeysSeen,
     pub keys: Vec<String>,

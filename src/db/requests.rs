@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::counts::Tally;
-use super::duplicates::{CandidateRow, FiledSince, StoredRequest};
+use super::duplicates::{CandidateRow, Filed, FiledSince, StoredRequest};
 use super::outbox::OutboxRow;
 
 use super::models::{
@@ -49,7 +49,7 @@ pub struct RequestRows {
     pub audit: Vec<AuditEventRow>,
     pub status_codes: Vec<StatusCodeRow>,
     /// Duplicate keys: per key, the requests filed under it and when they were received.
-    keys: HashMap<String, Vec<(String, NaiveDateTime)>>,
+    keys: Filed,
     pub candidates: Vec<CandidateRow>,
     pub outbox: Vec<OutboxRow>,
     /// What the gathered changes add to the dashboard counts.
@@ -112,11 +112,6 @@ impl RequestRows {
             .collect()
     }
 
-    /// The duplicate keys gathered: per key, the requests filed under it and when.
-    pub fn filed_keys(&self) -> super::duplicates::Filed {
-        self.keys.clone()
-    }
-
     /// How many duplicate keys are gathered.
     pub fn key_count(&self) -> usize {
         self.keys.values().map(Vec::len).sum()
@@ -131,8 +126,9 @@ impl RequestRows {
         self.audit.sort_unstable_by(|a, b| a.id.cmp(&b.id));
     }
 
-    /// Writes what is gathered and empties it. Call inside a transaction.
-    pub fn write(&mut self, conn: &mut DbConnection) -> Result<(), DbError> {
+    /// Writes what is gathered and empties it; hands back the duplicate keys it wrote (per
+    /// key, the requests filed under it and when). Call inside a transaction.
+    pub fn write(&mut self, conn: &mut DbConnection) -> Result<Filed, DbError> {
         self.write_counts_in(conn, None)
     }
 
@@ -143,7 +139,7 @@ impl RequestRows {
         &mut self,
         conn: &mut DbConnection,
         stripe: Option<i32>,
-    ) -> Result<(), DbError> {
+    ) -> Result<Filed, DbError> {
         for chunk in self.requests.chunks(ROWS_PER_STATEMENT) {
             super::insert_rows!(conn, case_requests::table, chunk)?;
         }
@@ -186,8 +182,9 @@ impl RequestRows {
             Some(stripe) => tally.flush_in_stripe(conn, stripe)?,
             None => tally.flush(conn)?,
         }
+        let filed = std::mem::take(&mut self.keys);
         *self = RequestRows::default();
-        Ok(())
+        Ok(filed)
     }
 }
 

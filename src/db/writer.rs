@@ -239,20 +239,20 @@ impl Committer {
         group: &mut [Box<dyn Job>],
     ) -> Result<(), Failure> {
         let remember = matches!(conn, DbConnection::Postgres(_));
-        let filed = &self.filed;
+        let recent = &self.filed;
         let (keys, stored) = write_transaction(conn, |conn| {
             let searches: Vec<&Recheck> = group.iter().filter_map(|job| job.recheck()).collect();
             let mut rows = RequestRows::default();
-            rows.filed_since = FiledSince::read(conn, &searches, filed).map_err(Failure::Commit)?;
+            rows.filed_since =
+                FiledSince::read(conn, &searches, recent).map_err(Failure::Commit)?;
             for job in group.iter_mut() {
                 if !job.run(conn, &mut rows) {
                     return Err(Failure::Work);
                 }
             }
             let stored = rows.stored_all();
-            let keys = remember.then(|| rows.filed_keys());
-            rows.write(conn).map_err(Failure::Commit)?;
-            Ok((keys, stored))
+            let keys = rows.write(conn).map_err(Failure::Commit)?;
+            Ok((remember.then_some(keys), stored))
         })?;
         super::duplicates::keep_committed(stored);
         if let Some(keys) = keys {
