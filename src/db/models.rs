@@ -188,7 +188,7 @@ impl AuditEventRow {
         at: NaiveDateTime,
     ) -> Self {
         AuditEventRow {
-            id: uuid::Uuid::new_v4().to_string(),
+            id: uuid::Uuid::now_v7().to_string(),
             request_id: request_id.map(str::to_string),
             actor: actor.to_string(),
             action: action.to_string(),
