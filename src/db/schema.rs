@@ -265,6 +265,8 @@ diesel::allow_tables_to_appear_in_same_query!(
 );
 
 diesel::table! {
+    /// No primary key in the database (migration 000014: one index fewer to write per key
+    /// row); diesel needs one named, and a request files each key once.
     dedup_keys (key, request_id) {
         key -> Text,
         request_id -> Text,

@@ -1,0 +1,1 @@
+ALTER TABLE dedup_keys ADD PRIMARY KEY (key, request_id);
