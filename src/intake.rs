@@ -646,7 +646,7 @@ fn build_row(
 ) -> CaseRequestRow {
     let now = now.naive_utc();
     CaseRequestRow {
-        id: uuid::Uuid::now_v7().to_string(),
+        id: db::models::new_row_id(),
         reference: reference.to_string(),
         receipt_token,
         source: r.source.as_str().to_string(),

@@ -332,7 +332,7 @@ fn add_request(
         let took = Duration::seconds(rng.random_range(3_600..=age.num_seconds().max(3_600)));
         (created + took).min(now)
     });
-    let id = uuid::Uuid::now_v7().to_string();
+    let id = super::models::new_row_id();
     let kind = if rng.random_ratio(70, 100) {
         SubmitterKind::SelfApplicant
     } else {
@@ -504,7 +504,7 @@ pub fn raw_intakes(
                         subject: "New request".into(),
                         body_text: body_text.clone(),
                         body_html: body_html.clone(),
-                        ..OutboxRow::pending(uuid::Uuid::now_v7().to_string(), now)
+                        ..OutboxRow::pending(super::models::new_row_id(), now)
                     });
                     // The statements intake itself uses for these rows.
                     super::write_transaction(&mut conn, |conn| rows.write(conn))?;

@@ -179,6 +179,14 @@ pub struct AuditEventRow {
     pub created_at: NaiveDateTime,
 }
 
+/// A new id for a row of a table that grows with every intake (requests, audit events,
+/// mail): a UUIDv7, which grows with the time it was made, so that new rows fill the
+/// rightmost pages of every index on an id instead of a random page each (README,
+/// Performance: time-ordered row ids).
+pub fn new_row_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
 impl AuditEventRow {
     pub fn new(
         request_id: Option<&str>,
@@ -188,7 +196,7 @@ impl AuditEventRow {
         at: NaiveDateTime,
     ) -> Self {
         AuditEventRow {
-            id: uuid::Uuid::now_v7().to_string(),
+            id: new_row_id(),
             request_id: request_id.map(str::to_string),
             actor: actor.to_string(),
             action: action.to_string(),

@@ -225,7 +225,7 @@ pub fn release(conn: &mut DbConnection, ids: &[String]) -> Result<(), DbError> {
     }
     diesel::update(
         outbox::table
-            .filter(outbox::id.eq_any(ids.to_vec()))
+            .filter(outbox::id.eq_any(ids))
             .filter(outbox::status.eq(OutboxStatus::Pending.as_str())),
     )
     .set((

@@ -90,7 +90,7 @@ fn outbox_rows(
             body_html: rendered.html.clone(),
             urgent: mail.is_urgent(),
             dedup_key: mail.dedup_key(),
-            ..OutboxRow::pending(uuid::Uuid::now_v7().to_string(), now)
+            ..OutboxRow::pending(db::models::new_row_id(), now)
         })
         .collect())
 }
