@@ -185,7 +185,10 @@ pub fn claim_due(
                 .select(OutboxRow::as_select())
                 .load(c)
         }),
-        DbConnection::Sqlite(c) => c.immediate_transaction(|c| {
+        // In the queue of this process's writers, not SQLite's busy handler: under a surge
+        // the group commit holds the lock nearly always, and the handler's growing sleeps
+        // would let the mail fall far behind the intakes.
+        DbConnection::Sqlite(_) => super::write_transaction(conn, |c| {
             let ids: Vec<String> = due_ids!(now, limit).load(c)?;
             let (rows, set) = claim(&ids);
             diesel::update(rows).set(set).execute(c)?;
