@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Timelike, Utc};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::sync::{watch, Notify};
 
 use super::transport::{build_message, SendFailure, Transport};
@@ -13,13 +13,10 @@ use super::webhook::{self, Hooks};
 use super::{digest, recipient_label, MailError};
 use crate::config::Settings;
 use crate::db::outbox::OutboxRow;
-use crate::db::{self, DbError, Pool};
+use crate::db::{self, Pool};
 
-/// Rows one worker claims at a time: enough that in a surge, when every claim waits for a
-/// commit among the intakes', the mail keeps pace with them.
-const BATCH: i64 = 50;
-/// Sent mail is recorded as sent this many at a time: what a crash may send twice.
-const RECORD_EVERY: usize = 10;
+/// Rows one worker claims at a time.
+const BATCH: i64 = 5;
 /// The longest wait between two attempts.
 const MAX_BACKOFF: Duration = Duration::from_secs(6 * 3600);
 
@@ -119,13 +116,11 @@ impl Worker {
     }
 
     /// Delivers every mail that is due now; returns how many were sent. When told to stop it
-    /// finishes the mail in hand and gives back the rest of its claim; so it does with what
-    /// is left once half the claim's time has passed, so that a claim never outlives its
-    /// lease. Sent mail is recorded as sent `RECORD_EVERY` at a time, with one statement,
-    /// while the next ones go out, not one transaction per mail: in a surge every
-    /// transaction waits for a commit among the intakes'. A crash in between sends those
-    /// few again after the claim runs out, as a crash between sending and marking always
-    /// could.
+    /// finishes the mail in hand and gives back the rest of its claim. What a claim sent is
+    /// marked sent with one statement once the claim is through (or broken off), not one
+    /// transaction per mail: in a surge every transaction waits for a pool connection and a
+    /// commit among the intakes'. A crash in between sends those few again after the claim
+    /// runs out, as a crash between sending and marking always could.
     pub async fn deliver_due(&self) -> Result<usize, MailError> {
         let mut sent = 0;
         while !self.stopping() {
@@ -134,7 +129,6 @@ impl Worker {
             // never loses its rows; a dead worker's rows are free again after it.
             let lease = chrono::Duration::from_std(self.settings.mail.claim)
                 .unwrap_or(chrono::Duration::minutes(15));
-            let claimed = Instant::now();
             let rows = db::run(&self.pool, move |conn| {
                 db::outbox::claim_due(conn, now, lease, BATCH)
             })
@@ -144,7 +138,6 @@ impl Worker {
             }
             let mut rows = rows.into_iter();
             let mut delivered = Vec::new();
-            let mut recording = Vec::new();
             let mut failed = None;
             for row in rows.by_ref() {
                 match self.deliver(row).await {
@@ -155,52 +148,27 @@ impl Worker {
                         break;
                     }
                 }
-                if delivered.len() == RECORD_EVERY {
-                    sent += delivered.len();
-                    let record = self.record(std::mem::take(&mut delivered), Vec::new());
-                    recording.push(tokio::spawn(record));
-                }
-                if self.stopping() || claimed.elapsed() >= self.settings.mail.claim / 2 {
+                if self.stopping() {
                     break;
                 }
             }
             sent += delivered.len();
             let unsent: Vec<String> = rows.map(|r| r.id).collect();
-            let mut outcome = self.record(delivered, unsent).await;
-            for record in recording {
-                let recorded = record
-                    .await
-                    .unwrap_or_else(|_| Err(DbError::Commit("recording sent mail stopped".into())));
-                outcome = outcome.and(recorded);
+            let now = Utc::now().naive_utc();
+            if !delivered.is_empty() || !unsent.is_empty() {
+                db::run(&self.pool, move |conn| {
+                    db::write_transaction(conn, |conn| {
+                        db::outbox::mark_sent(conn, &delivered, now)?;
+                        db::outbox::release(conn, &unsent)
+                    })
+                })
+                .await?;
             }
-            outcome?;
             if let Some(e) = failed {
                 return Err(e);
             }
         }
         Ok(sent)
-    }
-
-    /// Records `delivered` as sent and gives `unsent` back, in one transaction.
-    fn record(
-        &self,
-        delivered: Vec<String>,
-        unsent: Vec<String>,
-    ) -> impl std::future::Future<Output = Result<(), DbError>> + Send + 'static {
-        let pool = self.pool.clone();
-        async move {
-            if delivered.is_empty() && unsent.is_empty() {
-                return Ok(());
-            }
-            let now = Utc::now().naive_utc();
-            db::run(&pool, move |conn| {
-                db::write_transaction(conn, |conn| {
-                    db::outbox::mark_sent(conn, &delivered, now)?;
-                    db::outbox::release(conn, &unsent)
-                })
-            })
-            .await
-        }
     }
 
     /// Posts a webhook delivery to its partner's current URL, signed with its current secret.
