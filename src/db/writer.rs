@@ -271,14 +271,14 @@ impl Committer {
     }
 }
 
-/// On SQLite, where a group's statements keep what they change until they finish.
-/// SQLite can undo one statement of a transaction and keep the others, so each statement
-/// that writes many rows (the group's one insert per table) first copies every page it
-/// changes into a statement journal; beyond 64 KiB that journal is a temporary file, and
-/// writing it was about a third of the bytes a group commit wrote. While the committing
-/// thread holds the connection, temporary files are kept in memory (with 256 connections
-/// sending intakes, the server's peak memory was 2 MB higher); the connection goes back to
-/// the pool as it was, so a large sort elsewhere still spills to disk, not into memory.
+/// On SQLite, keeps the statement journals of a group's inserts in memory while the
+/// committing thread holds the connection. SQLite can undo one statement of a transaction
+/// and keep the others, so each statement that writes many rows (the group's one insert per
+/// table) first copies every page it changes into a statement journal; beyond 64 KiB that
+/// journal is a temporary file, and writing it was about a third of the bytes a group
+/// commit wrote. With 256 connections sending intakes, the server's peak memory was 2 MB
+/// higher. The connection goes back to the pool as it was, so a large sort elsewhere still
+/// spills to disk, not into memory.
 struct StatementJournals(bool);
 
 impl StatementJournals {
