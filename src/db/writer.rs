@@ -179,9 +179,9 @@ impl Committer {
                 return;
             }
         };
-        let journals = StatementJournals::in_memory(&mut conn);
+        set_temp_store(&mut conn, "MEMORY");
         self.commit_and_answer(&mut conn, group);
-        journals.restore(&mut conn);
+        set_temp_store(&mut conn, "DEFAULT");
     }
 
     /// Commits `group` and answers its callers; when it fails, commits its work one by one.
@@ -271,39 +271,19 @@ impl Committer {
     }
 }
 
-/// On SQLite, keeps the statement journals of a group's inserts in memory while the
-/// committing thread holds the connection. SQLite can undo one statement of a transaction
-/// and keep the others, so each statement that writes many rows (the group's one insert per
-/// table) first copies every page it changes into a statement journal; beyond 64 KiB that
-/// journal is a temporary file, and writing it was about a third of the bytes a group
-/// commit wrote. With 256 connections sending intakes, the server's peak memory was 2 MB
-/// higher. The connection goes back to the pool as it was, so a large sort elsewhere still
-/// spills to disk, not into memory.
-struct StatementJournals(bool);
-
-impl StatementJournals {
-    fn in_memory(conn: &mut DbConnection) -> Self {
-        StatementJournals(Self::set(conn, "MEMORY"))
-    }
-
-    fn restore(self, conn: &mut DbConnection) {
-        if self.0 {
-            Self::set(conn, "DEFAULT");
-        }
-    }
-
-    /// Sets `temp_store` on a SQLite connection; whether it did.
-    fn set(conn: &mut DbConnection, store: &str) -> bool {
-        use diesel::connection::SimpleConnection;
-        let DbConnection::Sqlite(conn) = conn else {
-            return false;
-        };
-        match conn.batch_execute(&format!("PRAGMA temp_store = {store}")) {
-            Ok(()) => true,
-            Err(e) => {
-                tracing::warn!(error = %e, "could not set where temporary data is kept");
-                false
-            }
+/// On SQLite, where temporary files are kept: in memory while the committing thread holds
+/// the connection. SQLite can undo one statement of a transaction and keep the others, so
+/// each statement that writes many rows (the group's one insert per table) first copies
+/// every page it changes into a statement journal; beyond 64 KiB that journal is a
+/// temporary file, and writing it was about a third of the bytes a group commit wrote. With
+/// 256 connections sending intakes, the server's peak memory was 2 MB higher. The
+/// connection goes back to the pool with the default, so a large sort elsewhere still
+/// spills to disk, not into memory. A failure only costs speed, so it is logged.
+fn set_temp_store(conn: &mut DbConnection, store: &str) {
+    use diesel::connection::SimpleConnection;
+    if let DbConnection::Sqlite(conn) = conn {
+        if let Err(e) = conn.batch_execute(&format!("PRAGMA temp_store = {store}")) {
+            tracing::warn!(error = %e, "could not set where temporary data is kept");
         }
     }
 }
