@@ -410,27 +410,10 @@ fn key_rows_pg(
     keys: &[String],
     since: Option<NaiveDateTime>,
 ) -> Result<Vec<KeyRow>, DbError> {
-    use diesel::sql_types::{Array, BigInt, Nullable, Text, Timestamp};
-
     if keys.is_empty() {
         return Ok(Vec::new());
     }
-    // The `since` bound is written only when there is one, so that it is an index bound.
-    let bound = if since.is_some() {
-        "AND created_at >= $3"
-    } else {
-        "AND $3::timestamp IS NULL"
-    };
-    Ok(diesel::sql_query(format!(
-        "SELECT k.ord, d.request_id, d.created_at, NULL::int8 AS row \
-         FROM unnest($1::text[]) WITH ORDINALITY AS k(key, ord) \
-         CROSS JOIN LATERAL (SELECT request_id, created_at FROM dedup_keys \
-             WHERE key = k.key {bound} ORDER BY created_at DESC LIMIT $2) d"
-    ))
-    .bind::<Array<Text>, _>(keys)
-    .bind::<BigInt, _>(CANDIDATES_PER_KEY)
-    .bind::<Nullable<Timestamp>, _>(since)
-    .load(conn)?)
+    Ok(KeyLookupPg { keys, since }.load(conn)?)
 }
 
 /// Loads the candidates' facts and personal data (only those, never the whole table),
@@ -454,7 +437,7 @@ pub fn load_requests(
     }
     if !missing.is_empty() {
         let loaded = match conn {
-            DbConnection::Postgres(pg) => load_requests_pg(pg, &missing)?,
+            DbConnection::Postgres(pg) => RequestsByIdsPg { ids: &missing }.load(pg)?,
             DbConnection::Sqlite(sqlite) => RequestsByIds {
                 ids: json_list(&missing)?,
             }
@@ -488,6 +471,7 @@ pub fn forget_recent() {
 /// Keeps requests just committed as if `load_requests` had read them: in a surge they are
 /// the next requests' candidates.
 pub fn keep_committed(committed: Vec<Arc<StoredRequest>>) {
+    FILED.fetch_add(committed.len() as u64, std::sync::atomic::Ordering::Relaxed);
     RECENT
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
@@ -572,20 +556,97 @@ impl diesel::query_builder::Query for RequestsByIds {
 
 impl RunQueryDsl<diesel::sqlite::SqliteConnection> for RequestsByIds {}
 
-/// `load_requests` as a statement PostgreSQL plans afresh each time. A prepared one keeps
-/// the plan made when it was first used; made while the tables were nearly empty (a new
-/// database at the start of a surge), that plan reads both tables whole.
-fn load_requests_pg(
-    conn: &mut diesel::pg::PgConnection,
-    ids: &[String],
-) -> Result<Vec<StoredRequest>, DbError> {
-    use diesel::sql_types::{Array, Text};
-    Ok(
-        diesel::sql_query(format!("{STORED_REQUEST_COLUMNS} WHERE c.id = ANY($1)"))
-            .bind::<Array<Text>, _>(ids)
-            .load(conn)?,
-    )
+/// The generation the statements matching reads on PostgreSQL (`KeyLookupPg`,
+/// `RequestsByIdsPg`) name in their text: one more each time this process has filed four
+/// times as many requests, up to 32,768. A new text is a new statement, prepared afresh.
+///
+/// Each connection prepares them once and PostgreSQL keeps a generic plan after five runs.
+/// They are written so that the kept plan reads through the indexes whatever the tables
+/// held when it was made: the newest rows of each key (`LATERAL … ORDER BY created_at DESC
+/// LIMIT`), each candidate by its primary keys (`LATERAL … LIMIT 1`); checked with
+/// `plan_cache_mode = force_generic_plan` on a new database and on one with 50,000
+/// requests. Only tables analyzed while they held a few rows (one page) get a plan that
+/// reads them whole; the generations keep such a plan from outliving the tables it was
+/// made for until autovacuum's next analysis replaces it.
+fn plan_generation() -> u32 {
+    let filed = FILED.load(std::sync::atomic::Ordering::Relaxed);
+    ((u64::BITS - filed.leading_zeros()) / 2).min(8)
 }
+
+/// How many requests this process has committed.
+static FILED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// `key_rows_pg`'s statement: `since`, when there is one, bounds the index scan.
+struct KeyLookupPg<'a> {
+    keys: &'a [String],
+    since: Option<NaiveDateTime>,
+}
+
+impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for KeyLookupPg<'_> {
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
+    ) -> QueryResult<()> {
+        use diesel::sql_types::{Array, BigInt, Text, Timestamp};
+        out.push_sql(&format!("/* plan {} */ ", plan_generation()));
+        out.push_sql(
+            "SELECT k.ord, d.request_id, d.created_at, NULL::int8 AS row \
+             FROM unnest(",
+        );
+        out.push_bind_param::<Array<Text>, _>(self.keys)?;
+        out.push_sql(
+            "::text[]) WITH ORDINALITY AS k(key, ord) \
+             CROSS JOIN LATERAL (SELECT request_id, created_at FROM dedup_keys \
+             WHERE key = k.key",
+        );
+        if let Some(since) = &self.since {
+            out.push_sql(" AND created_at >= ");
+            out.push_bind_param::<Timestamp, _>(since)?;
+        }
+        out.push_sql(" ORDER BY created_at DESC LIMIT ");
+        out.push_bind_param::<BigInt, _>(&CANDIDATES_PER_KEY)?;
+        out.push_sql(") d");
+        Ok(())
+    }
+}
+
+/// `load_requests` on PostgreSQL.
+struct RequestsByIdsPg<'a> {
+    ids: &'a [String],
+}
+
+impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for RequestsByIdsPg<'_> {
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
+    ) -> QueryResult<()> {
+        use diesel::sql_types::{Array, Text};
+        out.push_sql(&format!("/* plan {} */ ", plan_generation()));
+        out.push_sql("SELECT r.* FROM unnest(");
+        out.push_bind_param::<Array<Text>, _>(self.ids)?;
+        out.push_sql("::text[]) AS i(id) CROSS JOIN LATERAL (");
+        out.push_sql(STORED_REQUEST_COLUMNS);
+        out.push_sql(" WHERE c.id = i.id LIMIT 1) r");
+        Ok(())
+    }
+}
+
+/// Statements cached by their SQL text, which differs with the bound they write.
+macro_rules! cached_by_sql {
+    ($($query:ident),+) => {$(
+        impl diesel::query_builder::QueryId for $query<'_> {
+            type QueryId = ();
+            const HAS_STATIC_QUERY_ID: bool = false;
+        }
+
+        impl diesel::query_builder::Query for $query<'_> {
+            type SqlType = diesel::sql_types::Untyped;
+        }
+
+        impl RunQueryDsl<diesel::pg::PgConnection> for $query<'_> {}
+    )+};
+}
+cached_by_sql!(KeyLookupPg, RequestsByIdsPg);
 
 /// The requests staff have said are not duplicates of `request_id`, in either direction.
 pub fn rejected_partners(
