@@ -469,7 +469,7 @@ pub fn forget_recent() {
 }
 
 /// Keeps requests just committed as if `load_requests` had read them: in a surge they are
-/// the next requests' candidates.
+/// the next requests' candidates. Also counts them, for `plan_generation`.
 pub fn keep_committed(committed: Vec<Arc<StoredRequest>>) {
     FILED.fetch_add(committed.len() as u64, std::sync::atomic::Ordering::Relaxed);
     RECENT
