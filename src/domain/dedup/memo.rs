@@ -6,18 +6,18 @@ use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
 
 /// Remembered answers by key, shared by all threads (one copy, whatever the number of
-/// threads), up to `MAX_ENTRIES`; when full it starts afresh.
+/// threads), up to a bound on the number of answers; when full it starts afresh.
 pub(super) struct Memo<V> {
     answers: Mutex<Option<HashMap<String, V>>>,
+    max_entries: usize,
 }
 
-/// Bounds what one memo holds: with names of usual length, about a megabyte at most.
-const MAX_ENTRIES: usize = 4096;
-
 impl<V: Clone> Memo<V> {
-    pub const fn new() -> Self {
+    /// A memo of at most `max_entries` answers.
+    pub const fn new(max_entries: usize) -> Self {
         Memo {
             answers: Mutex::new(None),
+            max_entries,
         }
     }
 
@@ -31,7 +31,7 @@ impl<V: Clone> Memo<V> {
         let answer = compute();
         let mut answers = lock();
         let answers = answers.get_or_insert_with(HashMap::new);
-        if answers.len() >= MAX_ENTRIES {
+        if answers.len() >= self.max_entries {
             answers.clear();
         }
         answers.insert(key.to_owned(), answer.clone());
@@ -43,9 +43,11 @@ impl<V: Clone> Memo<V> {
 mod tests {
     use super::*;
 
+    const MAX_ENTRIES: usize = 64;
+
     #[test]
     fn computes_once_per_key_and_stays_bounded() {
-        let memo = Memo::new();
+        let memo = Memo::new(MAX_ENTRIES);
         let mut computed = 0;
         for round in 0..2 {
             for i in 0..10 {

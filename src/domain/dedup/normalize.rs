@@ -247,7 +247,9 @@ fn fold_word(word: &str, arabic: bool) -> String {
 /// further; the result is folded again until it is stable, so that normalizing a
 /// normalized name changes nothing.
 pub fn name_tokens(raw: &str) -> Vec<NameToken> {
-    static FOLDED: Memo<Vec<NameToken>> = Memo::new();
+    // Names as people type them, with their tokens: a few hundred bytes each, about a
+    // megabyte when full.
+    static FOLDED: Memo<Vec<NameToken>> = Memo::new(4096);
     FOLDED.get_or(raw, || fold_name(raw))
 }
 

@@ -109,18 +109,21 @@ const TRANSPOSITION: f64 = 0.7;
 /// above).
 fn spelling_distance(a: &Spelling, b: &Spelling) -> f64 {
     let (n, m) = (a.letters.len(), b.letters.len());
-    let mut d = vec![vec![0.0f64; m + 1]; n + 1];
+    // One table in one allocation, row after row: `d[at(i, j)]` is the distance from the
+    // first `i` letters of `a` to the first `j` of `b`.
+    let at = |i: usize, j: usize| i * (m + 1) + j;
+    let mut d = vec![0.0f64; (n + 1) * (m + 1)];
     for i in 1..=n {
-        d[i][0] = d[i - 1][0] + a.indel_cost(i - 1, b);
+        d[at(i, 0)] = d[at(i - 1, 0)] + a.indel_cost(i - 1, b);
     }
     for j in 1..=m {
-        d[0][j] = d[0][j - 1] + b.indel_cost(j - 1, a);
+        d[at(0, j)] = d[at(0, j - 1)] + b.indel_cost(j - 1, a);
     }
     for i in 1..=n {
         for j in 1..=m {
-            let mut best = (d[i - 1][j] + a.indel_cost(i - 1, b))
-                .min(d[i][j - 1] + b.indel_cost(j - 1, a))
-                .min(d[i - 1][j - 1] + substitution_cost(a, i - 1, b, j - 1));
+            let mut best = (d[at(i - 1, j)] + a.indel_cost(i - 1, b))
+                .min(d[at(i, j - 1)] + b.indel_cost(j - 1, a))
+                .min(d[at(i - 1, j - 1)] + substitution_cost(a, i - 1, b, j - 1));
             let (x, y) = (a.letters[i - 1], b.letters[j - 1]);
             // Swapped letters are a typist's slip within one script; across scripts a
             // "swap" would only pair a short vowel with a written one.
@@ -137,12 +140,12 @@ fn spelling_distance(a: &Spelling, b: &Spelling) -> f64 {
                 } else {
                     TRANSPOSITION
                 };
-                best = best.min(d[i - 2][j - 2] + moved);
+                best = best.min(d[at(i - 2, j - 2)] + moved);
             }
-            d[i][j] = best;
+            d[at(i, j)] = best;
         }
     }
-    d[n][m]
+    d[at(n, m)]
 }
 
 /// How alike two tokens are, in [0, 1]: 1 less the spelling distance per letter of the
@@ -152,12 +155,40 @@ pub fn token_similarity(a: &NameToken, b: &NameToken) -> f64 {
     if a.folded == b.folded {
         return 1.0;
     }
-    static MEASURED: Memo<f64> = Memo::new();
-    MEASURED.get_or(&memo_key(&[a, b]), || measure(a, b))
+    // Every pair of spellings a surge repeats, with their joined readings (a few hundred
+    // names make tens of thousands of pairs): about 3 MB when full.
+    static MEASURED: Memo<f64> = Memo::new(32_768);
+    with_memo_key(&[a, b], |key| MEASURED.get_or(key, || measure(a, b)))
 }
 
-/// Tokens as the memos know them, in one string: per token its script and its folded
-/// spelling, separated by spaces (a token holds none).
+/// Calls `f` with the tokens as the memos know them, in one string: per token its script
+/// and its folded spelling, separated by spaces (a token holds none). Written on the
+/// stack when it fits, so that a remembered answer costs no allocation.
+fn with_memo_key<R>(tokens: &[&NameToken], f: impl FnOnce(&str) -> R) -> R {
+    let mut buf = [0u8; 96];
+    let mut len = 0;
+    for token in tokens {
+        let (script, folded) = (
+            if token.from_arabic { b'a' } else { b'l' },
+            token.folded.as_bytes(),
+        );
+        let start = len + usize::from(len > 0);
+        let end = start + 1 + folded.len();
+        if end > buf.len() {
+            return f(&memo_key(tokens));
+        }
+        if len > 0 {
+            buf[len] = b' ';
+        }
+        buf[start] = script;
+        buf[start + 1..end].copy_from_slice(folded);
+        len = end;
+    }
+    // Whole UTF-8 strings and ASCII between them.
+    f(std::str::from_utf8(&buf[..len]).expect("tokens are UTF-8"))
+}
+
+/// `with_memo_key`'s string, on the heap.
 fn memo_key(tokens: &[&NameToken]) -> String {
     let mut key = String::with_capacity(tokens.iter().map(|t| t.folded.len() + 2).sum());
     for token in tokens {
@@ -233,9 +264,11 @@ fn is_muhammad(token: &NameToken) -> bool {
 
 /// A common name however it is spelled (Ahmet is Ahmad).
 fn is_common(token: &NameToken) -> bool {
-    static COMMON_SPELLINGS: Memo<bool> = Memo::new();
-    COMMON_SPELLINGS.get_or(&memo_key(&[token]), || {
-        COMMON.iter().any(|c| token_similarity(token, c) >= 0.85)
+    static COMMON_SPELLINGS: Memo<bool> = Memo::new(4096);
+    with_memo_key(&[token], |key| {
+        COMMON_SPELLINGS.get_or(key, || {
+            COMMON.iter().any(|c| token_similarity(token, c) >= 0.85)
+        })
     })
 }
 
@@ -432,6 +465,19 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn a_memo_key_is_the_same_on_the_stack_and_on_the_heap(
+            a in "[a-z]{1,60}",
+            b in "[a-z\u{0621}-\u{064a}]{1,60}",
+            arabic in any::<bool>(),
+        ) {
+            let x = NameToken { folded: a, skeleton: String::new(), from_arabic: arabic };
+            let y = NameToken { folded: b, skeleton: String::new(), from_arabic: !arabic };
+            for tokens in [vec![&x], vec![&x, &y], vec![&y, &x]] {
+                prop_assert_eq!(with_memo_key(&tokens, str::to_string), memo_key(&tokens));
+            }
+        }
+
         #[test]
         fn similarity_is_symmetric_and_bounded(a in "[A-Za-z]{1,12}", b in "[A-Za-z]{1,12}") {
             let (x, y) = (name_tokens(&a), name_tokens(&b));
