@@ -11,11 +11,11 @@ use std::sync::{LazyLock, Mutex, PoisonError};
 /// up to a bound on the number of answers; when full it starts afresh.
 ///
 /// An answer is filed under a 64-bit hash of its question, not the question itself: a
-/// key of 8 bytes per answer (16 in all for a distance) and no allocation per question. The hash is keyed afresh by each
-/// process, so no one can make up names whose questions share a hash. By chance a question
-/// meets another's answer with odds of one in 2^64 per answer held: for the pairs of
-/// tokens duplicate scoring measures, a thousand intakes a second day and night would see
-/// one pair scored as another about once in 40 years.
+/// key of 8 bytes per answer (16 in all for a distance) and no allocation per question.
+/// The hash is keyed afresh by each process, so no one can make up names whose questions
+/// share a hash. By chance a question meets another's answer with odds of one in 2^64 per
+/// answer held: for the pairs of tokens duplicate scoring measures, a thousand intakes a
+/// second day and night would see one pair scored as another about once in 40 years.
 pub(super) struct Memo<V> {
     answers: Mutex<Option<HashMap<u64, V>>>,
     max_entries: usize,
