@@ -622,9 +622,15 @@ impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for RequestsByIdsPg<'_
     ) -> QueryResult<()> {
         use diesel::sql_types::{Array, Text};
         out.push_sql(&format!("/* plan {} */ ", plan_generation()));
-        out.push_sql("SELECT r.* FROM unnest(");
+        // The ids through a scalar subquery: PostgreSQL then costs the list at the same
+        // length whether it plans for these ids or for any, and keeps the generic plan
+        // after five runs. Given the array itself, it counts its elements, mostly one to
+        // five (the rest are remembered, `RECENT_FOR`), finds a plan for so few cheaper
+        // than the generic one costed for ten, and so planned afresh every run: 0.2 ms of
+        // its time per run, four times what running it took.
+        out.push_sql("SELECT r.* FROM unnest((SELECT ");
         out.push_bind_param::<Array<Text>, _>(self.ids)?;
-        out.push_sql("::text[]) AS i(id) CROSS JOIN LATERAL (");
+        out.push_sql("::text[])) AS i(id) CROSS JOIN LATERAL (");
         out.push_sql(STORED_REQUEST_COLUMNS);
         out.push_sql(" WHERE c.id = i.id LIMIT 1) r");
         Ok(())
