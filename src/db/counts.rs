@@ -22,29 +22,42 @@ use super::models::CaseRequestRow;
 use super::schema::{case_counts, case_hour_counts, case_requests};
 use super::{DbConnection, DbError};
 
-/// Adds `n` to one row of `table` in `stripe` (`INSERT … ON CONFLICT DO UPDATE SET n = n +
-/// excluded.n`, per backend: the multi-backend connection has no upsert of its own), and
-/// deletes the row when a decrease left it at zero.
-macro_rules! add_to_row {
-    ($conn:expr, $table:ident, $n:expr, $stripe:expr, [$($col:ident = $val:expr),+]) => {{
-        let row = ($($table::$col.eq($val),)+ $table::stripe.eq($stripe), $table::n.eq($n));
-        let target = ($($table::$col,)+ $table::stripe);
-        let add = $table::n.eq($table::n + diesel::upsert::excluded($table::n));
-        match &mut *$conn {
-            DbConnection::Sqlite(c) => diesel::insert_into($table::table)
-                .values(row)
-                .on_conflict(target)
-                .do_update()
-                .set(add)
-                .execute(c)?,
-            DbConnection::Postgres(c) => diesel::insert_into($table::table)
-                .values(row)
-                .on_conflict(target)
-                .do_update()
-                .set(add)
-                .execute(c)?,
-        };
-        if $n < 0 {
+/// Adds each `(key, n)` of `changes` to its row of `table` in `stripe` with one statement
+/// per 500 rows (`INSERT … ON CONFLICT DO UPDATE SET n = n + excluded.n`, per backend: the
+/// multi-backend connection has no upsert of its own), then deletes the rows a decrease left
+/// at zero, one by one (intake only adds). The keys are distinct (a map's), as one statement
+/// may update a row only once, and in key order, so two writers of a stripe cannot deadlock.
+macro_rules! add_to_rows {
+    (
+        $conn:expr, $table:ident, $changes:expr, $stripe:expr,
+        |$k:ident| [$($col:ident = $val:expr),+]
+    ) => {{
+        let changes: Vec<_> = $changes.into_iter().filter(|(_, n)| *n != 0).collect();
+        for chunk in changes.chunks(500) {
+            let rows: Vec<_> = chunk
+                .iter()
+                .map(|($k, n)| {
+                    ($($table::$col.eq($val),)+ $table::stripe.eq($stripe), $table::n.eq(*n))
+                })
+                .collect();
+            let target = ($($table::$col,)+ $table::stripe);
+            let add = $table::n.eq($table::n + diesel::upsert::excluded($table::n));
+            match &mut *$conn {
+                DbConnection::Sqlite(c) => diesel::insert_into($table::table)
+                    .values(&rows)
+                    .on_conflict(target)
+                    .do_update()
+                    .set(add)
+                    .execute(c)?,
+                DbConnection::Postgres(c) => diesel::insert_into($table::table)
+                    .values(&rows)
+                    .on_conflict(target)
+                    .do_update()
+                    .set(add)
+                    .execute(c)?,
+            };
+        }
+        for ($k, _) in changes.iter().filter(|(_, n)| *n < 0) {
             diesel::delete(
                 $table::table
                     $(.filter($table::$col.eq($val)))+
@@ -147,35 +160,19 @@ impl Tally {
     /// one, so that readers have fewer rows to add up. Rows are written in key order, so
     /// two transactions that share a stripe cannot deadlock; a row that drops to zero goes.
     pub fn flush_in_stripe(self, conn: &mut DbConnection, stripe: i32) -> Result<(), DbError> {
-        for (k, n) in self.states.into_iter().filter(|(_, n)| *n != 0) {
-            add_to_row!(
-                conn,
-                case_counts,
-                n,
-                stripe,
-                [
-                    queue_slug = &k.queue,
-                    category = &k.category,
-                    status = &k.status,
-                    priority = &k.priority,
-                    assignee_id = &k.assignee
-                ]
-            );
-        }
-        for (k, n) in self.hours.into_iter().filter(|(_, n)| *n != 0) {
-            add_to_row!(
-                conn,
-                case_hour_counts,
-                n,
-                stripe,
-                [
-                    kind = k.kind,
-                    hour = k.hour,
-                    priority = &k.priority,
-                    partner_id = &k.partner
-                ]
-            );
-        }
+        add_to_rows!(conn, case_counts, self.states, stripe, |k| [
+            queue_slug = &k.queue,
+            category = &k.category,
+            status = &k.status,
+            priority = &k.priority,
+            assignee_id = &k.assignee
+        ]);
+        add_to_rows!(conn, case_hour_counts, self.hours, stripe, |k| [
+            kind = k.kind,
+            hour = k.hour,
+            priority = &k.priority,
+            partner_id = &k.partner
+        ]);
         Ok(())
     }
 }
