@@ -141,13 +141,10 @@ pub fn exists_with_key(conn: &mut DbConnection, key: &str) -> Result<bool, DbErr
 }
 
 /// Rows that are due and not held by a live claim, urgent first: of `outbox`, or of an
-/// alias of it when called as `due_ids!(now, limit, alias.field)`.
+/// alias of it when called as `due_ids!(alias, now, limit, alias.field)`.
 macro_rules! due_ids {
     ($now:expr, $limit:expr) => {
         due_ids!(outbox::table, $now, $limit, )
-    };
-    ($now:expr, $limit:expr, $alias:ident.field) => {
-        due_ids!($alias, $now, $limit, $alias.field)
     };
     ($source:expr, $now:expr, $limit:expr, $($field:tt)*) => {
         $source
@@ -188,7 +185,9 @@ pub fn claim_due(
         // cost PostgreSQL five round trips.
         DbConnection::Postgres(c) => {
             let due = diesel::alias!(outbox as due);
-            let due = due_ids!(now, limit, due.field).for_update().skip_locked();
+            let due = due_ids!(due, now, limit, due.field)
+                .for_update()
+                .skip_locked();
             SameText(
                 diesel::update(outbox::table)
                     .filter(outbox::id.eq_any(due))
