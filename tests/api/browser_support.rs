@@ -57,34 +57,7 @@ pub async fn open(test: &str) -> Option<Browser> {
     let _ = std::fs::remove_dir_all(&artifacts);
     std::fs::create_dir_all(&artifacts).expect("create the screenshot folder");
 
-    let driver = Driver::start(&artifacts).await;
-    let profile = driver.profile.path().to_str().expect("UTF-8 temp path");
-    let mut caps = fantoccini::wd::Capabilities::new();
-    caps.insert(
-        "goog:chromeOptions".into(),
-        serde_json::json!({
-            "binary": CHROMIUM,
-            "args": [
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-                "--disable-dev-shm-usage",
-                "--window-size=1280,1600",
-                format!("--user-data-dir={profile}"),
-            ],
-        }),
-    );
-    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
-    let client = ClientBuilder::new(connector)
-        .capabilities(caps)
-        .connect(&driver.url)
-        .await
-        .unwrap_or_else(|e| panic!("chromedriver did not start a Chromium session: {e}"));
+    let (driver, client) = start_session(&artifacts).await;
     Some(Browser {
         client,
         artifacts,
@@ -92,6 +65,52 @@ pub async fn open(test: &str) -> Option<Browser> {
         _driver: driver,
         _turn: turn,
     })
+}
+
+/// A chromedriver and a Chromium session in it. Chromium starting on cores the rest of the
+/// suite keeps busy can miss chromedriver's start-up deadline: a second try gets a fresh
+/// driver and profile, and a second failure shows the end of chromedriver's log.
+async fn start_session(artifacts: &Path) -> (Driver, Client) {
+    let mut failure = String::new();
+    for _ in 0..2 {
+        let driver = Driver::start(artifacts).await;
+        let profile = driver.profile.path().to_str().expect("UTF-8 temp path");
+        let mut caps = fantoccini::wd::Capabilities::new();
+        caps.insert(
+            "goog:chromeOptions".into(),
+            serde_json::json!({
+                "binary": CHROMIUM,
+                "args": [
+                    "--headless",
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--disable-quic",
+                    "--disable-background-networking",
+                    "--disable-component-update",
+                    "--disable-sync",
+                    "--no-first-run",
+                    "--disable-dev-shm-usage",
+                    "--window-size=1280,1600",
+                    format!("--user-data-dir={profile}"),
+                ],
+            }),
+        );
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        match ClientBuilder::new(connector)
+            .capabilities(caps)
+            .connect(&driver.url)
+            .await
+        {
+            Ok(client) => return (driver, client),
+            Err(e) => failure = e.to_string(),
+        }
+    }
+    let log = std::fs::read_to_string(artifacts.join("chromedriver.log")).unwrap_or_default();
+    let tail: Vec<&str> = log.lines().rev().take(20).collect();
+    panic!(
+        "chromedriver did not start a Chromium session twice: {failure}\nchromedriver.log ends:\n{}",
+        tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+    );
 }
 
 /// `<target dir>/browser-artifacts`: next to the test binary, so `CARGO_TARGET_DIR` is
@@ -214,22 +233,30 @@ impl Browser {
         .await;
     }
 
-    /// Polls `ready` until it holds; panics after [`WAIT`].
+    /// Polls `ready` until it holds; panics after [`WAIT`] with the last error seen.
+    ///
+    /// While one document is torn down and the next one loads, chromedriver answers a
+    /// command with whatever state it met (a JavaScript error, no such window, "target frame
+    /// detached", …): an error is a reason to ask again, not an answer.
     async fn wait_until<F, Fut>(&self, what: &str, mut ready: F)
     where
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = Result<bool, CmdError>>,
     {
         let deadline = Instant::now() + WAIT;
+        let mut last_error = None;
         loop {
             match ready().await {
                 Ok(true) => return,
                 Ok(false) => {}
-                // The old document may be torn down mid-command while the next one loads.
-                Err(e) if e.is_javascript_error() || e.is_no_such_window() => {}
-                Err(e) => panic!("waiting for {what}: {e}"),
+                Err(e) => last_error = Some(e),
             }
-            assert!(Instant::now() < deadline, "waited too long for {what}");
+            if Instant::now() >= deadline {
+                match last_error {
+                    Some(e) => panic!("waited too long for {what}; last answer: {e}"),
+                    None => panic!("waited too long for {what}"),
+                }
+            }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
