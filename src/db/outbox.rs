@@ -140,35 +140,34 @@ pub fn exists_with_key(conn: &mut DbConnection, key: &str) -> Result<bool, DbErr
     Ok(n > 0)
 }
 
-/// Rows that are due and not held by a live claim, urgent first: of `outbox`, or of an
-/// alias of it when called as `due_ids!(alias, now, limit, alias.field)`.
+/// The ids of rows that are due and not held by a live claim, urgent first, read from
+/// `$due`, an alias of `outbox` (so that an `UPDATE` of `outbox` can select them).
 macro_rules! due_ids {
-    ($now:expr, $limit:expr) => {
-        due_ids!(outbox::table, $now, $limit, )
-    };
-    ($source:expr, $now:expr, $limit:expr, $($field:tt)*) => {
-        $source
-            .filter($($field)*(outbox::status).eq(OutboxStatus::Pending.as_str()))
-            .filter($($field)*(outbox::next_attempt_at).le($now))
-            .filter(
-                $($field)*(outbox::locked_until)
-                    .is_null()
-                    .or($($field)*(outbox::locked_until).lt($now)),
-            )
-            .order((
-                $($field)*(outbox::urgent).desc(),
-                $($field)*(outbox::next_attempt_at),
-                $($field)*(outbox::id),
-            ))
-            .limit($limit)
-            .select($($field)*(outbox::id))
+    ($due:ident, $now:expr, $limit:expr) => {
+        $due.filter(
+            $due.field(outbox::status)
+                .eq(OutboxStatus::Pending.as_str()),
+        )
+        .filter($due.field(outbox::next_attempt_at).le($now))
+        .filter(
+            $due.field(outbox::locked_until)
+                .is_null()
+                .or($due.field(outbox::locked_until).lt($now)),
+        )
+        .order((
+            $due.field(outbox::urgent).desc(),
+            $due.field(outbox::next_attempt_at),
+            $due.field(outbox::id),
+        ))
+        .limit($limit)
+        .select($due.field(outbox::id))
     };
 }
 
 /// Claims up to `limit` due rows for one worker until `now + lease`, counting the attempt.
 /// On PostgreSQL the rows are locked with `FOR UPDATE SKIP LOCKED`, so workers of several
-/// instances never claim the same row; SQLite has one writer, and the immediate transaction
-/// makes the select-and-update one step. A worker that dies leaves its claim to expire.
+/// instances never claim the same row; SQLite has one writer, and takes its write lock
+/// before the statement reads. A worker that dies leaves its claim to expire.
 pub fn claim_due(
     conn: &mut DbConnection,
     now: NaiveDateTime,
@@ -179,15 +178,14 @@ pub fn claim_due(
         outbox::attempts.eq(outbox::attempts + 1),
         outbox::locked_until.eq(Some(now + lease)),
     );
+    let due = diesel::alias!(outbox as due);
+    // One statement on both backends: `UPDATE … WHERE id IN (the due ids) RETURNING …`.
     let mut rows = match conn {
-        // One statement, atomic on its own and prepared once per connection: in a surge
-        // the worker claims a few rows at a time, and a transaction of three statements
-        // cost PostgreSQL five round trips.
+        // Atomic on its own and prepared once per connection: in a surge the worker claims
+        // a few rows at a time, and a transaction of three statements cost PostgreSQL five
+        // round trips.
         DbConnection::Postgres(c) => {
-            let due = diesel::alias!(outbox as due);
-            let due = due_ids!(due, now, limit, due.field)
-                .for_update()
-                .skip_locked();
+            let due = due_ids!(due, now, limit).for_update().skip_locked();
             SameText(
                 diesel::update(outbox::table)
                     .filter(outbox::id.eq_any(due))
@@ -203,14 +201,11 @@ pub fn claim_due(
         // at a time, sent 5 times more mail during a surge but cost intake 20-25 % of its
         // rate at 8 connections (a mail costs about 0.6 ms of CPU here).
         DbConnection::Sqlite(c) => c.immediate_transaction(|c| {
-            let ids: Vec<String> = due_ids!(now, limit).load(c)?;
-            diesel::update(outbox::table.filter(outbox::id.eq_any(&ids)))
+            diesel::update(outbox::table)
+                .filter(outbox::id.eq_any(due_ids!(due, now, limit)))
                 .set(claimed)
-                .execute(c)?;
-            outbox::table
-                .filter(outbox::id.eq_any(&ids))
-                .select(OutboxRow::as_select())
-                .load(c)
+                .returning(OutboxRow::as_returning())
+                .get_results(c)
         }),
     }?;
     // Sent in the order they were chosen: urgent first, then the longest due.
