@@ -177,31 +177,186 @@ pub async fn read_json_body(
     Ok(body)
 }
 
-/// Parses JSON into `T`, naming the field at fault: syntax errors are 400, a body that
-/// is JSON but does not fit the contract (wrong type, unknown field) is 422.
+/// Parses JSON into `T`, naming the fields at fault: syntax errors are 400, a body that
+/// is JSON but does not fit the contract (wrong type, unknown field) is 422 with every such
+/// field named at once, so a partner's client can mend them all in one round.
 pub fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    // Anything but white space after the value is not JSON either.
+    let not_json =
+        |e: serde_json::Error| ApiError::MalformedJson(vec![FieldError::new("", plain_message(e))]);
     let de = &mut serde_json::Deserializer::from_slice(body);
-    match serde_path_to_error::deserialize::<_, T>(de) {
-        Ok(v) => Ok(v),
-        Err(e) => {
-            let path = e.path().to_string();
-            let inner = e.into_inner();
-            let field = if path == "." { String::new() } else { path };
-            let message = inner.to_string();
-            let message = match message.find(" at line ") {
-                Some(i) => message[..i].to_string(),
-                None => message,
-            };
-            let message = plain_type_error(&message).unwrap_or(message);
-            match inner.classify() {
-                serde_json::error::Category::Data => {
-                    Err(ApiError::Invalid(vec![FieldError::new(field, message)]))
-                }
-                _ => Err(ApiError::MalformedJson(vec![FieldError::new(
-                    field, message,
-                )])),
-            }
+    let first = match serde_path_to_error::deserialize::<_, T>(&mut *de) {
+        Ok(v) => return de.end().map(|()| v).map_err(not_json),
+        Err(e) => e,
+    };
+    if first.inner().classify() != serde_json::error::Category::Data {
+        return Err(ApiError::MalformedJson(vec![field_error(first)]));
+    }
+    // Serde stops at the first misfit. Read the body as plain JSON and ask again with each
+    // misfit taken out, until the rest fits.
+    let de = &mut serde_json::Deserializer::from_slice(body);
+    let mut value = serde_path_to_error::deserialize::<_, serde_json::Value>(&mut *de)
+        .map_err(|e| ApiError::MalformedJson(vec![field_error(e)]))?;
+    de.end().map_err(not_json)?;
+    let mut errors = Vec::new();
+    let mut removed = Removed::default();
+    while errors.len() < MAX_FIELD_ERRORS {
+        let Err(e) = serde_path_to_error::deserialize::<_, T>(&value) else {
+            break;
+        };
+        let steps: Vec<Step> = e.path().iter().map(Step::of).collect();
+        // What is left unfit as a whole (an array that became too short) was said already.
+        if steps.is_empty() && !errors.is_empty() {
+            break;
         }
+        let sent = removed.as_sent(&steps);
+        errors.push(FieldError::new(
+            path_text(&sent),
+            plain_message(e.into_inner()),
+        ));
+        if !take_out(&mut value, &steps, &sent, &mut removed) {
+            break;
+        }
+    }
+    Err(ApiError::Invalid(errors))
+}
+
+/// Most contract errors one answer names.
+const MAX_FIELD_ERRORS: usize = 20;
+
+/// A parse error as a field error: the path (empty for the whole body) and serde's words
+/// without the position, reworded for people.
+fn field_error(e: serde_path_to_error::Error<serde_json::Error>) -> FieldError {
+    let path = e.path().to_string();
+    let field = if path == "." { String::new() } else { path };
+    FieldError::new(field, plain_message(e.into_inner()))
+}
+
+fn plain_message(e: serde_json::Error) -> String {
+    let message = e.to_string();
+    let message = match message.find(" at line ") {
+        Some(i) => message[..i].to_string(),
+        None => message,
+    };
+    plain_type_error(&message).unwrap_or(message)
+}
+
+/// One step of a path into a JSON body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Step {
+    Key(String),
+    Index(usize),
+    Unknown,
+}
+
+impl Step {
+    fn of(segment: &serde_path_to_error::Segment) -> Step {
+        use serde_path_to_error::Segment;
+        match segment {
+            Segment::Map { key } => Step::Key(key.clone()),
+            Segment::Enum { variant } => Step::Key(variant.clone()),
+            Segment::Seq { index } => Step::Index(*index),
+            Segment::Unknown => Step::Unknown,
+        }
+    }
+}
+
+/// A path as the contract names fields: `applicant.phone`, `claimed_programs[1]`.
+fn path_text(steps: &[Step]) -> String {
+    let mut out = String::new();
+    for step in steps {
+        match step {
+            Step::Index(index) => out.push_str(&format!("[{index}]")),
+            Step::Key(key) if out.is_empty() => out.push_str(key),
+            Step::Key(key) => {
+                out.push('.');
+                out.push_str(key);
+            }
+            Step::Unknown if out.is_empty() => out.push('?'),
+            Step::Unknown => out.push_str(".?"),
+        }
+    }
+    out
+}
+
+/// The array elements `take_out` removed, each array named by its path as sent, so later
+/// errors in the same array are named by their index as sent.
+#[derive(Default)]
+struct Removed(Vec<(Vec<Step>, Vec<usize>)>);
+
+impl Removed {
+    /// `steps` (indices as they are now) as the path in the body as sent.
+    fn as_sent(&self, steps: &[Step]) -> Vec<Step> {
+        let mut sent = Vec::with_capacity(steps.len());
+        for step in steps {
+            let step = match step {
+                Step::Index(now) => Step::Index(self.index_as_sent(&sent, *now)),
+                other => other.clone(),
+            };
+            sent.push(step);
+        }
+        sent
+    }
+
+    /// The index as sent of what is now element `now` of the array at `array` (as sent).
+    fn index_as_sent(&self, array: &[Step], now: usize) -> usize {
+        let Some((_, gone)) = self.0.iter().find(|(at, _)| at.as_slice() == array) else {
+            return now;
+        };
+        // `gone` is sorted: each element removed at or before this one shifts it by one.
+        gone.iter()
+            .fold(now, |index, &g| if g <= index { index + 1 } else { index })
+    }
+
+    fn record(&mut self, array: &[Step], index_as_sent: usize) {
+        match self.0.iter_mut().find(|(at, _)| at.as_slice() == array) {
+            Some((_, gone)) => {
+                let at = gone.partition_point(|&g| g < index_as_sent);
+                gone.insert(at, index_as_sent);
+            }
+            None => self.0.push((array.to_vec(), vec![index_as_sent])),
+        }
+    }
+}
+
+/// Removes the value at `steps` (an object's key or an array's element; `sent` is the
+/// same path as sent) from `value`; `false` when there is nothing there to remove. Every
+/// field of the contract is optional or has a default, so the rest can be asked again.
+fn take_out(
+    value: &mut serde_json::Value,
+    steps: &[Step],
+    sent: &[Step],
+    removed: &mut Removed,
+) -> bool {
+    let Some((last, parents)) = steps.split_last() else {
+        return false;
+    };
+    // A list sent where an object is wanted is one misfit, not one per element.
+    if parents.is_empty() && matches!(last, Step::Index(_)) {
+        return false;
+    }
+    let mut at = value;
+    for step in parents {
+        let next = match (step, at) {
+            (Step::Key(key), serde_json::Value::Object(map)) => map.get_mut(key),
+            (Step::Index(index), serde_json::Value::Array(items)) => items.get_mut(*index),
+            _ => None,
+        };
+        let Some(next) = next else {
+            return false;
+        };
+        at = next;
+    }
+    match (last, at) {
+        (Step::Key(key), serde_json::Value::Object(map)) => map.remove(key).is_some(),
+        (Step::Index(index), serde_json::Value::Array(items)) if *index < items.len() => {
+            items.remove(*index);
+            if let Some((Step::Index(as_sent), array)) = sent.split_last() {
+                removed.record(array, *as_sent);
+            }
+            true
+        }
+        _ => false,
     }
 }
 
@@ -559,4 +714,81 @@ pub async fn create_batch(
         invalid: results.len() - created_count,
         results,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn fields(body: &serde_json::Value) -> Vec<String> {
+        match parse_json::<IntakeInput>(body.to_string().as_bytes()) {
+            Err(ApiError::Invalid(errors)) => errors.into_iter().map(|e| e.field).collect(),
+            other => panic!("expected invalid fields, got {other:?}"),
+        }
+    }
+
+    proptest! {
+        /// Whatever mix of good and bad programs is sent, exactly the bad ones are named,
+        /// each by its index in the list as sent.
+        #[test]
+        fn every_bad_list_element_is_named_by_its_index_as_sent(
+            picks in proptest::collection::vec((any::<bool>(), 0usize..4), 1..12)
+        ) {
+            let good = ["siv", "p1", "p2", "parole"];
+            let list: Vec<serde_json::Value> = picks
+                .iter()
+                .map(|&(ok, n)| if ok { good[n].into() } else { format!("bad{n}").into() })
+                .collect();
+            let bad: Vec<String> = picks
+                .iter()
+                .enumerate()
+                .filter(|(_, (ok, _))| !ok)
+                .map(|(i, _)| format!("claimed_programs[{i}]"))
+                .collect();
+            let body = serde_json::json!({"claimed_programs": list, "consent": "yes"});
+            let mut expected = bad;
+            expected.push("consent".to_string());
+            let mut got = fields(&body);
+            got.sort();
+            expected.sort();
+            prop_assert_eq!(got, expected);
+        }
+    }
+
+    #[test]
+    fn unknown_keys_and_wrong_types_are_named_together() {
+        let body = serde_json::json!({
+            "applicant": {"nickname": "A", "household_size": true, "location": "mars"},
+            "urgent": {"danger": 1},
+            "extra": null,
+        });
+        let mut got = fields(&body);
+        got.sort();
+        assert_eq!(
+            got,
+            [
+                "applicant.household_size",
+                "applicant.location",
+                "applicant.nickname",
+                "extra",
+                "urgent.danger"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_body_that_is_not_an_object_is_one_error() {
+        assert_eq!(fields(&serde_json::json!([1, 2])), ["[0]"]);
+        assert_eq!(fields(&serde_json::json!("text")), [""]);
+    }
+
+    #[test]
+    fn trailing_characters_are_not_json() {
+        assert!(matches!(
+            parse_json::<IntakeInput>(b"{} x"),
+            Err(ApiError::MalformedJson(_))
+        ));
+        assert!(parse_json::<IntakeInput>(b"{}  \n").is_ok());
+    }
 }

@@ -150,6 +150,31 @@ on_both_backends! {
         assert_eq!(resp.status(), 422);
         assert_eq!(field_errors(resp).await, ["claimed_programs[1]"]);
 
+        // Every misfit of one body is named in one answer, array elements by their index
+        // as sent, and the fields that fit are still checked on the next round.
+        let mut body = valid_request();
+        body["applicant"]["household_size"] = json!("five");
+        body["applicant"]["nickname"] = json!("Ahmad");
+        body["urgent"]["danger"] = json!("no");
+        body["claimed_programs"] = json!(["asylum", "siv", "tps", 7]);
+        body["consent"] = json!("yes");
+        let resp = app.post_json("/api/v1/requests", &body).await;
+        assert_eq!(resp.status(), 422);
+        let mut fields = field_errors(resp).await;
+        fields.sort();
+        assert_eq!(
+            fields,
+            [
+                "applicant.household_size",
+                "applicant.nickname",
+                "claimed_programs[0]",
+                "claimed_programs[2]",
+                "claimed_programs[3]",
+                "consent",
+                "urgent.danger",
+            ]
+        );
+
         assert_eq!(app.request_count().await, 0);
     }
 
@@ -165,6 +190,21 @@ on_both_backends! {
         assert_eq!(resp.status(), 400);
         let err: Value = resp.json().await.unwrap();
         assert_eq!(err["error"], "malformed_json");
+
+        // A valid request followed by anything but white space is not JSON either.
+        for tail in [" x", " {}"] {
+            let resp = app
+                .raw
+                .post(app.url("/api/v1/requests"))
+                .header("content-type", "application/json")
+                .body(format!("{}{tail}", valid_request()))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(resp.status(), 400, "tail {tail:?}");
+            let err: Value = resp.json().await.unwrap();
+            assert_eq!(err["error"], "malformed_json");
+        }
 
         let mut body = valid_request();
         body["description"] = json!("x".repeat(200_000));
