@@ -24,6 +24,9 @@ pub enum ApiError {
     UnsupportedMediaType,
     #[error("not found")]
     NotFound,
+    /// Answered with an `Allow` header naming the methods that are.
+    #[error("this method is not allowed here; use {0}")]
+    MethodNotAllowed(&'static str),
     #[error("a valid API token is required: send Authorization: Bearer <token>")]
     Unauthorized,
     #[error("the partner's daily quota of {quota} requests is used up; it resets at midnight UTC, in {retry_after} seconds")]
@@ -40,7 +43,7 @@ pub enum ApiError {
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct ErrorBody {
     /// `malformed_json`, `invalid_fields`, `body_too_large`, `unsupported_media_type`,
-    /// `not_found`, `unauthorized`, `quota_exceeded`, `rate_limited`, `unavailable` or `internal_error`.
+    /// `not_found`, `method_not_allowed`, `unauthorized`, `quota_exceeded`, `rate_limited`, `unavailable` or `internal_error`.
     #[schema(example = "invalid_fields")]
     pub error: &'static str,
     #[schema(example = "the request has invalid fields")]
@@ -57,6 +60,7 @@ impl ApiError {
             ApiError::TooLarge(_) => "body_too_large",
             ApiError::UnsupportedMediaType => "unsupported_media_type",
             ApiError::NotFound => "not_found",
+            ApiError::MethodNotAllowed(_) => "method_not_allowed",
             ApiError::Unauthorized => "unauthorized",
             ApiError::QuotaExceeded { .. } => "quota_exceeded",
             ApiError::RateLimited(_) => "rate_limited",
@@ -92,6 +96,7 @@ impl ResponseError for ApiError {
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::QuotaExceeded { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
@@ -110,6 +115,9 @@ impl ResponseError for ApiError {
         match self {
             ApiError::Unauthorized => {
                 resp.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+            }
+            ApiError::MethodNotAllowed(allowed) => {
+                resp.insert_header((header::ALLOW, *allowed));
             }
             ApiError::QuotaExceeded { retry_after, .. } => {
                 resp.insert_header((header::RETRY_AFTER, *retry_after));

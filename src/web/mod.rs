@@ -15,6 +15,7 @@ pub mod status;
 
 use actix_web::middleware::from_fn;
 use actix_web::web;
+use actix_web::ResponseError;
 use std::sync::Arc;
 
 use crate::config::Settings;
@@ -51,6 +52,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .service(
         web::resource("/requests")
             .route(web::post().to(pages::submit_form))
+            // The address a form with errors came back from, reloaded or bookmarked.
+            .route(web::get().to(pages::to_the_form))
             .wrap(from_fn(limits::limit_form)),
     )
     .route("/submitted/{receipt}", web::get().to(pages::confirmation))
@@ -64,12 +67,16 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .service(
         web::scope("/api/v1")
             .wrap(from_fn(limits::limit_api))
-            .route("/requests", web::post().to(api::create_request))
-            .route("/requests:batch", web::post().to(api::create_batch))
-            .route("/requests/{reference}", web::get().to(api::get_request))
-            .route(
-                "/requests/{reference}/duplicates",
-                web::get().to(api::get_duplicates),
+            .service(api_resource("/requests", "POST").route(web::post().to(api::create_request)))
+            .service(
+                api_resource("/requests:batch", "POST").route(web::post().to(api::create_batch)),
+            )
+            .service(
+                api_resource("/requests/{reference}", "GET").route(web::get().to(api::get_request)),
+            )
+            .service(
+                api_resource("/requests/{reference}/duplicates", "GET")
+                    .route(web::get().to(api::get_duplicates)),
             ),
     )
     .route("/api/openapi.json", web::get().to(openapi::document))
@@ -77,5 +84,22 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route("/readyz", web::get().to(health::readyz))
     .route("/metrics", web::get().to(health::metrics))
     .route("/static/{file}", web::get().to(assets::serve))
-    .configure(admin::routes);
+    .configure(admin::routes)
+    .default_service(web::to(not_found));
+}
+
+/// An API resource whose other methods are answered `405` in the API's error format.
+fn api_resource(path: &str, allowed: &'static str) -> actix_web::Resource {
+    web::resource(path).default_service(web::to(move || async move {
+        errors::ApiError::MethodNotAllowed(allowed).error_response()
+    }))
+}
+
+/// What an address that leads nowhere answers: the API's error format under `/api/`, and
+/// elsewhere the not-found page in the visitor's language, with a link to the form.
+async fn not_found(req: actix_web::HttpRequest) -> actix_web::HttpResponse {
+    if req.path().starts_with("/api/") {
+        return errors::ApiError::NotFound.error_response();
+    }
+    errors::PageError::NotFound.page(lang::negotiate(&req, None))
 }

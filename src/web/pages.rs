@@ -175,6 +175,17 @@ pub const HONEYPOT: &str = "website";
 /// Submissions dropped by the honeypot since start, for the log line.
 static HONEYPOT_HITS: AtomicU64 = AtomicU64::new(0);
 
+/// `GET /requests`: the form's own address (with the language asked for, if any).
+pub async fn to_the_form(req: HttpRequest) -> HttpResponse {
+    let to = match lang::from_query(&req) {
+        Some(language) => format!("/?lang={}", language.as_str()),
+        None => "/".to_string(),
+    };
+    HttpResponse::SeeOther()
+        .insert_header((actix_web::http::header::LOCATION, to))
+        .finish()
+}
+
 /// Where a submission caught by the honeypot is sent: a thank-you with no reference.
 pub async fn thanks(req: HttpRequest) -> HttpResponse {
     let language = lang::negotiate(&req, None);

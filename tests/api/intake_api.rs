@@ -320,3 +320,41 @@ on_both_backends! {
         assert_eq!(stored, expected, "only the work that succeeded is stored");
     }
 }
+
+/// Routing does not depend on the database: SQLite only.
+#[actix_web::test]
+async fn api_addresses_and_methods_that_do_not_exist_answer_in_the_api_error_format() {
+    let app = crate::helpers::spawn_app(crate::helpers::Backend::Sqlite)
+        .await
+        .expect("app");
+    let resp = app.raw.get(app.url("/api/v1/cases")).send().await.unwrap();
+    assert_eq!(resp.status(), 404);
+    let err: Value = resp.json().await.unwrap();
+    assert_eq!(err["error"], "not_found");
+
+    for (method, path, allowed) in [
+        (reqwest::Method::GET, "/api/v1/requests", "POST"),
+        (reqwest::Method::PUT, "/api/v1/requests:batch", "POST"),
+        (
+            reqwest::Method::DELETE,
+            "/api/v1/requests/TF-0000-0000",
+            "GET",
+        ),
+        (
+            reqwest::Method::POST,
+            "/api/v1/requests/TF-0000-0000/duplicates",
+            "GET",
+        ),
+    ] {
+        let resp = app
+            .raw
+            .request(method.clone(), app.url(path))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 405, "{method} {path}");
+        assert_eq!(resp.headers()["allow"], allowed, "{method} {path}");
+        let err: Value = resp.json().await.unwrap();
+        assert_eq!(err["error"], "method_not_allowed", "{method} {path}");
+    }
+}

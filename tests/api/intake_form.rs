@@ -120,3 +120,40 @@ on_both_backends! {
         assert_eq!(resp.status(), 404);
     }
 }
+
+/// Routing does not depend on the database: SQLite only.
+#[actix_web::test]
+async fn a_mistyped_address_or_a_reloaded_form_address_leads_back_to_the_form() {
+    let app = crate::helpers::spawn_app(crate::helpers::Backend::Sqlite)
+        .await
+        .expect("app");
+    // An address that leads nowhere is a page in the visitor's language, with a way on.
+    let resp = app
+        .raw
+        .get(app.url("/reqests"))
+        .header("accept-language", "ps")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 404);
+    assert!(resp.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    let page = resp.text().await.unwrap();
+    assert!(page.contains(r#"<html lang="ps" dir="rtl">"#), "{page}");
+    assert!(page.contains(r#"<a href="/">"#), "{page}");
+
+    // The address a form with errors came back from, opened again, is the form.
+    let resp = app
+        .raw
+        .get(app.url("/requests?lang=fa-AF"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303);
+    assert_eq!(resp.headers()["location"], "/?lang=fa-AF");
+    let resp = app.client.get(app.url("/requests")).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert!(resp.text().await.unwrap().contains(r#"action="/requests""#));
+}
