@@ -29,7 +29,8 @@ pub struct IntakeInput {
     pub applicant: Option<ApplicantInput>,
     pub siv: Option<SivInput>,
     pub referral: Option<ReferralInput>,
-    #[serde(default)]
+    /// Absent or `null`: none claimed.
+    #[serde(default, deserialize_with = "null_as_empty")]
     pub claimed_programs: Vec<Program>,
     pub us_tie: Option<UsTie>,
     pub urgent: Option<UrgentInput>,
@@ -37,6 +38,15 @@ pub struct IntakeInput {
     pub consent: Option<bool>,
     /// The language mail to the requester is written in; English when absent.
     pub language: Option<Language>,
+}
+
+/// A list that may also be sent as `null`, like every other optional part of the contract.
+fn null_as_empty<'de, D, T>(deserializer: D) -> Result<Vec<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Ok(Option::<Vec<T>>::deserialize(deserializer)?.unwrap_or_default())
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]

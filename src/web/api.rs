@@ -218,6 +218,10 @@ pub fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiE
             break;
         }
     }
+    // A misfit that plain JSON hides (a field given twice reads as the last one).
+    if errors.is_empty() {
+        errors.push(field_error(first));
+    }
     Err(ApiError::Invalid(errors))
 }
 
@@ -228,8 +232,20 @@ const MAX_FIELD_ERRORS: usize = 20;
 /// without the position, reworded for people.
 fn field_error(e: serde_path_to_error::Error<serde_json::Error>) -> FieldError {
     let path = e.path().to_string();
-    let field = if path == "." { String::new() } else { path };
-    FieldError::new(field, plain_message(e.into_inner()))
+    let mut field = if path == "." { String::new() } else { path };
+    let mut message = plain_message(e.into_inner());
+    // Serde names a field given twice in its words only, at the object holding it.
+    if let Some(name) = message
+        .strip_prefix("duplicate field `")
+        .and_then(|rest| rest.strip_suffix('`'))
+    {
+        if !field.is_empty() {
+            field.push('.');
+        }
+        field.push_str(name);
+        message = "is given more than once; send it once".to_string();
+    }
+    FieldError::new(field, message)
 }
 
 fn plain_message(e: serde_json::Error) -> String {
@@ -580,19 +596,16 @@ pub struct BatchQuery {
     pub atomic: bool,
 }
 
-/// Parses one row of a batch into a request, or its field errors.
+/// Parses one row of a batch into a request, or its field errors; the row as sent, so it
+/// is read exactly as `POST /api/v1/requests` reads a body.
 fn parse_row(
-    value: serde_json::Value,
+    row: &serde_json::value::RawValue,
     today: chrono::NaiveDate,
 ) -> Result<NewCaseRequest, Vec<FieldError>> {
-    let input: IntakeInput = serde_json::to_vec(&value)
-        .map_err(|e| vec![FieldError::new("", e.to_string())])
-        .and_then(|bytes| {
-            parse_json(&bytes).map_err(|e| match e {
-                ApiError::Invalid(errors) | ApiError::MalformedJson(errors) => errors,
-                other => vec![FieldError::new("", other.to_string())],
-            })
-        })?;
+    let input: IntakeInput = parse_json(row.get().as_bytes()).map_err(|e| match e {
+        ApiError::Invalid(errors) | ApiError::MalformedJson(errors) => errors,
+        other => vec![FieldError::new("", other.to_string())],
+    })?;
     input.into_request(Source::PartnerApi, today)
 }
 
@@ -627,7 +640,7 @@ pub async fn create_batch(
     let query = web::Query::<BatchQuery>::from_query(req.query_string())
         .map_err(|_| ApiError::Invalid(vec![FieldError::new("atomic", "must be true or false")]))?;
     let body = read_json_body(&req, payload, BATCH_BODY_LIMIT).await?;
-    let rows: Vec<serde_json::Value> = parse_json(&body)?;
+    let rows: Vec<Box<serde_json::value::RawValue>> = parse_json(&body)?;
     if rows.is_empty() || rows.len() > BATCH_MAX_ROWS {
         return Err(ApiError::Invalid(vec![FieldError::new(
             "",
@@ -637,7 +650,7 @@ pub async fn create_batch(
     let now = Utc::now();
     let parsed: Vec<Result<NewCaseRequest, Vec<FieldError>>> = rows
         .into_iter()
-        .map(|row| parse_row(row, now.date_naive()))
+        .map(|row| parse_row(&row, now.date_naive()))
         .collect();
     if query.atomic {
         let errors: Vec<FieldError> = parsed
@@ -781,6 +794,36 @@ mod tests {
     fn a_body_that_is_not_an_object_is_one_error() {
         assert_eq!(fields(&serde_json::json!([1, 2])), ["[0]"]);
         assert_eq!(fields(&serde_json::json!("text")), [""]);
+    }
+
+    #[test]
+    fn a_list_sent_as_null_is_an_empty_list() {
+        let input: IntakeInput = parse_json(br#"{"claimed_programs": null}"#).unwrap();
+        assert!(input.claimed_programs.is_empty());
+        assert_eq!(
+            fields(&serde_json::json!({"claimed_programs": ["siv", "x"]})),
+            ["claimed_programs[1]"]
+        );
+    }
+
+    #[test]
+    fn a_field_given_twice_is_named() {
+        for (body, field) in [
+            (&br#"{"consent": true, "consent": false}"#[..], "consent"),
+            (
+                br#"{"applicant": {"phone": "1", "phone": "2"}}"#,
+                "applicant.phone",
+            ),
+        ] {
+            match parse_json::<IntakeInput>(body) {
+                Err(ApiError::Invalid(errors)) => {
+                    assert_eq!(errors.len(), 1);
+                    assert_eq!(errors[0].field, field);
+                    assert!(errors[0].message.contains("more than once"));
+                }
+                other => panic!("expected invalid fields, got {other:?}"),
+            }
+        }
     }
 
     #[test]
