@@ -43,7 +43,8 @@ pub enum ApiError {
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct ErrorBody {
     /// `malformed_json`, `invalid_fields`, `body_too_large`, `unsupported_media_type`,
-    /// `not_found`, `method_not_allowed`, `unauthorized`, `quota_exceeded`, `rate_limited`, `unavailable` or `internal_error`.
+    /// `not_found`, `method_not_allowed`, `unauthorized`, `quota_exceeded`,
+    /// `rate_limited`, `unavailable` or `internal_error`.
     #[schema(example = "invalid_fields")]
     pub error: &'static str,
     #[schema(example = "the request has invalid fields")]
