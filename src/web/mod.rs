@@ -45,7 +45,7 @@ pub const FORM_BODY_LIMIT: usize = 128 * 1024;
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/")
-            .route(web::get().to(pages::intake_form))
+            .route(get_or_head().to(pages::intake_form))
             .route(web::post().to(pages::submit_form))
             .wrap(from_fn(limits::limit_form)),
     )
@@ -59,11 +59,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route("/submitted/{receipt}", web::get().to(pages::confirmation))
     .service(
         web::resource("/status")
-            .route(web::get().to(status::status_form))
+            .route(get_or_head().to(status::status_form))
             .route(web::post().to(status::check_status))
             .wrap(from_fn(limits::limit_form)),
     )
-    .route("/thanks", web::get().to(pages::thanks))
+    .route("/thanks", get_or_head().to(pages::thanks))
     .service(
         web::scope("/api/v1")
             .wrap(from_fn(limits::limit_api))
@@ -79,13 +79,21 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     .route(web::get().to(api::get_duplicates)),
             ),
     )
-    .route("/api/openapi.json", web::get().to(openapi::document))
-    .route("/healthz", web::get().to(health::healthz))
-    .route("/readyz", web::get().to(health::readyz))
-    .route("/metrics", web::get().to(health::metrics))
-    .route("/static/{file}", web::get().to(assets::serve))
+    .route("/api/openapi.json", get_or_head().to(openapi::document))
+    .route("/healthz", get_or_head().to(health::healthz))
+    .route("/readyz", get_or_head().to(health::readyz))
+    .route("/metrics", get_or_head().to(health::metrics))
+    .route("/static/{file}", get_or_head().to(assets::serve))
     .configure(admin::routes)
     .default_service(web::to(not_found));
+}
+
+/// GET, and HEAD answered by the same handler (the server sends no body for HEAD): uptime
+/// monitors often ask with HEAD. Only for pages that change nothing when read: a case page
+/// records who viewed it, and a confirmation page shows its status-check code once.
+fn get_or_head() -> actix_web::Route {
+    use actix_web::guard;
+    web::route().guard(guard::Any(guard::Get()).or(guard::Head()))
 }
 
 /// An API resource whose other methods are answered `405` in the API's error format.

@@ -123,7 +123,7 @@ on_both_backends! {
 
 /// Routing does not depend on the database: SQLite only.
 #[actix_web::test]
-async fn a_mistyped_address_or_a_reloaded_form_address_leads_back_to_the_form() {
+async fn a_mistyped_address_a_reloaded_form_address_and_a_head_request_get_an_answer() {
     let app = crate::helpers::spawn_app(crate::helpers::Backend::Sqlite)
         .await
         .expect("app");
@@ -156,4 +156,12 @@ async fn a_mistyped_address_or_a_reloaded_form_address_leads_back_to_the_form() 
     let resp = app.client.get(app.url("/requests")).send().await.unwrap();
     assert_eq!(resp.status(), 200);
     assert!(resp.text().await.unwrap().contains(r#"action="/requests""#));
+
+    // Uptime monitors that ask with HEAD get the GET answer's status and headers, no body.
+    for path in ["/", "/healthz", "/readyz", "/status"] {
+        let resp = app.raw.head(app.url(path)).send().await.unwrap();
+        assert_eq!(resp.status(), 200, "HEAD {path}");
+        assert!(resp.headers().contains_key("content-type"), "HEAD {path}");
+        assert!(resp.bytes().await.unwrap().is_empty(), "HEAD {path}");
+    }
 }
