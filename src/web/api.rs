@@ -182,8 +182,7 @@ pub async fn read_json_body(
 /// field named at once, so a partner's client can mend them all in one round.
 pub fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     // Anything but white space after the value is not JSON either.
-    let not_json =
-        |e: serde_json::Error| ApiError::MalformedJson(vec![FieldError::new("", plain_message(e))]);
+    let not_json = |e: serde_json::Error| ApiError::MalformedJson(vec![described(&[], e)]);
     let de = &mut serde_json::Deserializer::from_slice(body);
     let first = match serde_path_to_error::deserialize::<_, T>(&mut *de) {
         Ok(v) => return de.end().map(|()| v).map_err(not_json),
@@ -204,16 +203,13 @@ pub fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiE
         let Err(e) = serde_path_to_error::deserialize::<_, T>(&value) else {
             break;
         };
-        let steps: Vec<Step> = e.path().iter().map(Step::of).collect();
+        let steps = steps_of(e.path());
         // What is left unfit as a whole (an array that became too short) was said already.
         if steps.is_empty() && !errors.is_empty() {
             break;
         }
         let sent = removed.as_sent(&steps);
-        errors.push(FieldError::new(
-            path_text(&sent),
-            plain_message(e.into_inner()),
-        ));
+        errors.push(described(&sent, e.into_inner()));
         if !take_out(&mut value, &steps, &sent, &mut removed) {
             break;
         }
@@ -228,12 +224,16 @@ pub fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiE
 /// Most contract errors one answer names.
 const MAX_FIELD_ERRORS: usize = 20;
 
-/// A parse error as a field error: the path (empty for the whole body) and serde's words
-/// without the position, reworded for people.
 fn field_error(e: serde_path_to_error::Error<serde_json::Error>) -> FieldError {
-    let path = e.path().to_string();
-    let mut field = if path == "." { String::new() } else { path };
-    let mut message = plain_message(e.into_inner());
+    let steps = steps_of(e.path());
+    described(&steps, e.into_inner())
+}
+
+/// A parse error at `steps` as a field error: the path (empty for the whole body) and
+/// serde's words without the position, reworded for people.
+fn described(steps: &[Step], e: serde_json::Error) -> FieldError {
+    let mut field = path_text(steps);
+    let mut message = plain_message(e);
     // Serde names a field given twice in its words only, at the object holding it.
     if let Some(name) = message
         .strip_prefix("duplicate field `")
@@ -265,16 +265,16 @@ enum Step {
     Unknown,
 }
 
-impl Step {
-    fn of(segment: &serde_path_to_error::Segment) -> Step {
-        use serde_path_to_error::Segment;
-        match segment {
+fn steps_of(path: &serde_path_to_error::Path) -> Vec<Step> {
+    use serde_path_to_error::Segment;
+    path.iter()
+        .map(|segment| match segment {
             Segment::Map { key } => Step::Key(key.clone()),
             Segment::Enum { variant } => Step::Key(variant.clone()),
             Segment::Seq { index } => Step::Index(*index),
             Segment::Unknown => Step::Unknown,
-        }
-    }
+        })
+        .collect()
 }
 
 /// A path as the contract names fields: `applicant.phone`, `claimed_programs[1]`.
@@ -295,10 +295,11 @@ fn path_text(steps: &[Step]) -> String {
     out
 }
 
-/// The array elements `take_out` removed, each array named by its path as sent, so later
-/// errors in the same array are named by their index as sent.
+/// How many elements `take_out` removed from each array, the array named by its path as
+/// sent. Serde reads a list front to back, so every element removed from it came before
+/// the next misfit it reports: that misfit's index as sent is its index now plus the count.
 #[derive(Default)]
-struct Removed(Vec<(Vec<Step>, Vec<usize>)>);
+struct Removed(Vec<(Vec<Step>, usize)>);
 
 impl Removed {
     /// `steps` (indices as they are now) as the path in the body as sent.
@@ -306,7 +307,7 @@ impl Removed {
         let mut sent = Vec::with_capacity(steps.len());
         for step in steps {
             let step = match step {
-                Step::Index(now) => Step::Index(self.index_as_sent(&sent, *now)),
+                Step::Index(now) => Step::Index(now + self.count(&sent)),
                 other => other.clone(),
             };
             sent.push(step);
@@ -314,23 +315,17 @@ impl Removed {
         sent
     }
 
-    /// The index as sent of what is now element `now` of the array at `array` (as sent).
-    fn index_as_sent(&self, array: &[Step], now: usize) -> usize {
-        let Some((_, gone)) = self.0.iter().find(|(at, _)| at.as_slice() == array) else {
-            return now;
-        };
-        // `gone` is sorted: each element removed at or before this one shifts it by one.
-        gone.iter()
-            .fold(now, |index, &g| if g <= index { index + 1 } else { index })
+    fn count(&self, array: &[Step]) -> usize {
+        self.0
+            .iter()
+            .find(|(at, _)| at.as_slice() == array)
+            .map_or(0, |(_, n)| *n)
     }
 
-    fn record(&mut self, array: &[Step], index_as_sent: usize) {
+    fn record(&mut self, array: &[Step]) {
         match self.0.iter_mut().find(|(at, _)| at.as_slice() == array) {
-            Some((_, gone)) => {
-                let at = gone.partition_point(|&g| g < index_as_sent);
-                gone.insert(at, index_as_sent);
-            }
-            None => self.0.push((array.to_vec(), vec![index_as_sent])),
+            Some((_, n)) => *n += 1,
+            None => self.0.push((array.to_vec(), 1)),
         }
     }
 }
@@ -367,8 +362,8 @@ fn take_out(
         (Step::Key(key), serde_json::Value::Object(map)) => map.remove(key).is_some(),
         (Step::Index(index), serde_json::Value::Array(items)) if *index < items.len() => {
             items.remove(*index);
-            if let Some((Step::Index(as_sent), array)) = sent.split_last() {
-                removed.record(array, *as_sent);
+            if let Some((_, array)) = sent.split_last() {
+                removed.record(array);
             }
             true
         }
