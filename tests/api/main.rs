@@ -14,6 +14,7 @@ mod cli;
 mod counts;
 mod crash;
 mod demo_data;
+mod docs;
 mod duplicates;
 mod health;
 mod hostile;
