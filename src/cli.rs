@@ -261,6 +261,26 @@ fn purge(settings: &Settings, days: Option<u32>) -> anyhow::Result<()> {
         "anonymized {} request(s) closed more than {days} days ago ({} notes, {} duplicate keys, {} mails)",
         c.requests, c.notes, c.dedup_keys, c.mails
     );
+    db::purge::scrub(&mut conn)?;
+    let dir = crate::config::mail_dir(&settings.data_dir);
+    let (removed, failed) = crate::email::transport::remove_purged_mail_files(&mut conn, &dir)?;
+    println!(
+        "removed {removed} mail file(s) of anonymized requests from {}",
+        dir.display()
+    );
+    if failed > 0 {
+        anyhow::bail!(
+            "{failed} mail file(s) in {} could not be removed (see the log); remove them by hand",
+            dir.display()
+        );
+    }
+    if matches!(*conn, db::DbConnection::Postgres(_)) {
+        println!(
+            "PostgreSQL keeps old row versions in its files until they are reused: VACUUM has run; \
+             to rewrite the files now, run `VACUUM FULL request_personal_data, case_notes, outbox, dedup_keys;` \
+             in a quiet hour (it locks those tables). Backups and WAL archives keep their own copies."
+        );
+    }
     Ok(())
 }
 

@@ -86,6 +86,8 @@ pub struct Settings {
     pub database: DatabaseUrl,
     /// `BASE_URL`: how the app is reached from outside, for links in mails.
     pub base_url: url::Url,
+    /// `BASE_URL` was not set, so `base_url` is the bind address.
+    pub base_url_from_bind: bool,
     /// `LOG`: tracing filter.
     pub log: String,
     /// `DB_POOL_SIZE`: connections per app instance.
@@ -112,8 +114,9 @@ pub struct Settings {
     /// `PURGE_AFTER_DAYS`: when set, a daily job anonymizes requests closed longer ago than
     /// this; also the default of `purge --closed-before-days`.
     pub purge_after_days: Option<u32>,
-    /// `API_ANONYMOUS`: whether the JSON API takes requests without a partner's token
-    /// (default true); when false, `POST /api/v1/requests` needs `Authorization: Bearer`.
+    /// `API_ANONYMOUS`: whether the JSON API takes submissions without a partner's token
+    /// (default true); when false, submitting needs `Authorization: Bearer`. Reading a
+    /// request always needs a token.
     pub api_anonymous: bool,
 }
 
@@ -330,6 +333,7 @@ impl Settings {
             data_dir,
             database,
             base_url,
+            base_url_from_bind: get("BASE_URL").is_none(),
             log,
             pool_size,
             pool_timeout: Duration::from_secs(pool_timeout.into()),

@@ -118,6 +118,13 @@ impl Application {
             settings.database.redacted(),
             settings.mail.transport_redacted(&settings.data_dir),
         );
+        if settings.base_url_from_bind {
+            tracing::warn!(
+                "BASE_URL is not set: links in mail will use the bind address {}; set BASE_URL \
+                 to the address people reach the app at",
+                settings.base_url.as_str().trim_end_matches('/'),
+            );
+        }
         Ok(Application {
             port,
             server,

@@ -221,7 +221,7 @@ rate-limited-body = Too many requests came from your network in a short time. Pl
 
 ## Status check
 status-code-intro = Your status-check code is
-status-code-keep = Keep it with the reference number: with both you can check your request on the "Check your request" page (/status). This code is shown only here and in the acknowledgment email.
+status-code-keep = Keep it with the reference number: with both you can check your request on the "Check your request" page ({ $page }). This code is shown only here and in the acknowledgment email.
 status-title = Check your request
 status-intro = Enter the reference number and the status-check code you received when you sent your request.
 status-reference = Reference number

@@ -106,6 +106,8 @@ pub struct CandidateRow {
 #[derive(Debug, Clone, PartialEq)]
 pub struct CandidateView {
     pub reference: String,
+    /// The partner that submitted the other request, if one did.
+    pub partner_id: Option<String>,
     pub score_per_mille: i32,
     pub reasons: Vec<String>,
     pub status: String,
@@ -771,23 +773,26 @@ pub fn candidates_of(
     conn: &mut DbConnection,
     request_id: &str,
 ) -> Result<Vec<CandidateView>, DbError> {
-    let earlier: Vec<(String, i32, String, String)> = duplicate_candidates::table
+    type Found = (String, Option<String>, i32, String, String);
+    let earlier: Vec<Found> = duplicate_candidates::table
         .inner_join(
             case_requests::table.on(case_requests::id.eq(duplicate_candidates::candidate_id)),
         )
         .filter(duplicate_candidates::request_id.eq(request_id))
         .select((
             case_requests::reference,
+            case_requests::partner_id,
             duplicate_candidates::score,
             duplicate_candidates::reasons,
             duplicate_candidates::status,
         ))
         .load(conn)?;
-    let later: Vec<(String, i32, String, String)> = duplicate_candidates::table
+    let later: Vec<Found> = duplicate_candidates::table
         .inner_join(case_requests::table.on(case_requests::id.eq(duplicate_candidates::request_id)))
         .filter(duplicate_candidates::candidate_id.eq(request_id))
         .select((
             case_requests::reference,
+            case_requests::partner_id,
             duplicate_candidates::score,
             duplicate_candidates::reasons,
             duplicate_candidates::status,
@@ -796,11 +801,12 @@ pub fn candidates_of(
     let mut out = earlier
         .into_iter()
         .chain(later)
-        .map(|(reference, score, reasons, status)| {
+        .map(|(reference, partner_id, score, reasons, status)| {
             let reasons = serde_json::from_str(&reasons)
                 .map_err(|_| DbError::Corrupt("duplicate_candidates.reasons".into()))?;
             Ok(CandidateView {
                 reference,
+                partner_id,
                 score_per_mille: score,
                 reasons,
                 status,

@@ -101,10 +101,12 @@ impl Manager {
                 // WAL for concurrent readers; FULL so a committed intake survives a power cut;
                 // a busy timeout so concurrent writers wait instead of failing. The timeout
                 // comes first: switching to WAL needs a lock a running instance may hold
-                // (a command such as `admin create` next to a busy server).
+                // (a command such as `admin create` next to a busy server). Freed space is
+                // zeroed, so what purge removes cannot be read back from the file.
                 conn.batch_execute(
                     "PRAGMA busy_timeout = 15000; PRAGMA journal_mode = WAL; \
-                     PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -1024;",
+                     PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -1024; \
+                     PRAGMA secure_delete = ON;",
                 )
                 .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
                 Ok(DbConnection::Sqlite(conn))

@@ -85,6 +85,18 @@ pub fn run(
             }
             anonymize(conn, &ids, now, &mut counts)?;
         }
+        // Mail that was still pending when its request was anonymized has gone out since.
+        let late: Vec<String> = outbox::table
+            .inner_join(case_requests::table.on(outbox::request_id.eq(case_requests::id.nullable())))
+            .filter(case_requests::purged_at.is_not_null())
+            .filter(outbox::status.ne(OutboxStatus::Pending.as_str()))
+            .filter(outbox::recipient.ne(REMOVED))
+            .select(case_requests::id)
+            .distinct()
+            .load(conn)?;
+        for chunk in late.chunks(CHUNK as usize) {
+            counts.mails += empty_sent_mail(conn, chunk)?;
+        }
         super::cases::audit(
             conn,
             None,
@@ -102,6 +114,59 @@ pub fn run(
         )?;
         Ok(Some(counts))
     })
+}
+
+/// Takes what purge overwrote off the disk where the database can. SQLite zeroes the
+/// space it frees (`secure_delete` on every connection), but its write-ahead log keeps
+/// the pages as they were until a checkpoint; truncating it leaves no copy. PostgreSQL
+/// keeps old row versions in the table files until VACUUM; a plain VACUUM frees them for
+/// reuse without locking the tables, and `VACUUM FULL` (an operator's choice, it locks
+/// them) rewrites the files.
+pub fn scrub(conn: &mut DbConnection) -> Result<(), DbError> {
+    use diesel::connection::SimpleConnection;
+    match conn {
+        DbConnection::Sqlite(c) => c.batch_execute("PRAGMA wal_checkpoint(TRUNCATE)")?,
+        DbConnection::Postgres(c) => {
+            c.batch_execute("VACUUM request_personal_data, case_notes, outbox, dedup_keys")?
+        }
+    }
+    Ok(())
+}
+
+/// Of the outbox rows `ids`, the ones that exist, each with whether purge emptied it.
+pub fn mails_emptied(
+    conn: &mut DbConnection,
+    ids: &[String],
+) -> Result<Vec<(String, bool)>, DbError> {
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(CHUNK as usize) {
+        let found: Vec<(String, String)> = outbox::table
+            .filter(outbox::id.eq_any(chunk))
+            .select((outbox::id, outbox::recipient))
+            .load(conn)?;
+        out.extend(found.into_iter().map(|(id, to)| (id, to == REMOVED)));
+    }
+    Ok(out)
+}
+
+/// Empties the recipient and bodies of the mails of `requests` that are no longer pending
+/// and not emptied yet.
+fn empty_sent_mail(
+    conn: &mut DbConnection,
+    requests: &[String],
+) -> Result<usize, diesel::result::Error> {
+    diesel::update(
+        outbox::table
+            .filter(outbox::request_id.eq_any(requests))
+            .filter(outbox::status.ne(OutboxStatus::Pending.as_str()))
+            .filter(outbox::recipient.ne(REMOVED)),
+    )
+    .set((
+        outbox::recipient.eq(REMOVED),
+        outbox::body_text.eq(""),
+        outbox::body_html.eq(""),
+    ))
+    .execute(conn)
 }
 
 fn anonymize(
@@ -137,19 +202,9 @@ fn anonymize(
         diesel::delete(dedup_keys::table.filter(dedup_keys::request_id.eq_any(&ids)))
             .execute(conn)?;
     super::duplicates::forget_recent();
-    // Mail still pending is left to go out; what was sent (or gave up) keeps its subject,
-    // which names the reference only.
-    counts.mails += diesel::update(
-        outbox::table
-            .filter(outbox::request_id.eq_any(&ids))
-            .filter(outbox::status.ne(OutboxStatus::Pending.as_str())),
-    )
-    .set((
-        outbox::recipient.eq(REMOVED),
-        outbox::body_text.eq(""),
-        outbox::body_html.eq(""),
-    ))
-    .execute(conn)?;
+    // Mail still pending is left to go out (a later run empties it); what was sent, or gave
+    // up, keeps its subject, which names the reference only.
+    counts.mails += empty_sent_mail(conn, &ids)?;
     counts.notes += diesel::update(case_notes::table.filter(case_notes::request_id.eq_any(&ids)))
         .set(case_notes::body.eq(REMOVED))
         .execute(conn)?;

@@ -158,7 +158,7 @@ impl Mail {
         }
     }
 
-    /// Renders subject, text and HTML; `base_url` is where staff reach the app.
+    /// Renders subject, text and HTML; `base_url` is where people reach the app.
     pub fn render(&self, base_url: &url::Url) -> Result<Rendered, askama::Error> {
         match self {
             Mail::Acknowledgment {
@@ -171,6 +171,7 @@ impl Mail {
                 tr: Tr(*language),
                 reference: &case.reference,
                 status_code,
+                status_url: page_link(base_url, "/status"),
                 category: category_in(*language, case.category),
                 next_steps: &guidance.next_steps,
                 guidance: &guidance.body,
@@ -202,12 +203,14 @@ fn category_in(language: Language, category: Category) -> String {
     Tr(language).t(&format!("category-{category}"))
 }
 
+/// A page of the app as an absolute link from `BASE_URL`: `{BASE_URL}{path}`.
+pub fn page_link(base_url: &url::Url, path: &str) -> String {
+    format!("{}{path}", base_url.as_str().trim_end_matches('/'))
+}
+
 /// The admin page of a request: `{BASE_URL}/admin/requests/{reference}`.
 pub fn admin_link(base_url: &url::Url, reference: &str) -> String {
-    format!(
-        "{}/admin/requests/{reference}",
-        base_url.as_str().trim_end_matches('/')
-    )
+    page_link(base_url, &format!("/admin/requests/{reference}"))
 }
 
 /// A subject is one header line: no CR, LF or other control characters, spaces collapsed.
@@ -252,6 +255,8 @@ struct AckView<'a> {
     tr: Tr,
     reference: &'a str,
     status_code: &'a str,
+    /// Absolute: a link in a mail has no page to be relative to.
+    status_url: String,
     category: String,
     next_steps: &'a str,
     guidance: &'a str,
@@ -406,6 +411,12 @@ mod tests {
                 !part.contains("SIV desk\n"),
                 "no queue name for the requester"
             );
+            // The status page by its whole address: a mail has no page to be relative to.
+            assert!(
+                part.contains("(https://triage.example.org/status)"),
+                "{part}"
+            );
+            assert!(!part.contains("(/status)"));
         }
         assert!(r
             .text
@@ -472,9 +483,11 @@ mod tests {
             case: case(Priority::Normal),
         };
         let r = mail.render(&base()).unwrap();
+        // The reference is in the body only: beside the queue, category and urgency in a
+        // subject (read on a lock screen, forwarded) it would tell who needs what.
         assert_eq!(
             r.subject,
-            "New request TF-7K3M-9QXD on SIV desk: Special Immigrant Visa in process"
+            "New request on SIV desk: Special Immigrant Visa in process"
         );
         let link = "https://triage.example.org/admin/requests/TF-7K3M-9QXD";
         assert!(r.text.contains(link));
@@ -488,7 +501,8 @@ mod tests {
             case: case(Priority::Urgent),
         };
         let r = urgent.render(&base()).unwrap();
-        assert!(r.subject.starts_with("[URGENT] New request TF-7K3M-9QXD"));
+        assert!(r.subject.starts_with("[URGENT] New request on SIV desk"));
+        assert!(!r.subject.contains("TF-7K3M-9QXD"), "{}", r.subject);
         assert!(r.text.starts_with("URGENT:"));
         assert!(urgent.is_urgent());
     }
@@ -500,7 +514,7 @@ mod tests {
             case: case(Priority::High),
         };
         let r = mail.render(&base()).unwrap();
-        assert_eq!(r.subject, "Request TF-7K3M-9QXD has been assigned to you");
+        assert_eq!(r.subject, "A request on SIV desk has been assigned to you");
         assert!(r.text.contains("Priority: High"));
         assert!(r
             .html

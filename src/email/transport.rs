@@ -2,18 +2,20 @@
 //! (the default), or memory (unit tests). Turns an outbox row into a lettre message, and a
 //! delivery failure into a description that holds no address or server reply text.
 
+use lettre::message::header::{Header, HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::PoolConfig;
-use lettre::{
-    Address, AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor,
-};
+use lettre::{Address, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use secrecy::ExposeSecret;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::mails::one_line;
 use crate::config::{mail_dir, Settings};
 use crate::db::outbox::OutboxRow;
+use crate::db::{self, DbConnection, DbError};
+use std::collections::HashMap;
 
 /// How long one SMTP conversation step may take.
 pub const SMTP_TIMEOUT: Duration = Duration::from_secs(30);
@@ -21,7 +23,9 @@ pub const SMTP_TIMEOUT: Duration = Duration::from_secs(30);
 #[derive(Clone)]
 pub enum Transport {
     Smtp(Arc<Smtp>),
-    Files(AsyncFileTransport<Tokio1Executor>),
+    /// One `{outbox id}.eml` file per mail in this folder: a mail sent again replaces its
+    /// file, and purge can find the files of the requests it anonymizes.
+    Files(PathBuf),
     /// Keeps messages (as sent bytes) for tests.
     Memory(Arc<Mutex<Vec<Vec<u8>>>>),
 }
@@ -79,7 +83,7 @@ impl Transport {
                 let dir = mail_dir(&settings.data_dir);
                 std::fs::create_dir_all(&dir)
                     .map_err(|e| TransportError::MailDir(dir.display().to_string(), e))?;
-                Ok(Transport::Files(AsyncFileTransport::new(dir)))
+                Ok(Transport::Files(dir))
             }
         }
     }
@@ -89,7 +93,8 @@ impl Transport {
         (Transport::Memory(sent.clone()), sent)
     }
 
-    pub async fn send(&self, message: Message) -> Result<(), SendFailure> {
+    /// Sends the message of outbox row `id`.
+    pub async fn send(&self, id: &str, message: Message) -> Result<(), SendFailure> {
         match self {
             Transport::Smtp(smtp) => match &smtp.0 {
                 Some(t) => t.send(message).await.map(drop).map_err(smtp_failure),
@@ -98,13 +103,12 @@ impl Transport {
                     permanent: false,
                 }),
             },
-            Transport::Files(t) => t.send(message).await.map(drop).map_err(|e| {
-                let kind = io_kind(&e).unwrap_or_else(|| "unknown".to_string());
-                SendFailure {
-                    reason: format!("could not write the mail file: {kind}"),
+            Transport::Files(dir) => write_mail_file(dir, id, &message.formatted())
+                .await
+                .map_err(|e| SendFailure {
+                    reason: format!("could not write the mail file: {}", e.kind()),
                     permanent: false,
-                }
-            }),
+                }),
             Transport::Memory(sent) => {
                 sent.lock()
                     .unwrap_or_else(|p| p.into_inner())
@@ -112,6 +116,123 @@ impl Transport {
                 Ok(())
             }
         }
+    }
+}
+
+/// Writes `{dir}/{id}.eml` whole or not at all: into a temporary file first, renamed once
+/// it is on disk, so a crash never leaves half a mail for a reader of the folder.
+async fn write_mail_file(dir: &Path, id: &str, bytes: &[u8]) -> std::io::Result<()> {
+    use tokio::io::AsyncWriteExt;
+    let path = mail_file(dir, id);
+    let partial = dir.join(format!(".{id}.eml.partial"));
+    let mut file = tokio::fs::File::create(&partial).await?;
+    file.write_all(bytes).await?;
+    file.sync_all().await?;
+    tokio::fs::rename(&partial, &path).await
+}
+
+/// The file the file transport writes for outbox row `id`.
+pub fn mail_file(dir: &Path, id: &str) -> PathBuf {
+    dir.join(format!("{id}.eml"))
+}
+
+/// Removes the mail files of requests purge anonymized: the file transport's copy holds
+/// the recipient and the body that purge emptied in the outbox. A file is known by its
+/// name (`{outbox id}.eml`) or, for one written before files were named so, by its
+/// Message-ID. Answers how many files were removed and how many could not be.
+pub fn remove_purged_mail_files(
+    conn: &mut DbConnection,
+    dir: &Path,
+) -> Result<(usize, usize), DbError> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Ok((0, 0));
+    };
+    let files: Vec<(String, PathBuf)> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+        .filter_map(|p| Some((p.file_stem()?.to_str()?.to_string(), p)))
+        .collect();
+    let stems: Vec<String> = files.iter().map(|(stem, _)| stem.clone()).collect();
+    let by_name: HashMap<String, bool> = db::purge::mails_emptied(conn, &stems)?
+        .into_iter()
+        .collect();
+    let mut emptied: Vec<&PathBuf> = Vec::new();
+    let mut by_header: Vec<(String, &PathBuf)> = Vec::new();
+    for (stem, path) in &files {
+        match by_name.get(stem) {
+            Some(true) => emptied.push(path),
+            Some(false) => {}
+            None => by_header.extend(message_id_of(path).map(|id| (id, path))),
+        }
+    }
+    let ids: Vec<String> = by_header.iter().map(|(id, _)| id.clone()).collect();
+    let known: HashMap<String, bool> = db::purge::mails_emptied(conn, &ids)?.into_iter().collect();
+    emptied.extend(
+        by_header
+            .iter()
+            .filter(|(id, _)| known.get(id) == Some(&true))
+            .map(|(_, path)| *path),
+    );
+    let mut failed = 0;
+    for path in &emptied {
+        if let Err(e) = std::fs::remove_file(path) {
+            tracing::warn!(file = %path.display(), error = %e.kind(), "cannot remove a purged mail file");
+            failed += 1;
+        }
+    }
+    Ok((emptied.len() - failed, failed))
+}
+
+/// The outbox id in a mail file's `Message-ID: <{id}@…>` header, read from its head.
+fn message_id_of(path: &Path) -> Option<String> {
+    use std::io::Read;
+    let mut head = Vec::with_capacity(8192);
+    std::fs::File::open(path)
+        .ok()?
+        .take(8192)
+        .read_to_end(&mut head)
+        .ok()?;
+    let head = String::from_utf8_lossy(&head);
+    let (_, rest) = head.split_once("\nMessage-ID: <")?;
+    let (id, _) = rest.split_once('@')?;
+    Some(id.to_string())
+}
+
+/// `Auto-Submitted: auto-generated` (RFC 3834): the app sends every mail on its own, so
+/// vacation responders and mail intakes (ours too) must not answer it.
+#[derive(Clone)]
+struct AutoSubmitted;
+
+impl Header for AutoSubmitted {
+    fn name() -> HeaderName {
+        HeaderName::new_from_ascii_str("Auto-Submitted")
+    }
+
+    fn parse(_: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(AutoSubmitted)
+    }
+
+    fn display(&self) -> HeaderValue {
+        HeaderValue::new(Self::name(), "auto-generated".to_string())
+    }
+}
+
+/// `X-Auto-Response-Suppress: All`: the same request in the words Exchange and Outlook read.
+#[derive(Clone)]
+struct AutoResponseSuppress;
+
+impl Header for AutoResponseSuppress {
+    fn name() -> HeaderName {
+        HeaderName::new_from_ascii_str("X-Auto-Response-Suppress")
+    }
+
+    fn parse(_: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(AutoResponseSuppress)
+    }
+
+    fn display(&self) -> HeaderValue {
+        HeaderValue::new(Self::name(), "All".to_string())
     }
 }
 
@@ -129,6 +250,8 @@ pub fn build_message(from: &Mailbox, row: &OutboxRow) -> Result<Message, SendFai
         .to(Mailbox::new(None, to))
         .subject(one_line(&row.subject))
         .message_id(Some(format!("<{}@{domain}>", row.id)))
+        .header(AutoSubmitted)
+        .header(AutoResponseSuppress)
         .date_now()
         .multipart(MultiPart::alternative_plain_html(
             row.body_text.clone(),
@@ -203,14 +326,34 @@ mod tests {
         let from: Mailbox = "Task force <no-reply@taskforce.example>".parse().unwrap();
         let (transport, sent) = Transport::memory();
         let message = build_message(&from, &row("ahmad@example.org")).unwrap();
-        transport.send(message).await.unwrap();
+        transport.send("0b1c", message).await.unwrap();
         let raw = String::from_utf8(sent.lock().unwrap()[0].clone()).unwrap();
+        assert!(raw.contains("\r\nAuto-Submitted: auto-generated\r\n"), "{raw}");
+        assert!(raw.contains("\r\nX-Auto-Response-Suppress: All\r\n"));
         assert!(raw.contains("Subject: Your request TF-7K3M-9QXD Bcc: evil@example.org\r\n"));
         assert!(!raw.contains("\r\nBcc:"));
         assert!(raw.contains("To: ahmad@example.org"));
         assert!(raw.contains("Message-ID: <0b1c@taskforce.example>"));
         assert!(raw.contains("multipart/alternative"));
         assert!(raw.contains("text/plain") && raw.contains("text/html"));
+    }
+
+    #[actix_web::test]
+    async fn the_file_transport_writes_one_file_per_mail_and_a_resend_replaces_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let transport = Transport::Files(dir.path().to_path_buf());
+        let from: Mailbox = "no-reply@taskforce.example".parse().unwrap();
+        for _ in 0..2 {
+            let message = build_message(&from, &row("ahmad@example.org")).unwrap();
+            transport.send("0b1c", message).await.unwrap();
+        }
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        assert_eq!(names, ["0b1c.eml"]);
+        let raw = std::fs::read_to_string(mail_file(dir.path(), "0b1c")).unwrap();
+        assert!(raw.contains("To: ahmad@example.org"));
     }
 
     #[test]

@@ -203,7 +203,7 @@ impl Worker {
             self.post_webhook(&row).await?
         } else {
             match build_message(&self.settings.mail.from, &row) {
-                Ok(message) => self.transport.send(message).await,
+                Ok(message) => self.transport.send(&row.id, message).await,
                 Err(failure) => Err(failure),
             }
         };
@@ -258,8 +258,15 @@ impl Worker {
         }
         let now = now.naive_utc();
         let cutoff = now - chrono::Duration::days(days.into());
+        let dir = crate::config::mail_dir(&self.settings.data_dir);
         match db::run(&self.pool, move |conn| {
-            db::purge::run(conn, cutoff, db::purge::Trigger::Daily, now)
+            let done = db::purge::run(conn, cutoff, db::purge::Trigger::Daily, now)?;
+            if done.is_some() {
+                db::purge::scrub(conn)?;
+                let (removed, _) = super::transport::remove_purged_mail_files(conn, &dir)?;
+                tracing::info!(removed, "mail files of anonymized requests removed");
+            }
+            Ok::<_, db::DbError>(done)
         })
         .await
         {

@@ -77,13 +77,20 @@ async fn check_quota(
     Ok(())
 }
 
-/// Whether the caller may see a request: anyone where the deployment allows anonymous
-/// use, a partner only its own.
-fn visible_to(row: &CaseRequestRow, partner: Option<&PartnerRow>) -> bool {
-    match partner {
-        Some(p) => row.partner_id.as_deref() == Some(p.id.as_str()),
-        None => true,
+/// The partner reading through the API. Reading always needs a token, whatever
+/// `API_ANONYMOUS` says: a reference alone (seen in a forwarded mail or on a screenshot)
+/// must not tell a stranger anything about the request or the person.
+async fn reader(state: &AppState, req: &HttpRequest) -> Result<PartnerRow, ApiError> {
+    if req.headers().get(header::AUTHORIZATION).is_none() {
+        return Err(ApiError::Unauthorized);
     }
+    caller(state, req).await?.ok_or(ApiError::Unauthorized)
+}
+
+/// Whether `partner` submitted the request; another partner's request, or one that came
+/// from the form, looks exactly like an unknown reference.
+fn submitted_by(partner_id: Option<&str>, partner: &PartnerRow) -> bool {
+    partner_id == Some(partner.id.as_str())
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -453,7 +460,8 @@ pub async fn create_request(
         .json(summary))
 }
 
-/// The summary of a request: what was derived, never personal data.
+/// The summary of a request this partner submitted: what was derived, never personal
+/// data. Needs the partner's token.
 #[utoipa::path(
     get,
     path = "/api/v1/requests/{reference}",
@@ -461,20 +469,20 @@ pub async fn create_request(
     params(("reference" = String, Path, description = "The reference, like TF-7K3M-9QXD")),
     responses(
         (status = 200, description = "The request's summary", body = RequestSummary),
-        (status = 401, description = "No valid API token where one is required, or a revoked one (`unauthorized`)", body = ErrorBody,
+        (status = 401, description = "No API token, or an unknown or revoked one: reading always needs a partner token, even where anonymous submission is allowed (`unauthorized`)", body = ErrorBody,
             headers(("WWW-Authenticate" = String, description = "Bearer"))),
-        (status = 404, description = "No such request, or (with a token) not one this partner submitted (`not_found`)", body = ErrorBody),
+        (status = 404, description = "No such request, or not one this partner submitted: both answer alike (`not_found`)", body = ErrorBody),
         (status = 429, description = "Too many requests from this address (`rate_limited`)", body = ErrorBody),
         (status = 503, description = "The database is unreachable (`unavailable`)", body = ErrorBody),
     ),
-    security((), ("bearer" = []))
+    security(("bearer" = []))
 )]
 pub async fn get_request(
     state: web::Data<AppState>,
     req: HttpRequest,
     reference: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let partner = caller(&state, &req).await?;
+    let partner = reader(&state, &req).await?;
     let reference = CaseReference::parse(&reference).ok_or(ApiError::NotFound)?;
     let found = db::run(&state.pool, move |conn| {
         let Some(row) = db::requests::find_by_reference(conn, reference.as_str())? else {
@@ -485,7 +493,7 @@ pub async fn get_request(
     })
     .await?;
     let (row, queue_name) = found
-        .filter(|(row, _)| visible_to(row, partner.as_ref()))
+        .filter(|(row, _)| submitted_by(row.partner_id.as_deref(), &partner))
         .ok_or(ApiError::NotFound)?;
     Ok(HttpResponse::Ok().json(RequestSummary::of(&row, queue_name)))
 }
@@ -506,8 +514,9 @@ pub struct DuplicateCandidates {
     pub candidates: Vec<DuplicateCandidate>,
 }
 
-/// `GET /api/v1/requests/{reference}/duplicates`: the possible duplicates of a request,
-/// earlier and later, most likely first.
+/// `GET /api/v1/requests/{reference}/duplicates`: the possible duplicates of a request
+/// this partner submitted, among the other requests it submitted, earlier and later, most
+/// likely first. Needs the partner's token; staff see every candidate on the case page.
 #[utoipa::path(
     get,
     path = "/api/v1/requests/{reference}/duplicates",
@@ -515,37 +524,42 @@ pub struct DuplicateCandidates {
     params(("reference" = String, Path, description = "The reference, like TF-7K3M-9QXD")),
     responses(
         (status = 200, description = "Possible duplicates, most likely first", body = DuplicateCandidates),
-        (status = 401, description = "No valid API token where one is required, or a revoked one (`unauthorized`)", body = ErrorBody,
+        (status = 401, description = "No API token, or an unknown or revoked one: reading always needs a partner token, even where anonymous submission is allowed (`unauthorized`)", body = ErrorBody,
             headers(("WWW-Authenticate" = String, description = "Bearer"))),
-        (status = 404, description = "No such request, or (with a token) not one this partner submitted (`not_found`)", body = ErrorBody),
+        (status = 404, description = "No such request, or not one this partner submitted: both answer alike (`not_found`)", body = ErrorBody),
         (status = 429, description = "Too many requests from this address (`rate_limited`)", body = ErrorBody),
         (status = 503, description = "The database is unreachable (`unavailable`)", body = ErrorBody),
     ),
-    security((), ("bearer" = []))
+    security(("bearer" = []))
 )]
 pub async fn get_duplicates(
     state: web::Data<AppState>,
     req: HttpRequest,
     reference: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let partner = caller(&state, &req).await?;
+    let partner = reader(&state, &req).await?;
     let reference = CaseReference::parse(&reference).ok_or(ApiError::NotFound)?;
     let lookup = reference.to_string();
+    let asking = partner.clone();
     let found = db::run(&state.pool, move |conn| {
         let Some(row) = db::requests::find_by_reference(conn, &lookup)? else {
             return Ok(None);
         };
-        if !visible_to(&row, partner.as_ref()) {
+        if !submitted_by(row.partner_id.as_deref(), &asking) {
             return Ok(None);
         }
         Ok(Some(db::duplicates::candidates_of(conn, &row.id)?))
     })
     .await?;
-    let candidates = found.ok_or(ApiError::NotFound)?;
+    // Only the partner's own other requests: a candidate it did not submit would tell it
+    // that someone else asked for help for the same person, and under which reference.
+    let candidates = found
+        .ok_or(ApiError::NotFound)?
+        .into_iter()
+        .filter(|c| submitted_by(c.partner_id.as_deref(), &partner));
     Ok(HttpResponse::Ok().json(DuplicateCandidates {
         reference: reference.to_string(),
         candidates: candidates
-            .into_iter()
             .map(|c| DuplicateCandidate {
                 reference: c.reference,
                 score: f64::from(c.score_per_mille) / 1000.0,

@@ -11,7 +11,7 @@ use crate::domain::intake;
 #[openapi(
     info(
         title = "case-triage partner API",
-        description = "Send a resettlement request once; the server classifies and routes it. Partners authenticate with `Authorization: Bearer <token>`; with a token they see only the requests they submitted. Every error has the body `{\"error\", \"message\", \"errors\": [{\"field\", \"message\"}]}`."
+        description = "Send a resettlement request once; the server classifies and routes it. Partners authenticate with `Authorization: Bearer <token>`. Submitting may be anonymous where the deployment allows it (`API_ANONYMOUS=true`, the default); reading a request or its duplicates always needs a token, and a partner reads only the requests it submitted. Every error has the body `{\"error\", \"message\", \"errors\": [{\"field\", \"message\"}]}`."
     ),
     paths(
         api::create_request,
@@ -48,7 +48,7 @@ impl utoipa::Modify for BearerToken {
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
                     .description(Some(
-                        "A partner's API token. Optional where the deployment allows anonymous use (API_ANONYMOUS=true, the default); a token that is sent must be valid.",
+                        "A partner's API token. Required for every read; optional for submitting where the deployment allows anonymous submission (API_ANONYMOUS=true, the default). A token that is sent must be valid.",
                     ))
                     .build(),
             ),

@@ -17,6 +17,7 @@ async fn limited_app(per_minute: u32, trusted: &[&str]) -> TestApp {
     .expect("sqlite app")
 }
 
+/// An anonymous read: refused (401) until the address is over its limit (429).
 async fn api_get(app: &TestApp, forwarded_for: Option<&str>) -> reqwest::Response {
     let mut req = app.raw.get(app.url("/api/v1/requests/TF-AAAA-AAAA"));
     if let Some(ip) = forwarded_for {
@@ -29,7 +30,7 @@ async fn api_get(app: &TestApp, forwarded_for: Option<&str>) -> reqwest::Respons
 async fn the_api_answers_429_with_retry_after_past_the_limit() {
     let app = limited_app(3, &[]).await;
     for _ in 0..3 {
-        assert_eq!(api_get(&app, None).await.status(), 404);
+        assert_eq!(api_get(&app, None).await.status(), 401);
     }
     let resp = api_get(&app, None).await;
     assert_eq!(resp.status(), 429);
@@ -136,7 +137,7 @@ async fn forwarded_for_is_ignored_unless_the_peer_is_a_trusted_proxy() {
             api_get(&app, Some(&format!("203.0.113.{i}")))
                 .await
                 .status(),
-            404
+            401
         );
     }
     assert_eq!(api_get(&app, Some("203.0.113.99")).await.status(), 429);
@@ -144,7 +145,7 @@ async fn forwarded_for_is_ignored_unless_the_peer_is_a_trusted_proxy() {
     // Behind a trusted proxy, each client named by it has its own allowance.
     let app = limited_app(2, &["127.0.0.1"]).await;
     for _ in 0..2 {
-        assert_eq!(api_get(&app, Some("203.0.113.1")).await.status(), 404);
+        assert_eq!(api_get(&app, Some("203.0.113.1")).await.status(), 401);
     }
     assert_eq!(api_get(&app, Some("203.0.113.1")).await.status(), 429);
     assert_eq!(
@@ -154,14 +155,14 @@ async fn forwarded_for_is_ignored_unless_the_peer_is_a_trusted_proxy() {
         429,
         "the client cannot prepend addresses to escape"
     );
-    assert_eq!(api_get(&app, Some("203.0.113.2")).await.status(), 404);
+    assert_eq!(api_get(&app, Some("203.0.113.2")).await.status(), 401);
 }
 
 #[actix_web::test]
 async fn a_limit_of_zero_turns_limiting_off() {
     let app = limited_app(0, &[]).await;
     for _ in 0..100 {
-        assert_eq!(api_get(&app, None).await.status(), 404);
+        assert_eq!(api_get(&app, None).await.status(), 401);
     }
 }
 

@@ -60,15 +60,22 @@ fn a_fresh_start_creates_the_sqlite_file_and_says_where_it_listens() {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if line.contains("listening on") {
+            if line.contains("listening on") || line.contains("BASE_URL") {
                 let _ = tx.send(line);
             }
         }
     });
     let line = rx.recv_timeout(Duration::from_secs(30));
+    // Without BASE_URL, mail links can only use the bind address, and the log says so.
+    let base_url = rx.recv_timeout(Duration::from_secs(10));
     let _ = child.kill();
     let _ = child.wait();
     let line = line.expect("a 'listening on' log line");
+    let base_url = base_url.expect("a line about BASE_URL");
+    assert!(
+        base_url.contains("WARN") && base_url.contains("links in mail will use the bind address http://127.0.0.1:"),
+        "{base_url}"
+    );
     assert!(line.contains("http://127.0.0.1:"), "{line}");
     assert!(
         line.contains("sqlite://") && line.contains("case-triage.db"),

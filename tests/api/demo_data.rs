@@ -98,15 +98,8 @@ crate::on_both_backends! {
         assert_eq!(resp.status(), 201);
         let created: serde_json::Value = resp.json().await.unwrap();
         let reference = created["reference"].as_str().unwrap();
-        let found: serde_json::Value = app
-            .client
-            .get(app.url(&format!("/api/v1/requests/{reference}/duplicates")))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let reference = reference.to_string();
+        let found = app.db(move |c| crate::helpers::duplicate_candidates(c, &reference)).await;
         assert!(!found["candidates"].as_array().unwrap().is_empty(), "{found}");
     }
 }

@@ -506,3 +506,24 @@ pub fn csrf_of(page: &str) -> String {
     let rest = &page[at + "name=\"csrf\" value=\"".len()..];
     rest[..rest.find('"').unwrap()].to_string()
 }
+
+/// Every possible duplicate of a request as staff see it (the API shows a partner only its
+/// own), in the shape of `GET /api/v1/requests/{reference}/duplicates`.
+pub fn duplicate_candidates(
+    conn: &mut DbConnection,
+    reference: &str,
+) -> Result<serde_json::Value, db::DbError> {
+    let row = db::requests::find_by_reference(conn, reference)?.expect("a stored request");
+    let candidates: Vec<serde_json::Value> = db::duplicates::candidates_of(conn, &row.id)?
+        .into_iter()
+        .map(|c| {
+            serde_json::json!({
+                "reference": c.reference,
+                "score": f64::from(c.score_per_mille) / 1000.0,
+                "reasons": c.reasons,
+                "status": c.status,
+            })
+        })
+        .collect();
+    Ok(serde_json::json!({"reference": reference, "candidates": candidates}))
+}

@@ -167,11 +167,41 @@ on_both_backends! {
             let unknown = get_with(&app, &path.replace(&reference, "TF-0000-0000"), Some(&second)).await;
             assert_eq!(unknown.status(), 404);
             assert_eq!(theirs, unknown.json::<Value>().await.unwrap());
-            // Anonymous use keeps today's behaviour.
-            assert_eq!(get_with(&app, &path, None).await.status(), 200);
+            // Reading always needs a token, even where anonymous submission is allowed.
+            assert_eq!(get_with(&app, &path, None).await.status(), 401);
         }
         let resp = get_with(&app, &format!("/api/v1/requests/{anonymous}"), Some(&first)).await;
         assert_eq!(resp.status(), 404, "an anonymous request is no partner's own");
+    }
+
+    async fn a_partners_duplicates_name_only_its_own_requests(app: TestApp) {
+        // The same person reported by the first partner twice, by a second partner and on
+        // the form: the first partner learns of its own second report only.
+        let admin = app.staff("admin", &[]).await;
+        let (_, first) = partner_with_token(&app, &admin, "First NGO", "").await;
+        let (_, second) = partner_with_token(&app, &admin, "Second NGO", "").await;
+        let same = valid_request();
+        let reference = |resp: reqwest::Response| async move {
+            assert_eq!(resp.status(), 201);
+            resp.json::<Value>().await.unwrap()["reference"].as_str().unwrap().to_string()
+        };
+        let ours = reference(post_with(&app, "/api/v1/requests", &first, &same).await).await;
+        let theirs = reference(post_with(&app, "/api/v1/requests", &second, &same).await).await;
+        let anonymous = reference(app.post_json("/api/v1/requests", &same).await).await;
+        let ours_again = reference(post_with(&app, "/api/v1/requests", &first, &same).await).await;
+        let all = {
+            let r = ours.clone();
+            app.db(move |c| crate::helpers::duplicate_candidates(c, &r)).await
+        };
+        assert_eq!(all["candidates"].as_array().unwrap().len(), 3, "staff see every report: {all}");
+
+        let resp = get_with(&app, &format!("/api/v1/requests/{ours}/duplicates"), Some(&first)).await;
+        assert_eq!(resp.status(), 200);
+        let body = resp.text().await.unwrap();
+        let shown: Value = serde_json::from_str(&body).unwrap();
+        let listed: Vec<&str> = shown["candidates"].as_array().unwrap().iter().map(|c| c["reference"].as_str().unwrap()).collect();
+        assert_eq!(listed, [ours_again.as_str()]);
+        assert!(!body.contains(&theirs) && !body.contains(&anonymous), "{body}");
     }
 
     async fn a_batch_stores_the_valid_rows_and_reports_every_row(app: TestApp) {

@@ -76,6 +76,29 @@ async fn wait_for_mail(app: &crate::helpers::TestApp) {
     panic!("the outbox never drained");
 }
 
+/// The files under `dir` (at any depth) holding any of `needles`, with the needle found.
+fn files_holding(dir: &std::path::Path, needles: &[String]) -> Vec<(std::path::PathBuf, String)> {
+    let mut found = Vec::new();
+    let mut folders = vec![dir.to_path_buf()];
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(&folder).unwrap().map(Result::unwrap) {
+            let path = entry.path();
+            if path.is_dir() {
+                folders.push(path);
+                continue;
+            }
+            let bytes = std::fs::read(&path).unwrap_or_default();
+            for needle in needles {
+                let n = needle.as_bytes();
+                if !n.is_empty() && bytes.windows(n.len()).any(|w| w == n) {
+                    found.push((path.clone(), needle.clone()));
+                }
+            }
+        }
+    }
+    found
+}
+
 fn purge_runs(conn: &mut DbConnection) -> Result<Vec<(String, String)>, db::DbError> {
     use case_triage::db::schema::audit_events as a;
     Ok(a::table
@@ -86,7 +109,7 @@ fn purge_runs(conn: &mut DbConnection) -> Result<Vec<(String, String)>, db::DbEr
 
 on_both_backends! {
     async fn purge_anonymizes_requests_closed_long_ago_and_keeps_the_statistics(app: TestApp) {
-        let old = app.submit(json!({"email": "old.applicant@example.org", "siv": {"status": "in_process", "case_number": "ISB2015000111"}})).await;
+        let old = app.submit(json!({"email": "old.applicant@example.org", "siv": {"status": "in_process", "case_number": "ISB2015000111"}, "description": "Hiding near the old bazaar"})).await;
         let recent = app.submit(json!({"email": "recent.applicant@example.org"})).await;
         let open = app.submit(json!({})).await;
         let lead = app.staff("lead", &[]).await;
@@ -105,6 +128,27 @@ on_both_backends! {
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         let said = String::from_utf8_lossy(&out.stdout);
         assert!(said.contains("anonymized 1 request(s)"), "{said}");
+        assert!(said.contains(&format!("removed {} mail file(s)", before_old.mail.len())), "{said}");
+
+        // Nothing of it stays readable on disk: not in the database file or its log after a
+        // checkpoint, not in the mail folder. The recent request is found, so the search works.
+        if matches!(app.backend, crate::helpers::Backend::Sqlite) {
+            app.db(|c| {
+                use diesel::connection::SimpleConnection;
+                c.batch_execute("PRAGMA wal_checkpoint(TRUNCATE)")?;
+                Ok(())
+            })
+            .await;
+        }
+        let mut gone = vec![before_old.name.clone(), "Met the family at the gate".to_string()];
+        // Every personal field but the date of birth, which another request may share.
+        let birth = before_old.other_fields[2].clone();
+        gone.extend(before_old.other_fields.iter().flatten().filter(|f| Some(*f) != birth.as_ref()).cloned());
+        assert!(gone.iter().any(|g| g == "Hiding near the old bazaar") && gone.len() >= 6, "{gone:?}");
+        let on_disk = files_holding(app.dir.path(), &gone);
+        assert!(on_disk.is_empty(), "purged data still on disk: {on_disk:?}");
+        let kept = files_holding(app.dir.path(), &["recent.applicant@example.org".to_string()]);
+        assert!(!kept.is_empty(), "the recent request's mail is still on disk");
 
         let after = { let r = old.clone(); app.db(move |c| stored(c, &r)).await };
         assert_eq!(after.name, "[removed]");
@@ -115,7 +159,7 @@ on_both_backends! {
         assert_eq!(after.mail.len(), before_old.mail.len());
         for (to, body, subject) in &after.mail {
             assert_eq!((to.as_str(), body.as_str()), ("[removed]", ""));
-            assert!(subject.contains(&old), "subjects name the reference only");
+            assert!(!subject.contains(&before_old.name), "subjects name no person");
         }
         let untouched = { let r = recent.clone(); app.db(move |c| stored(c, &r)).await };
         assert_eq!(untouched.name, before_recent.name);
