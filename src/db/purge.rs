@@ -87,7 +87,9 @@ pub fn run(
         }
         // Mail that was still pending when its request was anonymized has gone out since.
         let late: Vec<String> = outbox::table
-            .inner_join(case_requests::table.on(outbox::request_id.eq(case_requests::id.nullable())))
+            .inner_join(
+                case_requests::table.on(outbox::request_id.eq(case_requests::id.nullable())),
+            )
             .filter(case_requests::purged_at.is_not_null())
             .filter(outbox::status.ne(OutboxStatus::Pending.as_str()))
             .filter(outbox::recipient.ne(REMOVED))

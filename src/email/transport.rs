@@ -328,7 +328,10 @@ mod tests {
         let message = build_message(&from, &row("ahmad@example.org")).unwrap();
         transport.send("0b1c", message).await.unwrap();
         let raw = String::from_utf8(sent.lock().unwrap()[0].clone()).unwrap();
-        assert!(raw.contains("\r\nAuto-Submitted: auto-generated\r\n"), "{raw}");
+        assert!(
+            raw.contains("\r\nAuto-Submitted: auto-generated\r\n"),
+            "{raw}"
+        );
         assert!(raw.contains("\r\nX-Auto-Response-Suppress: All\r\n"));
         assert!(raw.contains("Subject: Your request TF-7K3M-9QXD Bcc: evil@example.org\r\n"));
         assert!(!raw.contains("\r\nBcc:"));

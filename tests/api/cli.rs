@@ -73,7 +73,8 @@ fn a_fresh_start_creates_the_sqlite_file_and_says_where_it_listens() {
     let line = line.expect("a 'listening on' log line");
     let base_url = base_url.expect("a line about BASE_URL");
     assert!(
-        base_url.contains("WARN") && base_url.contains("links in mail will use the bind address http://127.0.0.1:"),
+        base_url.contains("WARN")
+            && base_url.contains("links in mail will use the bind address http://127.0.0.1:"),
         "{base_url}"
     );
     assert!(line.contains("http://127.0.0.1:"), "{line}");

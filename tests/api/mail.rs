@@ -168,15 +168,17 @@ async fn requesters_and_queues_get_their_mail_and_nothing_personal(backend: Back
     let urgent = to(&mails, "urgent@taskforce.example");
     assert_eq!(urgent.len(), 1);
     assert!(
-        urgent[0]
-            .subject
-            .starts_with("[URGENT] New request on "),
+        urgent[0].subject.starts_with("[URGENT] New request on "),
         "{}",
         urgent[0].subject
     );
     // A staff subject names no reference: beside the queue, category and urgency it would
     // tell anyone who sees the subject what the person asked for.
-    assert!(!urgent[0].subject.contains(&api_ref), "{}", urgent[0].subject);
+    assert!(
+        !urgent[0].subject.contains(&api_ref),
+        "{}",
+        urgent[0].subject
+    );
     let partner_ack = to(&mails, "intake@ngo.example");
     assert_eq!(partner_ack.len(), 1);
     assert!(partner_ack[0]
