@@ -649,29 +649,29 @@ fn build_row(
         id: db::models::new_row_id(),
         reference: reference.to_string(),
         receipt_token,
-        source: r.source.as_str().to_string(),
-        submitter_kind: r.submitter.kind.as_str().to_string(),
-        applicant_location: r.applicant.location.as_str().to_string(),
+        source: r.source,
+        submitter_kind: r.submitter.kind,
+        applicant_location: r.applicant.location,
         household_size: r.applicant.household_size.map(i32::from),
-        siv_status: r.siv_status.as_str().to_string(),
-        referral_program: r.referral_program.as_str().to_string(),
+        siv_status: r.siv_status,
+        referral_program: r.referral_program,
         claimed_programs: r
             .claimed_programs
             .iter()
             .map(|p| p.as_str())
             .collect::<Vec<_>>()
             .join(","),
-        us_tie: r.us_tie.as_str().to_string(),
+        us_tie: r.us_tie,
         urgent_danger: r.danger,
         urgent_medical: r.medical,
-        category: c.category.as_str().to_string(),
+        category: c.category,
         category_reason: c.category_reason.to_string(),
-        priority: c.priority.as_str().to_string(),
+        priority: c.priority,
         priority_reason: c.priority_reason.clone(),
         queue_slug: d.queue.as_str().to_string(),
         routing_rule_id: d.rule_id.clone(),
         routing_rule_name: d.rule_name.clone(),
-        status: Status::New.as_str().to_string(),
+        status: Status::New,
         consent_at: now,
         created_at: now,
         updated_at: now,
@@ -679,7 +679,7 @@ fn build_row(
         entered_by: r.entered_by.clone(),
         closed_at: None,
         is_open: true,
-        language: r.language.as_str().to_string(),
+        language: r.language,
         partner_id: None,
     }
 }

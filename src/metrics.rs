@@ -75,8 +75,10 @@ impl Metrics {
         }
     }
 
-    pub fn intake(&self, category: &str, source: &str) {
-        self.intakes.with_label_values(&[category, source]).inc();
+    pub fn intake(&self, category: crate::domain::Category, source: crate::domain::Source) {
+        self.intakes
+            .with_label_values(&[category.as_str(), source.as_str()])
+            .inc();
     }
 
     pub fn http(&self, method: &str, route: &str, status: u16, seconds: f64) {

@@ -16,7 +16,7 @@ use super::requests::RequestRows;
 use super::{DbConnection, DbError};
 use crate::domain::dedup::{Birth, Profile, ProfileInput};
 use crate::domain::reference::random_token;
-use crate::domain::vocab::SubmitterKind;
+use crate::domain::vocab::{Language, ReferralProgram, SivStatus, SubmitterKind, UsTie};
 use crate::domain::{
     route, CaseReference, Category, Location, Priority, RoutingFacts, Source, Status,
 };
@@ -342,24 +342,24 @@ fn add_request(
         id: id.clone(),
         reference: CaseReference::generate(rng).to_string(),
         receipt_token: random_token(rng),
-        source: source.as_str().into(),
-        submitter_kind: kind.as_str().into(),
-        applicant_location: p.location.as_str().into(),
+        source,
+        submitter_kind: kind,
+        applicant_location: p.location,
         household_size: p.household,
-        siv_status: "none".into(),
-        referral_program: "none".into(),
+        siv_status: SivStatus::None,
+        referral_program: ReferralProgram::None,
         claimed_programs: String::new(),
-        us_tie: "none".into(),
+        us_tie: UsTie::None,
         urgent_danger: category == Category::UrgentProtection,
         urgent_medical: false,
-        category: category.as_str().into(),
+        category,
         category_reason: "demo data".into(),
-        priority: priority.as_str().into(),
+        priority,
         priority_reason: "demo data".into(),
         queue_slug: decision.queue.as_str().into(),
         routing_rule_id: decision.rule_id.clone(),
         routing_rule_name: decision.rule_name.clone(),
-        status: status.as_str().into(),
+        status,
         consent_at: created,
         created_at: created,
         updated_at: closed_at.unwrap_or(created),
@@ -367,7 +367,10 @@ fn add_request(
         entered_by: None,
         closed_at,
         is_open: open,
-        language: pick(rng, &["en", "en", "fa-AF", "ps"]).to_string(),
+        language: *pick(
+            rng,
+            &[Language::En, Language::En, Language::FaAf, Language::Ps],
+        ),
         partner_id: None,
     });
     let org = kind == SubmitterKind::Organization;
@@ -484,7 +487,7 @@ pub fn raw_intakes(
                     );
                     // A new request is open with status new, like intake's.
                     let row = &mut rows.requests[0];
-                    row.status = Status::New.as_str().into();
+                    row.status = Status::New;
                     row.is_open = true;
                     row.closed_at = None;
                     row.created_at = now;

@@ -415,8 +415,8 @@ pub fn apply(
             .select(CaseRequestRow::as_select())
             .first(conn)?;
         let state = CaseState {
-            status: parse_column("case_requests.status", &case.status)?,
-            category: parse_column("case_requests.category", &case.category)?,
+            status: case.status,
+            category: case.category,
             queue: case.queue_slug.clone(),
             assignee: case.assignee_id.clone(),
         };

@@ -117,9 +117,9 @@ impl Tally {
     pub fn add(&mut self, row: &CaseRequestRow, sign: i64) {
         let state = StateKey {
             queue: row.queue_slug.clone(),
-            category: row.category.clone(),
-            status: row.status.clone(),
-            priority: row.priority.clone(),
+            category: row.category.to_string(),
+            status: row.status.to_string(),
+            priority: row.priority.to_string(),
             assignee: row.assignee_id.clone().unwrap_or_default(),
         };
         *self.states.entry(state).or_default() += sign;
@@ -139,7 +139,7 @@ impl Tally {
             row.partner_id.as_deref().unwrap_or(""),
         );
         if row.is_open {
-            hour(OPEN, row.created_at, &row.priority, "");
+            hour(OPEN, row.created_at, row.priority.as_str(), "");
         }
         if let Some(at) = row.closed_at {
             hour(CLOSED, at, "", "");
@@ -348,6 +348,10 @@ pub fn rebuild(conn: &mut DbConnection) -> Result<Snapshot, DbError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::vocab::{
+        Category, Language, Location, Priority, ReferralProgram, SivStatus, Source, Status,
+        SubmitterKind, UsTie,
+    };
 
     fn at(s: &str) -> NaiveDateTime {
         NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f").unwrap()
@@ -358,24 +362,24 @@ mod tests {
             id: "r1".into(),
             reference: "TF-AAAA-AAAA".into(),
             receipt_token: "t".into(),
-            source: "web_form".into(),
-            submitter_kind: "self".into(),
-            applicant_location: "pakistan".into(),
+            source: Source::WebForm,
+            submitter_kind: SubmitterKind::SelfApplicant,
+            applicant_location: Location::Pakistan,
             household_size: None,
-            siv_status: "none".into(),
-            referral_program: "none".into(),
+            siv_status: SivStatus::None,
+            referral_program: ReferralProgram::None,
             claimed_programs: String::new(),
-            us_tie: "none".into(),
+            us_tie: UsTie::None,
             urgent_danger: false,
             urgent_medical: false,
-            category: "siv_pending".into(),
+            category: Category::SivPending,
             category_reason: String::new(),
-            priority: "normal".into(),
+            priority: Priority::Normal,
             priority_reason: String::new(),
             queue_slug: "siv".into(),
             routing_rule_id: None,
             routing_rule_name: None,
-            status: "new".into(),
+            status: Status::New,
             consent_at: at("2026-03-04 10:59:59.5"),
             created_at: at("2026-03-04 10:59:59.5"),
             updated_at: at("2026-03-04 10:59:59.5"),
@@ -383,7 +387,7 @@ mod tests {
             entered_by: None,
             closed_at: None,
             is_open: true,
-            language: "en".into(),
+            language: Language::En,
             partner_id: Some("p1".into()),
         }
     }
@@ -418,7 +422,7 @@ mod tests {
     fn closing_moves_a_request_between_states_and_leaves_received_alone() {
         let before = row();
         let mut after = row();
-        after.status = "resolved".into();
+        after.status = Status::Resolved;
         after.is_open = false;
         after.closed_at = Some(at("2026-03-06 08:30:00"));
         let mut t = Tally::default();

@@ -44,9 +44,9 @@ impl StoredRequest {
             id: row.id.clone(),
             reference: row.reference.clone(),
             queue_slug: row.queue_slug.clone(),
-            submitter_kind: row.submitter_kind.clone(),
+            submitter_kind: row.submitter_kind.to_string(),
             household_size: row.household_size,
-            location: row.applicant_location.clone(),
+            location: row.applicant_location.to_string(),
             personal: personal.into(),
         }
     }

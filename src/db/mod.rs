@@ -31,6 +31,7 @@ pub mod requests;
 pub mod schema;
 pub mod settings;
 pub mod setup;
+pub mod sql;
 pub mod staff;
 pub mod writer;
 

@@ -8,7 +8,10 @@ use super::schema::{
     request_personal_data, routing_rules, status_codes, users,
 };
 use super::{parse_column, DbError};
-use crate::domain::{QueueSlug, RoutingRule};
+use crate::domain::{
+    Category, Language, Location, Priority, QueueSlug, ReferralProgram, RoutingRule, SivStatus,
+    Source, Status, SubmitterKind, UsTie,
+};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = case_requests)]
@@ -18,24 +21,24 @@ pub struct CaseRequestRow {
     pub id: String,
     pub reference: String,
     pub receipt_token: String,
-    pub source: String,
-    pub submitter_kind: String,
-    pub applicant_location: String,
+    pub source: Source,
+    pub submitter_kind: SubmitterKind,
+    pub applicant_location: Location,
     pub household_size: Option<i32>,
-    pub siv_status: String,
-    pub referral_program: String,
+    pub siv_status: SivStatus,
+    pub referral_program: ReferralProgram,
     pub claimed_programs: String,
-    pub us_tie: String,
+    pub us_tie: UsTie,
     pub urgent_danger: bool,
     pub urgent_medical: bool,
-    pub category: String,
+    pub category: Category,
     pub category_reason: String,
-    pub priority: String,
+    pub priority: Priority,
     pub priority_reason: String,
     pub queue_slug: String,
     pub routing_rule_id: Option<String>,
     pub routing_rule_name: Option<String>,
-    pub status: String,
+    pub status: Status,
     pub consent_at: NaiveDateTime,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
@@ -44,7 +47,7 @@ pub struct CaseRequestRow {
     pub closed_at: Option<NaiveDateTime>,
     pub is_open: bool,
     /// The requester's language (`en`, `fa-AF`, `ps`): mail to them is written in it.
-    pub language: String,
+    pub language: Language,
     /// The partner organization whose API token submitted it; `None` for the web form,
     /// staff entry and anonymous API use.
     pub partner_id: Option<String>,

@@ -18,4 +18,7 @@ pub use intake::{FieldError, IntakeInput, NewCaseRequest};
 pub use problem::Problem;
 pub use reference::CaseReference;
 pub use routing::{route, QueueSlug, RoutingDecision, RoutingFacts, RoutingRule};
-pub use vocab::{Category, Language, Location, Priority, Source, Status};
+pub use vocab::{
+    Category, Language, Location, Priority, ReferralProgram, SivStatus, Source, Status,
+    SubmitterKind, UsTie,
+};

@@ -81,8 +81,8 @@ pub fn enqueue_for(
         reference: &case.reference,
         status: to.as_str(),
         previous_status: applied.previous.status.as_str(),
-        category: &case.category,
-        priority: &case.priority,
+        category: case.category.as_str(),
+        priority: case.priority.as_str(),
     })
     .map_err(|e| DbError::Corrupt(format!("webhook body: {e}")))?;
     let row = OutboxRow {

@@ -120,22 +120,17 @@ fn rfc3339(t: NaiveDateTime) -> String {
 
 impl RequestSummary {
     pub fn of(row: &CaseRequestRow, queue_name: String) -> Self {
-        let category_label = row
-            .category
-            .parse::<crate::domain::Category>()
-            .map(|c| c.label())
-            .unwrap_or("");
         RequestSummary {
             reference: row.reference.clone(),
-            category: row.category.clone(),
-            category_label,
-            priority: row.priority.clone(),
+            category: row.category.to_string(),
+            category_label: row.category.label(),
+            priority: row.priority.to_string(),
             queue: QueueRef {
                 slug: row.queue_slug.clone(),
                 name: queue_name,
             },
-            status: row.status.clone(),
-            source: row.source.clone(),
+            status: row.status.to_string(),
+            source: row.source.to_string(),
             created_at: rfc3339(row.created_at),
             updated_at: rfc3339(row.updated_at),
         }
@@ -450,7 +445,7 @@ pub async fn create_request(
     }
     state
         .metrics
-        .intake(&created.row.category, &created.row.source);
+        .intake(created.row.category, created.row.source);
     let summary = RequestSummary::of(&created.row, created.queue_name);
     Ok(HttpResponse::Created()
         .insert_header((
@@ -707,12 +702,12 @@ pub async fn create_batch(
         .map(|(index, row)| match row {
             Ok(_) => {
                 let c = created.next().expect("one stored request per valid row");
-                state.metrics.intake(&c.row.category, &c.row.source);
+                state.metrics.intake(c.row.category, c.row.source);
                 BatchResult {
                     index,
                     status: "created",
                     reference: Some(c.row.reference),
-                    category: Some(c.row.category),
+                    category: Some(c.row.category.to_string()),
                     queue: Some(QueueRef {
                         slug: c.row.queue_slug,
                         name: c.queue_name,

@@ -280,7 +280,7 @@ async fn submit(
     }
     state
         .metrics
-        .intake(&created.row.category, &created.row.source);
+        .intake(created.row.category, created.row.source);
     Ok(HttpResponse::SeeOther()
         .insert_header((
             header::LOCATION,
@@ -337,7 +337,7 @@ async fn show_confirmation(
         let fresh = Utc::now().naive_utc() - row.created_at
             < chrono::Duration::hours(STATUS_CODE_SHOWN_HOURS);
         let code = db::requests::take_status_code(conn, &row.id)?.filter(|_| fresh);
-        let category: Category = db::parse_column("case_requests.category", &row.category)?;
+        let category: Category = row.category;
         let guidance = db::requests::guidance_for(conn, category)?;
         Ok(Some((row, category, guidance, code)))
     })
@@ -345,7 +345,7 @@ async fn show_confirmation(
     let Some((row, category, guidance, status_code)) = found else {
         return Err(PageError::NotFound);
     };
-    let language = asked.unwrap_or_else(|| Language::from_tag(&row.language).unwrap_or_default());
+    let language = asked.unwrap_or(row.language);
     let tr = Tr(language);
     let (guidance, next_steps) = match (language, guidance) {
         // The lead keeps the guidance in English; other languages read the catalog's.

@@ -12,7 +12,7 @@ use super::errors::{html, PageError};
 use super::{lang, AppState};
 use crate::db;
 use crate::domain::reference::status_code_hash;
-use crate::domain::{CaseReference, Category, Language, Status};
+use crate::domain::{CaseReference, Language, Status};
 use crate::i18n::{self, Tr};
 
 pub struct StatusResult {
@@ -100,8 +100,7 @@ async fn check(
         let Some(row) = row.filter(|_| matches) else {
             return Ok(None);
         };
-        let category: Category = db::parse_column("case_requests.category", &row.category)?;
-        let status: Status = db::parse_column("case_requests.status", &row.status)?;
+        let (category, status) = (row.category, row.status);
         let guidance = db::requests::guidance_for(conn, category)?;
         Ok(Some((row.updated_at, category, status, guidance)))
     })

@@ -61,7 +61,7 @@ fn assert_dashboard_matches_rows(
         assert_eq!(d.oldest_per_queue.get(q).copied(), oldest, "oldest in {q}");
     }
     for p in ["urgent", "high", "normal"] {
-        let n = open.iter().filter(|r| r.priority == p).count() as i64;
+        let n = open.iter().filter(|r| r.priority.as_str() == p).count() as i64;
         assert_eq!(d.by_priority.get(p).copied().unwrap_or(0), n, "open {p}");
     }
     for (i, (label, from, to)) in AGE_BUCKETS.iter().enumerate() {
@@ -74,7 +74,7 @@ fn assert_dashboard_matches_rows(
     }
     let breaches = open
         .iter()
-        .filter(|r| r.created_at <= now - Duration::hours(TARGETS.hours_for(&r.priority)))
+        .filter(|r| r.created_at <= now - Duration::hours(TARGETS.hours_for(r.priority.as_str())))
         .count() as i64;
     assert_eq!(d.breach_total, breaches, "SLA breaches");
     let received = |from: i64, to: i64| {
@@ -194,7 +194,7 @@ crate::on_both_backends! {
         let in_siv = rows.iter().filter(|r| r.is_open && r.queue_slug == "siv").count();
         let page = lead.get(&app, "/admin/queues/siv").await.text().await.unwrap();
         assert!(page.contains(&format!("<strong id=\"case-total\">{in_siv}</strong>")), "siv shows {in_siv}");
-        let high = rows.iter().filter(|r| r.is_open && r.queue_slug == "siv" && r.priority == "high").count();
+        let high = rows.iter().filter(|r| r.is_open && r.queue_slug == "siv" && r.priority.as_str() == "high").count();
         let page = lead.get(&app, "/admin/queues/siv?priority=high").await.text().await.unwrap();
         assert!(page.contains(&format!("<strong id=\"case-total\">{high}</strong>")), "high in siv shows {high}");
         let week = rows

@@ -103,7 +103,7 @@ on_both_backends! {
                 Ok((row, personal))
             })
             .await;
-        assert_eq!(row.language, "fa-AF");
+        assert_eq!(row.language.as_str(), "fa-AF");
         assert_eq!(row.household_size, Some(6));
         assert_eq!(personal.applicant_full_name, "\u{0622}منه رحیمی", "stored as NFC");
         assert_eq!(personal.applicant_phone.as_deref(), Some("+93700123456"));
@@ -166,7 +166,7 @@ on_both_backends! {
         let row = app
             .db(move |c| Ok(db::requests::find_by_reference(c, &r)?.unwrap()))
             .await;
-        assert_eq!(row.language, "ps");
+        assert_eq!(row.language.as_str(), "ps");
         let ack = app
             .db(|c| db::outbox::list(c, None, 100))
             .await

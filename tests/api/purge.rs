@@ -50,7 +50,7 @@ fn stored(conn: &mut DbConnection, reference: &str) -> Result<Stored, db::DbErro
             p.siv_case_number,
             p.description,
         ],
-        category: d.case.category,
+        category: d.case.category.to_string(),
         dedup_keys: dedup_keys::table
             .filter(dedup_keys::request_id.eq(&id))
             .count()

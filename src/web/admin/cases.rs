@@ -156,14 +156,10 @@ fn items(
     rows.iter()
         .map(|r| CaseItem {
             reference: r.reference.clone(),
-            category: r
-                .category
-                .parse::<Category>()
-                .map(|c| c.label())
-                .unwrap_or("?"),
-            priority: r.priority.clone(),
-            status: r.status.parse::<Status>().map(|s| s.label()).unwrap_or("?"),
-            location: r.applicant_location.clone(),
+            category: r.category.label(),
+            priority: r.priority.to_string(),
+            status: r.status.label(),
+            location: r.applicant_location.to_string(),
             household: r.household_size.map(|n| n.to_string()).unwrap_or_default(),
             age: age_text(r.created_at, now),
             assignee: r
@@ -324,36 +320,21 @@ struct CasePage {
 }
 
 impl CasePage {
-    /// A stored vocabulary value in plain words (staff pages are English).
-    fn label(&self, group: &str, value: &str) -> String {
-        use crate::domain::vocab::{
-            Location, Program, ReferralProgram, SivStatus, SubmitterKind, UsTie,
-        };
-        fn plain<T: std::str::FromStr>(value: &str, label: fn(T) -> &'static str) -> String {
-            value
-                .parse::<T>()
-                .map(|v| label(v).to_string())
-                .unwrap_or_else(|_| value.to_string())
-        }
-        match group {
-            "location" => plain(value, Location::label),
-            "siv" => plain(value, SivStatus::label),
-            "referral" => plain(value, ReferralProgram::label),
-            "us_tie" => plain(value, UsTie::label),
-            "submitter" => plain(value, SubmitterKind::label),
-            "programs" => {
-                let claimed: Vec<String> = value
-                    .split(',')
-                    .filter(|p| !p.is_empty())
-                    .map(|p| plain(p, Program::label))
-                    .collect();
-                if claimed.is_empty() {
-                    "none".to_string()
-                } else {
-                    claimed.join("; ")
-                }
-            }
-            _ => value.to_string(),
+    /// The programs claimed, in plain words (staff pages are English).
+    fn programs(&self) -> String {
+        use crate::domain::vocab::Program;
+        let claimed: Vec<&str> = self
+            .d
+            .case
+            .claimed_programs
+            .split(',')
+            .filter(|p| !p.is_empty())
+            .map(|p| p.parse::<Program>().map_or(p, |program| program.label()))
+            .collect();
+        if claimed.is_empty() {
+            "none".to_string()
+        } else {
+            claimed.join("; ")
         }
     }
 }
@@ -404,7 +385,7 @@ async fn render_case(
             "case page".to_string(),
             now,
         )?;
-        let category: Category = db::parse_column("case_requests.category", &d.case.category)?;
+        let category: Category = d.case.category;
         let guidance = db::requests::guidance_for(conn, category)?;
         let assignees = db::staff::assignable(conn, &d.case.queue_slug)?;
         let queues = db::cases::queue_rows(conn)?;
@@ -442,24 +423,9 @@ async fn render_case(
     let status = super::status_for(&error);
     let body = CasePage {
         nav: Nav::of(staff),
-        category: d
-            .case
-            .category
-            .parse::<Category>()
-            .map(|c| c.label())
-            .unwrap_or("?"),
-        status: d
-            .case
-            .status
-            .parse::<Status>()
-            .map(|s| s.label())
-            .unwrap_or("?"),
-        source: d
-            .case
-            .source
-            .parse::<Source>()
-            .map(|s| s.label())
-            .unwrap_or("?"),
+        category: d.case.category.label(),
+        status: d.case.status.label(),
+        source: d.case.source.label(),
         assignee: d
             .case
             .assignee_id
@@ -582,7 +548,7 @@ pub async fn case_action(
                 return Ok(Err(Some("forbidden".to_string())));
             }
         }
-        let category: Category = db::parse_column("case_requests.category", &case.category)?;
+        let category: Category = case.category;
         let guidance = db::requests::guidance_for(conn, category)?;
         let referral_text = guidance.as_ref().map(|g| g.body.clone());
         // The change, its audit row and the mail and webhook it causes commit together.
@@ -635,8 +601,8 @@ fn mails_for_action(
         Ok(CaseFacts {
             request_id: case.id.clone(),
             reference: case.reference.clone(),
-            category: db::parse_column("case_requests.category", &case.category)?,
-            priority: db::parse_column("case_requests.priority", &case.priority)?,
+            category: case.category,
+            priority: case.priority,
             queue_name: String::new(),
         })
     };
@@ -659,7 +625,7 @@ fn mails_for_action(
             if let Some(to_addr) = reply.and_then(|e| ContactEmail::parse(&e).ok()) {
                 let mut case_facts = facts()?;
                 case_facts.queue_name = db::requests::queue(conn, &case.queue_slug)?.name;
-                let language = case.language.parse().unwrap_or_default();
+                let language = case.language;
                 let stored = guidance.map(|g| Guidance {
                     body: g.body.clone(),
                     next_steps: g.next_steps.clone(),
@@ -735,7 +701,7 @@ pub async fn create_request(
     }
     state
         .metrics
-        .intake(&created.row.category, &created.row.source);
+        .intake(created.row.category, created.row.source);
     Ok(see_other(&format!(
         "/admin/requests/{}",
         created.row.reference
@@ -834,20 +800,20 @@ pub async fn export_csv(
                 let mut rec = vec![
                     r.reference.clone(),
                     r.created_at.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
-                    r.source.clone(),
-                    r.category.clone(),
-                    r.priority.clone(),
-                    r.status.clone(),
+                    r.source.to_string(),
+                    r.category.to_string(),
+                    r.priority.to_string(),
+                    r.status.to_string(),
                     r.queue_slug.clone(),
                     r.assignee_id
                         .as_ref()
                         .and_then(|id| names.get(id).cloned())
                         .unwrap_or_default(),
-                    r.applicant_location.clone(),
+                    r.applicant_location.to_string(),
                     r.household_size.map(|n| n.to_string()).unwrap_or_default(),
-                    r.siv_status.clone(),
-                    r.referral_program.clone(),
-                    r.us_tie.clone(),
+                    r.siv_status.to_string(),
+                    r.referral_program.to_string(),
+                    r.us_tie.to_string(),
                     r.urgent_danger.to_string(),
                     r.urgent_medical.to_string(),
                     pd(|p| Some(p.applicant_full_name.clone())),
@@ -855,7 +821,7 @@ pub async fn export_csv(
                     pd(|p| p.applicant_phone.clone()),
                     pd(|p| p.applicant_whatsapp.clone()),
                     pd(|p| p.applicant_email.clone()),
-                    r.submitter_kind.clone(),
+                    r.submitter_kind.to_string(),
                     pd(|p| p.submitter_name.clone()),
                     pd(|p| p.submitter_organization.clone()),
                     pd(|p| p.submitter_email.clone()),

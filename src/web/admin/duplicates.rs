@@ -52,19 +52,19 @@ fn fields(case: &CaseRequestRow, p: Option<&PersonalDataRow>) -> Vec<(&'static s
             "SIV case number",
             o(p.and_then(|p| p.siv_case_number.as_ref())),
         ),
-        ("Where", case.applicant_location.clone()),
+        ("Where", case.applicant_location.to_string()),
         (
             "Household",
             case.household_size
                 .map(|n| n.to_string())
                 .unwrap_or_default(),
         ),
-        ("Submitted by", case.submitter_kind.clone()),
+        ("Submitted by", case.submitter_kind.to_string()),
         (
             "Received",
             case.created_at.format("%Y-%m-%d %H:%M").to_string(),
         ),
-        ("Status", case.status.clone()),
+        ("Status", case.status.to_string()),
         ("Queue", case.queue_slug.clone()),
     ]
 }
@@ -195,7 +195,7 @@ pub async fn decide(
                     ),
                     now,
                 )?;
-                if later.status != Status::ClosedDuplicate.as_str() {
+                if later.status != Status::ClosedDuplicate {
                     let close = CaseAction::ChangeStatus {
                         to: Status::ClosedDuplicate,
                         referral_partner: None,

@@ -227,7 +227,7 @@ pub async fn upload(
             .map_err(|e| AdminError::Internal(e.into()))?;
         for ((at, _), c) in valid.iter().zip(&created) {
             results[*at].reference = Some(c.row.reference.clone());
-            state.metrics.intake(&c.row.category, &c.row.source);
+            state.metrics.intake(c.row.category, c.row.source);
         }
         stored = created.len();
         if created.iter().any(|c| c.mails > 0) {
