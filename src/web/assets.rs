@@ -6,7 +6,7 @@ use actix_web::{web, HttpResponse};
 const STYLE_CSS: &str = include_str!("../../static/style.css");
 
 /// Bumped with the stylesheet so browsers may cache it for a year.
-pub const STYLE_VERSION: &str = "5";
+pub const STYLE_VERSION: &str = "6";
 
 pub async fn serve(file: web::Path<String>) -> HttpResponse {
     let (body, content_type) = match file.as_str() {
