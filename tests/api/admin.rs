@@ -5,6 +5,22 @@ use crate::on_both_backends;
 use case_triage::db;
 use serde_json::json;
 
+/// The number of columns in the header of the page's table, and how many its empty-state
+/// row spans.
+fn columns_and_empty_row_span(page: &str) -> (usize, usize) {
+    let head = page.split("<thead>").nth(1).expect("a table header");
+    let head = &head[..head.find("</thead>").expect("the header ends")];
+    let columns = head.matches("<th").count();
+    let span = page
+        .split("<td colspan=\"")
+        .nth(1)
+        .expect("an empty-state row");
+    let span = span[..span.find('"').unwrap()]
+        .parse()
+        .expect("a number of columns");
+    (columns, span)
+}
+
 on_both_backends! {
     async fn anonymous_visitors_get_the_login_page(app: TestApp) {
         let reference = app.submit(json!({})).await;
@@ -238,6 +254,20 @@ on_both_backends! {
         let one = app.submit(json!({})).await;
         let found = lead.get(&app, &format!("/admin/cases?q={}", one.to_lowercase())).await;
         assert!(found.url().path().ends_with(&one), "a reference search opens the case");
+    }
+
+    async fn an_empty_table_says_so_across_all_of_its_columns(app: TestApp) {
+        let admin = app.staff("admin", &[]).await;
+        for path in [
+            "/admin/queues/triage",
+            "/admin/cases?status=all",
+            "/admin/outbox?status=dead",
+            "/admin/audit?from=2001-01-01&to=2001-01-02",
+        ] {
+            let page = admin.get(&app, path).await.text().await.unwrap();
+            let (columns, spanned) = columns_and_empty_row_span(&page);
+            assert_eq!(spanned, columns, "{path}: the empty-state row spans {spanned} of {columns} columns");
+        }
     }
 
     async fn csv_export_streams_every_row_and_notes_only_for_leads(app: TestApp) {
