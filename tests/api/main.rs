@@ -26,5 +26,6 @@ mod mail;
 mod partners;
 mod purge;
 mod scale;
+mod site;
 mod status;
 mod webhooks;
