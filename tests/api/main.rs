@@ -18,6 +18,7 @@ mod docs;
 mod duplicates;
 mod health;
 mod hostile;
+mod html;
 mod intake_api;
 mod intake_form;
 mod languages;
