@@ -8,6 +8,9 @@ use anyhow::Context;
 use std::net::TcpListener;
 use std::sync::Arc;
 use tokio::task::JoinHandle;
+use tracing_core::callsite::{Callsite, DefaultCallsite};
+use tracing_subscriber::fmt::{format, FmtContext, FormatEvent, FormatFields};
+use tracing_subscriber::registry::LookupSpan;
 
 use crate::config::{DatabaseUrl, Settings};
 use crate::db::{self, Manager, Pool};
@@ -204,7 +207,78 @@ pub fn install_panic_hook() {
 pub fn init_tracing(filter: &str) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
-        .with_target(false)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
+        .event_format(ClientFaultsAsWarnings(
+            tracing_subscriber::fmt::format().with_target(false),
+        ))
         .try_init();
 }
+
+/// The log format, except for one event. actix-web logs a request it cannot parse (a header
+/// with bytes no header may hold, a Content-Length that is not a number) at ERROR, though
+/// it is the client's mistake and already answered `400`: an ERROR there pages someone for
+/// nothing and hides our own errors. That event is written at WARN instead.
+struct ClientFaultsAsWarnings<F>(F);
+
+impl<S, N, F> FormatEvent<S, N> for ClientFaultsAsWarnings<F>
+where
+    S: tracing::Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> FormatFields<'a> + 'static,
+    F: FormatEvent<S, N>,
+{
+    fn format_event(
+        &self,
+        ctx: &FmtContext<'_, S, N>,
+        writer: format::Writer<'_>,
+        event: &tracing::Event<'_>,
+    ) -> std::fmt::Result {
+        let Some(problem) = malformed_request(event) else {
+            return self.0.format_event(ctx, writer, event);
+        };
+        let meta = MALFORMED_REQUEST_CALLSITE.metadata();
+        let text = format!("malformed request from a client, answered 400: {problem}");
+        let message = meta.fields().field("message").expect("declared below");
+        let values = [(&message, Some(&text.as_str() as &dyn tracing::Value))];
+        let values = meta.fields().value_set(&values);
+        self.0
+            .format_event(ctx, writer, &tracing::Event::new(meta, &values))
+    }
+}
+
+/// What was wrong with the request, when `event` is actix-web's report of one it could not
+/// parse (its text is only the kind of mistake, never the request's bytes).
+fn malformed_request(event: &tracing::Event<'_>) -> Option<String> {
+    let meta = event.metadata();
+    if *meta.level() != tracing::Level::ERROR || !meta.target().starts_with("actix_http::h1") {
+        return None;
+    }
+    struct Message(String);
+    impl tracing::field::Visit for Message {
+        fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+            if field.name() == "message" {
+                self.0 = format!("{value:?}");
+            }
+        }
+    }
+    let mut message = Message(String::new());
+    event.record(&mut message);
+    message
+        .0
+        .strip_prefix("stream error: request parse error: ")
+        .map(str::to_string)
+}
+
+static MALFORMED_REQUEST_CALLSITE: DefaultCallsite = DefaultCallsite::new(&MALFORMED_REQUEST);
+static MALFORMED_REQUEST: tracing::Metadata<'static> = tracing::Metadata::new(
+    "malformed request",
+    module_path!(),
+    tracing::Level::WARN,
+    Some(file!()),
+    Some(line!()),
+    Some(module_path!()),
+    tracing_core::field::FieldSet::new(
+        &["message"],
+        tracing_core::identify_callsite!(&MALFORMED_REQUEST_CALLSITE),
+    ),
+    tracing_core::metadata::Kind::EVENT,
+);

@@ -9,6 +9,7 @@ site-name = Afghanistan-Pakistan task force
 site-title-suffix = Task force
 language-switch = Language
 footer-privacy = Your information is shared only with the task force and its referral partners. You can never be asked to pay for this help.
+meta-description = Ask the Afghanistan-Pakistan task force for help to resettle from Afghanistan or Pakistan, and check on a request you sent.
 
 ## The request form
 

@@ -84,6 +84,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route("/readyz", get_or_head().to(health::readyz))
     .route("/metrics", get_or_head().to(health::metrics))
     .route("/static/{file}", get_or_head().to(assets::serve))
+    .route("/robots.txt", get_or_head().to(assets::robots))
+    .route("/favicon.ico", get_or_head().to(assets::favicon_ico))
     .configure(admin::routes)
     .default_service(web::to(not_found));
 }

@@ -5,6 +5,22 @@ use crate::on_both_backends;
 use case_triage::db;
 use serde_json::json;
 
+/// The number of columns in the header of the page's table, and how many its empty-state
+/// row spans.
+fn columns_and_empty_row_span(page: &str) -> (usize, usize) {
+    let head = page.split("<thead>").nth(1).expect("a table header");
+    let head = &head[..head.find("</thead>").expect("the header ends")];
+    let columns = head.matches("<th").count();
+    let span = page
+        .split("<td colspan=\"")
+        .nth(1)
+        .expect("an empty-state row");
+    let span = span[..span.find('"').unwrap()]
+        .parse()
+        .expect("a number of columns");
+    (columns, span)
+}
+
 on_both_backends! {
     async fn anonymous_visitors_get_the_login_page(app: TestApp) {
         let reference = app.submit(json!({})).await;
@@ -238,6 +254,20 @@ on_both_backends! {
         let one = app.submit(json!({})).await;
         let found = lead.get(&app, &format!("/admin/cases?q={}", one.to_lowercase())).await;
         assert!(found.url().path().ends_with(&one), "a reference search opens the case");
+    }
+
+    async fn an_empty_table_says_so_across_all_of_its_columns(app: TestApp) {
+        let admin = app.staff("admin", &[]).await;
+        for path in [
+            "/admin/queues/triage",
+            "/admin/cases?status=all",
+            "/admin/outbox?status=dead",
+            "/admin/audit?from=2001-01-01&to=2001-01-02",
+        ] {
+            let page = admin.get(&app, path).await.text().await.unwrap();
+            let (columns, spanned) = columns_and_empty_row_span(&page);
+            assert_eq!(spanned, columns, "{path}: the empty-state row spans {spanned} of {columns} columns");
+        }
     }
 
     async fn csv_export_streams_every_row_and_notes_only_for_leads(app: TestApp) {
@@ -540,7 +570,9 @@ on_both_backends! {
         assert_eq!(template.status(), 200);
         let template = template.text().await.unwrap();
         let header = template.lines().next().unwrap().to_string();
-        assert!(header.starts_with("submitter_kind,") && header.ends_with(",urgent_medical"));
+        // After the byte order mark (see csv_downloads_open_in_excel_…), kept in the upload.
+        let columns = header.trim_start_matches('\u{feff}');
+        assert!(columns.starts_with("submitter_kind,") && columns.ends_with(",urgent_medical"));
         let example = template.lines().nth(1).unwrap().to_string();
         let mut csv = format!("{header}\n{example}\n");
         csv.push_str(&example.replace("Example Person", "Second Person").replace("+93 700 000 000", "+93 711 111 111"));
@@ -580,5 +612,64 @@ on_both_backends! {
         assert!(bad.text().await.unwrap().contains("unknown column"));
         let viewer = app.staff("viewer", &[]).await;
         assert_eq!(viewer.get(&app, "/admin/requests/upload").await.status(), 403);
+    }
+}
+
+/// The bytes of a CSV download, checked to start with the UTF-8 byte order mark (what makes
+/// Excel read it as UTF-8) and to be UTF-8 after it.
+async fn csv_for_excel(
+    staff: &crate::helpers::StaffClient,
+    app: &crate::helpers::TestApp,
+    path: &str,
+) -> Vec<u8> {
+    let resp = staff.get(app, path).await;
+    assert_eq!(resp.status(), 200, "{path}");
+    assert_eq!(
+        resp.headers()["content-type"],
+        "text/csv; charset=utf-8",
+        "{path}"
+    );
+    let bytes = resp.bytes().await.unwrap().to_vec();
+    assert_eq!(
+        &bytes[..3],
+        b"\xEF\xBB\xBF",
+        "{path} starts with a byte order mark"
+    );
+    assert!(std::str::from_utf8(&bytes[3..]).is_ok(), "{path} is UTF-8");
+    bytes
+}
+
+on_both_backends! {
+    async fn csv_downloads_open_in_excel_with_dari_and_pashto_intact(app: TestApp) {
+        let name = "زرغونه کریمی";
+        let description = "موږ په پېښور کې یو او د مرکې په تمه یو";
+        let reference = app.submit(json!({"full_name": name, "description": description})).await;
+        let admin = app.staff("admin", &[]).await;
+
+        let bytes = csv_for_excel(&admin, &app, "/admin/export.csv?status=all").await;
+        let mut reader = csv::Reader::from_reader(&bytes[3..]);
+        let header = reader.headers().unwrap().clone();
+        assert_eq!(&header[0], "reference", "the mark is not part of the first column's name");
+        let column = |name: &str| header.iter().position(|h| h == name).unwrap();
+        let row = reader
+            .records()
+            .map(Result::unwrap)
+            .find(|r| r[0] == reference)
+            .expect("the request is exported");
+        assert_eq!(&row[column("applicant_full_name")], name);
+        assert_eq!(&row[column("description")], description);
+
+        let audit = csv_for_excel(&admin, &app, "/admin/audit.csv").await;
+        assert!(String::from_utf8(audit).unwrap().contains(&reference));
+
+        // The walk-in template opens the same way, and goes back up as downloaded.
+        let template = csv_for_excel(&admin, &app, "/admin/requests/template.csv").await;
+        let page = admin.get(&app, "/admin/requests/upload").await.text().await.unwrap();
+        let form = reqwest::multipart::Form::new()
+            .text("csrf", csrf_of(&page))
+            .part("file", reqwest::multipart::Part::bytes(template).file_name("walk-in-template.csv"));
+        let resp = admin.client.post(app.url("/admin/requests/upload")).multipart(form).send().await.unwrap();
+        let page = resp.text().await.unwrap();
+        assert!(page.contains("<strong>1</strong> request stored"), "{page}");
     }
 }

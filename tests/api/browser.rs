@@ -3,7 +3,7 @@
 //! backends; these show the pages work in a browser, so they run on SQLite only.
 
 use crate::browser_support::{self, Browser};
-use crate::helpers::{find_reference, spawn_app, Backend};
+use crate::helpers::{find_reference, spawn_app, valid_request, Backend};
 use fantoccini::Locator;
 use serde_json::json;
 
@@ -178,6 +178,91 @@ async fn a_caseworker_takes_a_request_from_the_queue_and_refers_it_out() {
         "the referral partner is on record: {timeline}"
     );
     browser.screenshot("referred-out").await;
+
+    browser.close().await;
+}
+
+/// One "word" of `len` letters: what a pasted link, a name typed without spaces or a finger
+/// resting on a key leaves in a field.
+fn long_word(len: usize) -> String {
+    "Ahmadzai".chars().cycle().take(len).collect()
+}
+
+/// The page fits the window: nothing to scroll sideways to.
+async fn assert_fits(browser: &Browser, page: &str) {
+    let width = browser.content_width().await;
+    assert!(
+        width <= 1280.0,
+        "{page} is {width} px wide in a 1280 px window"
+    );
+}
+
+#[actix_web::test]
+async fn words_longer_than_a_line_wrap_on_the_case_page_and_in_the_duplicate_comparison() {
+    use case_triage::domain::fields::PersonName;
+    use case_triage::domain::intake::DESCRIPTION_MAX_CHARS;
+
+    let Some(mut browser) = browser_support::open("long-words").await else {
+        return;
+    };
+    let app = spawn_app(Backend::Sqlite).await.expect("sqlite app");
+    browser.set_viewport_width(1280).await;
+    let name = long_word(PersonName::MAX_CHARS);
+    let description = long_word(DESCRIPTION_MAX_CHARS);
+    let phone = "+93 700 123 456";
+
+    // The applicant on the form, and a sponsor through the API about the same person: the
+    // second request is compared with the first field by field.
+    browser.goto(&app.url("/")).await;
+    fill_in_the_form(&browser, "Ahmad Karimi", phone).await;
+    browser.paste_into("#applicant_full_name", &name).await;
+    browser.paste_into("#description", &description).await;
+    browser.click_through("button[type=submit]").await;
+    let first = find_reference(&browser.text("#reference").await).expect("a reference");
+    let mut body = valid_request();
+    body["submitter"] = json!({"kind": "sponsor", "name": long_word(PersonName::MAX_CHARS)});
+    body["applicant"]["full_name"] = json!(name);
+    body["applicant"]["phone"] = json!(phone);
+    body["description"] = json!(description);
+    let resp = app.post_json("/api/v1/requests", &body).await;
+    assert_eq!(resp.status(), 201);
+    let second: serde_json::Value = resp.json().await.unwrap();
+    let second = second["reference"].as_str().unwrap().to_string();
+
+    let (_, email, password) = app.create_staff("lead", &[]).await;
+    browser.goto(&app.url("/admin/login")).await;
+    browser.type_into("#email", &email).await;
+    browser.type_into("#password", &password).await;
+    browser.click_through("button[type=submit]").await;
+
+    browser
+        .goto(&app.url(&format!("/admin/requests/{second}")))
+        .await;
+    let compared = browser
+        .find_by(Locator::XPath(&format!(
+            r#"//table[contains(@class, "compare")]//th[text()="{first}"]"#
+        )))
+        .await;
+    assert!(compared.is_displayed().await.unwrap());
+    assert!(browser
+        .text("#applicant-name")
+        .await
+        .starts_with("Ahmadzai"));
+    browser.screenshot("case-with-comparison").await;
+    assert_fits(&browser, "the case page with its duplicate comparison").await;
+
+    // A note is user text too, and so is its line in the timeline.
+    browser.paste_into("#note-body", &long_word(2000)).await;
+    browser.click_through("#note-body ~ button").await;
+    assert!(browser.text(".note .prewrap").await.starts_with("Ahmadzai"));
+    browser.screenshot("case-with-note").await;
+    assert_fits(&browser, "the case page with a note").await;
+
+    browser
+        .goto(&app.url(&format!("/admin/requests/{first}")))
+        .await;
+    browser.find("table.compare").await;
+    assert_fits(&browser, "the first request's case page").await;
 
     browser.close().await;
 }

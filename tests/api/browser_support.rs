@@ -191,6 +191,46 @@ impl Browser {
             .unwrap_or_else(|e| panic!("type into {css}: {e}"));
     }
 
+    /// Puts `text` into the field `css` at once, as a paste does: typing thousands of
+    /// letters key by key only makes the test slow.
+    pub async fn paste_into(&self, css: &str, text: &str) {
+        self.find(css).await;
+        self.client
+            .execute(
+                "document.querySelector(arguments[0]).value = arguments[1]",
+                vec![css.into(), text.into()],
+            )
+            .await
+            .unwrap_or_else(|e| panic!("paste into {css}: {e}"));
+    }
+
+    /// Resizes the window so the page is `width` CSS pixels wide.
+    pub async fn set_viewport_width(&self, width: u32) {
+        self.client
+            .set_window_size(width, 1600)
+            .await
+            .unwrap_or_else(|e| panic!("resize the window: {e}"));
+        let inner = self.script_number("return window.innerWidth").await;
+        assert_eq!(inner, f64::from(width), "the page is {width} px wide");
+    }
+
+    /// How wide the page's content is: wider than the window means a sideways scroll.
+    pub async fn content_width(&self) -> f64 {
+        self.script_number("return document.documentElement.scrollWidth")
+            .await
+    }
+
+    async fn script_number(&self, script: &str) -> f64 {
+        let value = self
+            .client
+            .execute(script, vec![])
+            .await
+            .unwrap_or_else(|e| panic!("run {script:?}: {e}"));
+        value
+            .as_f64()
+            .unwrap_or_else(|| panic!("{script:?} answered {value}"))
+    }
+
     /// Clicks `css` (a radio button, a checkbox, a button) where it is on the page.
     pub async fn click(&self, css: &str) {
         let el = self.find(css).await;

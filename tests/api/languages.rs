@@ -242,3 +242,64 @@ async fn the_form_and_its_stylesheet_are_light() {
     println!("page weight: form + stylesheet, heaviest language: {total} bytes gzip");
     assert!(total < 30 * 1024, "{total} bytes is over the 30 KB budget");
 }
+
+/// Search engines and link previews show a page's description: each public page has one,
+/// in the reader's language.
+#[actix_web::test]
+async fn every_public_page_describes_itself_in_the_readers_language() {
+    use crate::helpers::{spawn_app, Backend};
+    let Some(app) = spawn_app(Backend::Sqlite).await else {
+        return;
+    };
+    for lang in [Language::En, Language::FaAf, Language::Ps] {
+        let code = lang.to_string();
+        let form = with_field(valid_form(), "lang", lang.as_str());
+        let confirmation = app.post_form(&form).await.text().await.unwrap();
+        let reference = find_reference(&confirmation).expect("a reference");
+        let status_code = confirmation
+            .split("id=\"status-code\" dir=\"ltr\"><bdi>")
+            .nth(1)
+            .and_then(|rest| rest.split('<').next())
+            .expect("the status-check code")
+            .to_string();
+        let status = app
+            .raw
+            .post(app.url("/status"))
+            .form(&[
+                ("reference", reference.as_str()),
+                ("code", status_code.as_str()),
+                ("lang", code.as_str()),
+            ])
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let get = |path: String| {
+            let request = app.raw.get(app.url(&path));
+            async move { request.send().await.unwrap().text().await.unwrap() }
+        };
+        let pages = [
+            ("the form", get(format!("/?lang={code}")).await),
+            ("the confirmation", confirmation),
+            ("the status form", get(format!("/status?lang={code}")).await),
+            ("a status", status),
+            (
+                "a page that is not there",
+                get(format!("/nothing-here?lang={code}")).await,
+            ),
+        ];
+        let description = format!(
+            "<meta name=\"description\" content=\"{}\">",
+            t(lang, "meta-description")
+        );
+        for (name, page) in pages {
+            assert!(
+                page.contains(&format!("<html lang=\"{code}\"")),
+                "{name} in {code}"
+            );
+            assert!(page.contains(&description), "{name} in {code}: {page}");
+        }
+    }
+}

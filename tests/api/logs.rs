@@ -1,6 +1,7 @@
 //! No personal data in logs: the real binary at `LOG=debug`, its whole stdout and stderr
 //! captured, takes requests through the form and the API (valid and invalid) while staff
 //! read, note and export them; then the log is searched for every personal datum sent.
+//! And a client's malformed request is logged as the client's fault (WARN), not as ours.
 
 use std::io::Write;
 use std::process::Stdio;
@@ -241,4 +242,62 @@ async fn sqlite() {
 #[actix_web::test]
 async fn postgres() {
     no_personal_data_reaches_the_log(Backend::Postgres).await
+}
+
+/// A client that sends a request no server could parse gets `400`, and the log says so at
+/// WARN: it is the client's mistake, not an error of ours for someone to be woken for.
+#[actix_web::test]
+async fn a_malformed_request_is_a_warning_not_an_error() {
+    use std::io::Read;
+    // The database plays no part: SQLite only.
+    let env = actix_web::rt::task::spawn_blocking(|| test_env(Backend::Sqlite))
+        .await
+        .unwrap()
+        .expect("sqlite settings");
+    let logs = tempfile::tempdir().unwrap();
+    let mut server = Server::start(&env_for(&env), &logs.path().join("server.log"));
+    let address = server.address.trim_start_matches("http://").to_string();
+    let malformed: [&[u8]; 5] = [
+        b"GET / HTTP/1.1\r\nHost: x\r\nX-Name: \x01\x02\r\n\r\n",
+        b"POST /requests HTTP/1.1\r\nHost: x\r\nContent-Length: twelve\r\n\r\n",
+        b"POST /requests HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd",
+        b"GET / HTTP/1.1\r\nHost: x\r\nNo colon here\r\n\r\n",
+        b"GET /\xff\xfe HTTP/1.1\r\nHost: x\r\n\r\n",
+    ];
+    let answers = actix_web::rt::task::spawn_blocking(move || {
+        malformed
+            .iter()
+            .map(|request| {
+                let mut tcp = std::net::TcpStream::connect(&address).unwrap();
+                tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+                tcp.write_all(request).unwrap();
+                let mut answer = Vec::new();
+                let _ = tcp.read_to_end(&mut answer);
+                String::from_utf8_lossy(&answer)
+                    .lines()
+                    .next()
+                    .unwrap_or_default()
+                    .to_string()
+            })
+            .collect::<Vec<_>>()
+    })
+    .await
+    .unwrap();
+    for answer in &answers {
+        assert_eq!(answer, "HTTP/1.1 400 Bad Request");
+    }
+    server.terminate();
+    assert!(server.wait(Duration::from_secs(60)).success());
+
+    let log = server.log();
+    let warnings = log
+        .lines()
+        .filter(|l| l.contains(" WARN ") && l.contains("malformed request from a client"))
+        .count();
+    assert_eq!(
+        warnings,
+        answers.len(),
+        "one warning per malformed request:\n{log}"
+    );
+    assert!(!log.contains("ERROR"), "no ERROR line:\n{log}");
 }

@@ -269,6 +269,13 @@ where
     .await?)
 }
 
+/// A CSV writer whose output starts with the UTF-8 byte order mark. Excel reads a CSV
+/// without one in the computer's legacy code page, which turns Dari and Pashto into
+/// question marks and mojibake; with it, Excel (and every other reader) knows it is UTF-8.
+pub fn csv_writer_with_bom() -> csv::Writer<Vec<u8>> {
+    csv::Writer::from_writer(b"\xEF\xBB\xBF".to_vec())
+}
+
 /// One batch of a CSV export: its records, and whether more batches follow.
 pub struct ExportBatch {
     pub records: Vec<Vec<String>>,
@@ -296,7 +303,7 @@ where
     actix_web::rt::task::spawn_blocking(move || {
         let result = (|| -> Result<(), DbError> {
             let mut conn = pool.get()?;
-            let mut w = csv::Writer::from_writer(Vec::new());
+            let mut w = csv_writer_with_bom();
             let _ = w.write_record(&header);
             let mut exported = 0usize;
             loop {

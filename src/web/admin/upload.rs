@@ -11,7 +11,7 @@ use chrono::Utc;
 use futures_util::StreamExt;
 use std::collections::HashMap;
 
-use super::{page, AdminError, Nav, Staff};
+use super::{csv_writer_with_bom, page, AdminError, Nav, Staff};
 use crate::domain::staff::Permission;
 use crate::domain::Source;
 use crate::web::form;
@@ -85,7 +85,7 @@ pub async fn upload_form(staff: Staff) -> Result<HttpResponse, AdminError> {
 
 pub async fn template(staff: Staff) -> Result<HttpResponse, AdminError> {
     staff.require(Permission::EnterRequests)?;
-    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut w = csv_writer_with_bom();
     let _ = w.write_record(columns());
     let _ = w.write_record(EXAMPLE);
     let body = w
