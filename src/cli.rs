@@ -204,7 +204,7 @@ fn create_staff(
         crate::db::cases::audit(
             conn,
             None,
-            "cli",
+            &crate::domain::Actor::Cli,
             "user_created",
             format!("{} as {}", user.display_name, role.as_str()),
             now,

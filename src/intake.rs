@@ -19,6 +19,7 @@ use crate::domain::dedup::{
 };
 use crate::domain::reference::{random_token, status_code, status_code_hash};
 use crate::domain::vocab::SubmitterKind;
+use crate::domain::Actor;
 use crate::domain::{
     classify, route, CaseReference, Classification, Facts, NewCaseRequest, QueueSlug,
     RoutingDecision, RoutingFacts, RoutingRule, Status,
@@ -86,7 +87,7 @@ impl Setup {
         Ok(Setup {
             rules,
             default_queue,
-            queues: db::requests::queues_by_slug(conn)?,
+            queues: db::queues::by_slug(conn)?,
             guidance: db::requests::all_guidance(conn)?,
         })
     }
@@ -95,7 +96,7 @@ impl Setup {
     fn queue(&self, conn: &mut DbConnection, slug: &str) -> Result<QueueRow, DbError> {
         match self.queues.get(slug) {
             Some(queue) => Ok(queue.clone()),
-            None => db::requests::queue(conn, slug),
+            None => db::queues::find(conn, slug),
         }
     }
 }
@@ -161,7 +162,7 @@ impl Intake {
         &self,
         settings: Arc<Settings>,
         requests: Vec<NewCaseRequest>,
-        actor: String,
+        actor: Actor,
         partner_id: Option<String>,
         now: DateTime<Utc>,
     ) -> Result<Vec<Created>, SubmitError> {
@@ -215,7 +216,7 @@ fn store_all(
     setup: &Setup,
     earlier: &EarlierMatches,
     requests: &[NewCaseRequest],
-    by: (&str, Option<&str>),
+    by: (&Actor, Option<&str>),
     now: DateTime<Utc>,
     rows: &mut db::requests::RequestRows,
 ) -> Result<Vec<Stored>, SubmitError> {
@@ -299,7 +300,7 @@ fn store_one(
     p: &Prepared,
     seen: KeysSeen,
     (reference, token, code): (CaseReference, String, String),
-    (actor, partner_id): (&str, Option<&str>),
+    (actor, partner_id): (&Actor, Option<&str>),
     now: DateTime<Utc>,
     rows: &mut db::requests::RequestRows,
 ) -> Result<Stored, SubmitError> {
@@ -629,7 +630,7 @@ fn duplicate_audit_row(row: &CaseRequestRow, duplicates: &[Duplicate]) -> AuditE
         .join("; ");
     AuditEventRow::new(
         Some(&row.id),
-        "system",
+        &Actor::System,
         "possible_duplicate",
         format!("possible duplicate of {list}"),
         row.created_at + chrono::Duration::microseconds(2),
@@ -707,7 +708,7 @@ fn audit_rows(
     row: &CaseRequestRow,
     c: &Classification,
     d: &RoutingDecision,
-    actor: &str,
+    actor: &Actor,
 ) -> Vec<AuditEventRow> {
     let id = Some(row.id.as_str());
     let routed = match (&d.rule_id, &d.rule_name) {
@@ -730,7 +731,7 @@ fn audit_rows(
         // Routing follows creation; a microsecond keeps the timeline in that order.
         AuditEventRow::new(
             id,
-            "system",
+            &Actor::System,
             "routed",
             routed,
             row.created_at + chrono::Duration::microseconds(1),

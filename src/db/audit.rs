@@ -6,14 +6,15 @@ use diesel::prelude::*;
 
 use super::cases::Cursor;
 use super::models::AuditEventRow;
-use super::schema::{audit_events, case_requests, users};
+use super::schema::{audit_events, case_requests, partners, users};
 use super::{DbConnection, DbError};
+use crate::domain::Actor;
 
 /// Which events a list shows.
 #[derive(Debug, Clone, Default)]
 pub struct AuditFilter {
-    /// The exact actor: `user:<id>`, `public`, `partner`, `cli`, `scheduler`.
-    pub actor: Option<String>,
+    /// The exact actor.
+    pub actor: Option<Actor>,
     pub action: Option<String>,
     /// Events at or after this moment.
     pub from: Option<NaiveDateTime>,
@@ -43,7 +44,7 @@ pub fn list(
         ))
         .into_boxed();
     if let Some(actor) = &filter.actor {
-        q = q.filter(audit_events::actor.eq(actor.clone()));
+        q = q.filter(audit_events::actor.eq(actor.to_string()));
     }
     if let Some(action) = &filter.action {
         q = q.filter(audit_events::action.eq(action.clone()));
@@ -92,13 +93,20 @@ pub fn actions(conn: &mut DbConnection) -> Result<Vec<String>, DbError> {
         .load(conn)?)
 }
 
-/// Every staff account, active or not, as (actor, display name), for the filter.
-pub fn staff_actors(conn: &mut DbConnection) -> Result<Vec<(String, String)>, DbError> {
-    Ok(users::table
+/// Every staff account, active or not, then every partner, as (actor, display name), for
+/// the filter and for naming actors.
+pub fn named_actors(conn: &mut DbConnection) -> Result<Vec<(Actor, String)>, DbError> {
+    let staff = users::table
         .select((users::id, users::display_name))
         .order(users::display_name)
         .load::<(String, String)>(conn)?
         .into_iter()
-        .map(|(id, name)| (format!("user:{id}"), name))
-        .collect())
+        .map(|(id, name)| (Actor::Staff(id), name));
+    let partners = partners::table
+        .select((partners::id, partners::name))
+        .order(partners::name)
+        .load::<(String, String)>(conn)?
+        .into_iter()
+        .map(|(id, name)| (Actor::Partner(id), name));
+    Ok(staff.chain(partners).collect())
 }

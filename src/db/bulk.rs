@@ -17,6 +17,7 @@ use super::{DbConnection, DbError};
 use crate::domain::dedup::{Birth, Profile, ProfileInput};
 use crate::domain::reference::random_token;
 use crate::domain::vocab::{Language, ReferralProgram, SivStatus, SubmitterKind, UsTie};
+use crate::domain::Actor;
 use crate::domain::{
     route, CaseReference, Category, Location, Priority, RoutingFacts, Source, Status,
 };
@@ -392,7 +393,7 @@ fn add_request(
     let rid = Some(id.as_str());
     rows.audit.push(AuditEventRow::new(
         rid,
-        "demo-data",
+        &Actor::DemoData,
         "created",
         format!(
             "via {}; category {category}; priority {priority}",
@@ -402,7 +403,7 @@ fn add_request(
     ));
     rows.audit.push(AuditEventRow::new(
         rid,
-        "system",
+        &Actor::System,
         "routed",
         format!("to {}", decision.queue.as_str()),
         created + Duration::microseconds(1),
@@ -411,7 +412,7 @@ fn add_request(
         counts.closed += 1;
         rows.audit.push(AuditEventRow::new(
             rid,
-            "demo-data",
+            &Actor::DemoData,
             "status_changed",
             format!("status new -> {}", status.as_str()),
             at,

@@ -9,7 +9,7 @@ use super::models::{AuditEventRow, CaseRequestRow, NoteRow, PersonalDataRow, Que
 use super::schema::{case_notes, case_requests, queues, users};
 use super::{parse_column, DbConnection, DbError};
 use crate::domain::workflow::{check, CaseAction, CaseState, WorkflowError};
-use crate::domain::{Category, Status};
+use crate::domain::{Actor, Category, Status};
 
 /// Which cases a list shows.
 #[derive(Debug, Clone, Default)]
@@ -244,37 +244,6 @@ pub fn user_names(
         .collect())
 }
 
-/// Every queue, the default first, then by name.
-pub fn queue_rows(conn: &mut DbConnection) -> Result<Vec<QueueRow>, DbError> {
-    Ok(queues::table
-        .order((queues::is_default.desc(), queues::name))
-        .select(QueueRow::as_select())
-        .load(conn)?)
-}
-
-/// Open cases per queue slug, from the maintained counts.
-pub fn open_counts_by_queue(conn: &mut DbConnection) -> Result<HashMap<String, i64>, DbError> {
-    let mut out: HashMap<String, i64> = HashMap::new();
-    for (k, n) in super::counts::states(conn)? {
-        if parse_column::<Status>("case_counts.status", &k.status)?.is_open() {
-            *out.entry(k.queue).or_default() += n;
-        }
-    }
-    Ok(out)
-}
-
-/// Open cases per queue, every queue listed.
-pub fn queues_with_open_counts(conn: &mut DbConnection) -> Result<Vec<(QueueRow, i64)>, DbError> {
-    let counts = open_counts_by_queue(conn)?;
-    Ok(queue_rows(conn)?
-        .into_iter()
-        .map(|q| {
-            let n = counts.get(&q.slug).copied().unwrap_or(0);
-            (q, n)
-        })
-        .collect())
-}
-
 /// Everything the case page shows.
 pub struct CaseDetail {
     pub case: CaseRequestRow,
@@ -290,7 +259,7 @@ pub fn detail(conn: &mut DbConnection, reference: &str) -> Result<Option<CaseDet
         return Ok(None);
     };
     let personal = super::requests::personal_data(conn, &case.id)?;
-    let queue = super::requests::queue(conn, &case.queue_slug)?;
+    let queue = super::queues::find(conn, &case.queue_slug)?;
     let notes = case_notes::table
         .filter(case_notes::request_id.eq(&case.id))
         .order(case_notes::created_at)
@@ -303,7 +272,7 @@ pub fn detail(conn: &mut DbConnection, reference: &str) -> Result<Option<CaseDet
     ids.extend(
         timeline
             .iter()
-            .filter_map(|e| e.actor.strip_prefix("user:").map(str::to_string)),
+            .filter_map(|e| e.actor.staff_id().map(str::to_string)),
     );
     let names = user_names(conn, &ids)?;
     Ok(Some(CaseDetail {
@@ -358,7 +327,7 @@ pub fn notes_for(
 pub fn audit(
     conn: &mut DbConnection,
     request_id: Option<&str>,
-    actor: &str,
+    actor: &Actor,
     action: &str,
     detail: String,
     now: NaiveDateTime,
@@ -401,7 +370,7 @@ pub fn apply(
     conn: &mut DbConnection,
     case_id: &str,
     action: CaseAction,
-    actor: &str,
+    actor: &Actor,
     referral_text: Option<&str>,
     now: NaiveDateTime,
 ) -> Result<Applied, ActionError> {
@@ -496,7 +465,10 @@ pub fn apply(
                 )
             }
             CaseAction::AddNote { body } => {
-                let author = actor.strip_prefix("user:").unwrap_or(actor).to_string();
+                let author = match actor.staff_id() {
+                    Some(id) => id.to_string(),
+                    None => actor.to_string(),
+                };
                 diesel::insert_into(case_notes::table)
                     .values(&NoteRow {
                         id: uuid::Uuid::new_v4().to_string(),

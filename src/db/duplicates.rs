@@ -11,6 +11,7 @@ use super::models::PersonalDataRow;
 use super::schema::{case_requests, dedup_keys, duplicate_candidates, request_personal_data};
 use super::{DbConnection, DbError};
 use crate::domain::dedup::KeyMatch;
+use crate::domain::Actor;
 
 /// At most this many requests are taken per key (the most recent), so that a key shared
 /// by thousands (a frequent surname in one birth year) cannot turn intake into a scan.
@@ -710,7 +711,7 @@ fn decide(
     request_id: &str,
     candidate_id: &str,
     status: &str,
-    actor: &str,
+    actor: &Actor,
     now: NaiveDateTime,
 ) -> Result<bool, DbError> {
     let Some(pair) = find_pair(conn, request_id, candidate_id)? else {
@@ -722,7 +723,7 @@ fn decide(
     .set((
         duplicate_candidates::status.eq(status),
         duplicate_candidates::decided_at.eq(Some(now)),
-        duplicate_candidates::decided_by.eq(Some(actor)),
+        duplicate_candidates::decided_by.eq(Some(actor.to_string())),
     ))
     .execute(conn)?;
     Ok(true)
@@ -734,7 +735,7 @@ pub fn confirm(
     conn: &mut DbConnection,
     request_id: &str,
     candidate_id: &str,
-    actor: &str,
+    actor: &Actor,
     now: NaiveDateTime,
 ) -> Result<bool, DbError> {
     decide(conn, request_id, candidate_id, CONFIRMED, actor, now)
@@ -746,7 +747,7 @@ pub fn reject(
     conn: &mut DbConnection,
     request_id: &str,
     candidate_id: &str,
-    actor: &str,
+    actor: &Actor,
     now: NaiveDateTime,
 ) -> Result<(), DbError> {
     if !decide(conn, request_id, candidate_id, REJECTED, actor, now)? {

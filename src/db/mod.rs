@@ -27,6 +27,7 @@ pub mod models;
 pub mod outbox;
 pub mod partners;
 pub mod purge;
+pub mod queues;
 pub mod requests;
 pub mod schema;
 pub mod settings;

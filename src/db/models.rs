@@ -9,8 +9,8 @@ use super::schema::{
 };
 use super::{parse_column, DbError};
 use crate::domain::{
-    Category, Language, Location, Priority, QueueSlug, ReferralProgram, RoutingRule, SivStatus,
-    Source, Status, SubmitterKind, UsTie,
+    Actor, Category, Language, Location, Priority, QueueSlug, ReferralProgram, RoutingRule,
+    SivStatus, Source, Status, SubmitterKind, UsTie,
 };
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -176,7 +176,7 @@ pub struct GuidanceRow {
 pub struct AuditEventRow {
     pub id: String,
     pub request_id: Option<String>,
-    pub actor: String,
+    pub actor: Actor,
     pub action: String,
     pub detail: String,
     pub created_at: NaiveDateTime,
@@ -184,8 +184,7 @@ pub struct AuditEventRow {
 
 /// A new id for a row of a table that grows with every intake (requests, audit events,
 /// mail): a UUIDv7, which grows with the time it was made, so that new rows fill the
-/// rightmost pages of every index on an id instead of a random page each (README,
-/// Performance: time-ordered row ids).
+/// rightmost pages of every index on an id instead of a random page each (docs/performance.md).
 pub fn new_row_id() -> String {
     uuid::Uuid::now_v7().to_string()
 }
@@ -193,7 +192,7 @@ pub fn new_row_id() -> String {
 impl AuditEventRow {
     pub fn new(
         request_id: Option<&str>,
-        actor: &str,
+        actor: &Actor,
         action: &str,
         detail: String,
         at: NaiveDateTime,
@@ -201,7 +200,7 @@ impl AuditEventRow {
         AuditEventRow {
             id: new_row_id(),
             request_id: request_id.map(str::to_string),
-            actor: actor.to_string(),
+            actor: actor.clone(),
             action: action.to_string(),
             detail,
             created_at: at,

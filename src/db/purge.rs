@@ -9,6 +9,7 @@ use super::schema::{
     audit_events, case_notes, case_requests, dedup_keys, outbox, request_personal_data,
 };
 use super::{write_transaction, DbConnection, DbError};
+use crate::domain::Actor;
 
 /// What replaces a name, a note or a mail recipient.
 pub const REMOVED: &str = "[removed]";
@@ -37,10 +38,10 @@ pub enum Trigger {
 }
 
 impl Trigger {
-    fn actor(self) -> &'static str {
+    fn actor(self) -> Actor {
         match self {
-            Trigger::Cli => "cli",
-            Trigger::Daily => "scheduler",
+            Trigger::Cli => Actor::Cli,
+            Trigger::Daily => Actor::Scheduler,
         }
     }
 }
@@ -102,7 +103,7 @@ pub fn run(
         super::cases::audit(
             conn,
             None,
-            trigger.actor(),
+            &trigger.actor(),
             ACTION,
             format!(
                 "anonymized {} requests closed before {} ({} notes, {} duplicate keys, {} mails)",

@@ -237,25 +237,6 @@ pub fn find_by_reference(
         .optional()?)
 }
 
-pub fn queue(conn: &mut DbConnection, slug: &str) -> Result<QueueRow, DbError> {
-    Ok(queues::table
-        .find(slug)
-        .select(QueueRow::as_select())
-        .first(conn)?)
-}
-
-/// Every queue, by slug.
-pub fn queues_by_slug(
-    conn: &mut DbConnection,
-) -> Result<std::collections::HashMap<String, QueueRow>, DbError> {
-    Ok(queues::table
-        .select(QueueRow::as_select())
-        .load(conn)?
-        .into_iter()
-        .map(|q| (q.slug.clone(), q))
-        .collect())
-}
-
 /// Every guidance text, by category.
 pub fn all_guidance(
     conn: &mut DbConnection,
@@ -318,20 +299,11 @@ pub fn new_per_category(
         .load(conn)?)
 }
 
-/// Open requests per queue (every queue, zero included), in queue order.
+/// Open requests per queue (every queue, zero included), by slug.
 pub fn open_per_queue(conn: &mut DbConnection) -> Result<Vec<(QueueRow, i64)>, DbError> {
-    let counts = super::cases::open_counts_by_queue(conn)?;
-    let queues = queues::table
-        .order(queues::slug)
-        .select(QueueRow::as_select())
-        .load(conn)?;
-    Ok(queues
-        .into_iter()
-        .map(|q| {
-            let n = counts.get(&q.slug).copied().unwrap_or(0);
-            (q, n)
-        })
-        .collect())
+    let mut queues = super::queues::with_open_counts(conn)?;
+    queues.sort_by(|(a, _), (b, _)| a.slug.cmp(&b.slug));
+    Ok(queues)
 }
 
 /// When the oldest open request came in.

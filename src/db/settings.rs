@@ -3,7 +3,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::models::{GuidanceRow, QueueRow, RoutingRuleRow};
+use super::models::{GuidanceRow, RoutingRuleRow};
 use super::schema::{guidance, queues, routing_rules};
 use super::{DbConnection, DbError};
 use crate::domain::RoutingRule;
@@ -81,13 +81,6 @@ pub fn save_guidance(
             .execute(conn)?;
     }
     Ok(())
-}
-
-pub fn queue_rows(conn: &mut DbConnection) -> Result<Vec<QueueRow>, DbError> {
-    Ok(queues::table
-        .order((queues::is_default.desc(), queues::name))
-        .select(QueueRow::as_select())
-        .load(conn)?)
 }
 
 /// Creates the queue, or updates name, description and addresses of an existing one.

@@ -11,6 +11,7 @@ use diesel::sqlite::Sqlite;
 use std::io::Write;
 
 use super::DbConnection;
+use crate::domain::actor::Actor;
 use crate::domain::vocab::{
     Category, Language, Location, Priority, ReferralProgram, SivStatus, Source, Status,
     SubmitterKind, UsTie,
@@ -18,9 +19,21 @@ use crate::domain::vocab::{
 
 type MultiBackend = <DbConnection as diesel::Connection>::Backend;
 
+/// The text a value is stored as.
+trait Stored {
+    fn stored(&self) -> std::borrow::Cow<'_, str>;
+}
+
 /// Stores `$ty` as text on both backends and on the connection that picks one.
 macro_rules! text_column {
     ($($ty:ident => $proxy:ident),+ $(,)?) => {$(
+        impl Stored for $ty {
+            fn stored(&self) -> std::borrow::Cow<'_, str> {
+                self.as_str().into()
+            }
+        }
+    )+ text_column!(@sql $($ty => $proxy),+);};
+    (@sql $($ty:ident => $proxy:ident),+) => {$(
         #[derive(diesel::AsExpression, diesel::FromSqlRow)]
         #[diesel(foreign_derive, sql_type = Text)]
         #[allow(dead_code)]
@@ -47,14 +60,17 @@ macro_rules! text_column {
 
         impl ToSql<Text, Sqlite> for $ty {
             fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Sqlite>) -> serialize::Result {
-                out.set_value(self.as_str());
+                match self.stored() {
+                    std::borrow::Cow::Borrowed(text) => out.set_value(text),
+                    std::borrow::Cow::Owned(text) => out.set_value(text),
+                }
                 Ok(IsNull::No)
             }
         }
 
         impl ToSql<Text, Pg> for $ty {
             fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Pg>) -> serialize::Result {
-                out.write_all(self.as_str().as_bytes())?;
+                out.write_all(self.stored().as_bytes())?;
                 Ok(IsNull::No)
             }
         }
@@ -80,6 +96,14 @@ text_column!(
     ReferralProgram => ReferralProgramText,
     UsTie => UsTieText,
 );
+
+impl Stored for Actor {
+    fn stored(&self) -> std::borrow::Cow<'_, str> {
+        self.to_string().into()
+    }
+}
+
+text_column!(@sql Actor => ActorText);
 
 /// A stored text as `T`; an unknown one names its type, never its value.
 fn parse<T: std::str::FromStr>(text: &str) -> deserialize::Result<T> {

@@ -1,6 +1,7 @@
 //! Types and rules of the product with no I/O: what a request is, how it is classified and
 //! routed, and what a fresh installation starts with.
 
+pub mod actor;
 pub mod classify;
 pub mod dedup;
 pub mod defaults;
@@ -13,6 +14,7 @@ pub mod staff;
 pub mod vocab;
 pub mod workflow;
 
+pub use actor::Actor;
 pub use classify::{classify, Classification, Facts};
 pub use intake::{FieldError, IntakeInput, NewCaseRequest};
 pub use problem::Problem;

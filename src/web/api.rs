@@ -11,7 +11,7 @@ use super::errors::{ApiError, ErrorBody};
 use super::{AppState, API_BODY_LIMIT, BATCH_BODY_LIMIT};
 use crate::db;
 use crate::db::models::{CaseRequestRow, PartnerRow};
-use crate::domain::{CaseReference, FieldError, IntakeInput, NewCaseRequest, Source};
+use crate::domain::{Actor, CaseReference, FieldError, IntakeInput, NewCaseRequest, Source};
 
 /// Most requests one batch may hold.
 pub const BATCH_MAX_ROWS: usize = 500;
@@ -44,11 +44,11 @@ async fn caller(state: &AppState, req: &HttpRequest) -> Result<Option<PartnerRow
     partner.map(Some).ok_or(ApiError::Unauthorized)
 }
 
-/// The audit actor of a submission: `partner:<id>` with a token, `partner` without.
-fn actor_of(partner: Option<&PartnerRow>) -> String {
+/// The audit actor of a submission: the partner with a token, the anonymous API without.
+fn actor_of(partner: Option<&PartnerRow>) -> Actor {
     match partner {
-        Some(p) => format!("partner:{}", p.id),
-        None => "partner".to_string(),
+        Some(p) => Actor::Partner(p.id.clone()),
+        None => Actor::AnonymousApi,
     }
 }
 
@@ -483,7 +483,7 @@ pub async fn get_request(
         let Some(row) = db::requests::find_by_reference(conn, reference.as_str())? else {
             return Ok::<_, db::DbError>(None);
         };
-        let queue = db::requests::queue(conn, &row.queue_slug)?;
+        let queue = db::queues::find(conn, &row.queue_slug)?;
         Ok(Some((row, queue.name)))
     })
     .await?;

@@ -75,7 +75,7 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     let pool = state.pool.clone();
     let shared = web::block(move || -> Result<_, db::DbError> {
         let mut conn = pool.get_timeout(CHECK_TIMEOUT)?;
-        let queues = db::cases::queues_with_open_counts(&mut conn)?
+        let queues = db::queues::with_open_counts(&mut conn)?
             .into_iter()
             .map(|(q, n)| (q.slug, n))
             .collect::<Vec<_>>();

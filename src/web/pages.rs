@@ -11,6 +11,7 @@ use super::form::{self, FormValues};
 use super::{lang, AppState};
 use crate::db;
 use crate::domain::vocab::{Program, ReferralProgram, SivStatus, SubmitterKind, UsTie};
+use crate::domain::Actor;
 use crate::domain::{Category, FieldError, Language, Location, Source};
 use crate::i18n::{self, Tr};
 
@@ -272,7 +273,7 @@ async fn submit(
     let settings = state.settings.clone();
     let created = state
         .intake
-        .submit(settings, vec![request], "public".into(), None, now)
+        .submit(settings, vec![request], Actor::PublicForm, None, now)
         .await?
         .remove(0);
     if created.mails > 0 {

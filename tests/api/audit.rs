@@ -63,12 +63,44 @@ on_both_backends! {
         assert_eq!(lead.get(&app, "/admin/audit?from=yesterday").await.status(), 422);
     }
 
+    async fn the_audit_filter_offers_every_kind_of_actor(app: TestApp) {
+        let admin = app.staff("admin", &[]).await;
+        let (id, token) = crate::partners::partner_with_token(&app, &admin, "Filter NGO", "").await;
+        let resp = crate::partners::post_with(&app, "/api/v1/requests", &token, &crate::partners::distinct_request()).await;
+        assert_eq!(resp.status(), 201);
+        let theirs = resp.json::<serde_json::Value>().await.unwrap()["reference"].as_str().unwrap().to_string();
+        let anonymous = app.submit(json!({})).await;
+
+        let page = admin.get(&app, "/admin/audit").await.text().await.unwrap();
+        for (value, label) in [
+            ("public", "applicant (web form)"),
+            ("partner", "partner (API)"),
+            ("system", "system"),
+            ("cli", "cli"),
+            ("scheduler", "scheduler"),
+            ("demo-data", "demo-data"),
+        ] {
+            assert!(page.contains(&format!("<option value=\"{value}\">{label}</option>")), "{value}: {page}");
+        }
+        assert!(page.contains(&format!("<option value=\"partner:{id}\">Filter NGO (API token)</option>")), "{page}");
+
+        // The partner's own submissions, named by the partner.
+        let by_partner = admin.get(&app, &format!("/admin/audit?actor=partner:{id}")).await.text().await.unwrap();
+        assert!(by_partner.contains(&theirs) && !by_partner.contains(&anonymous), "{by_partner}");
+        assert!(by_partner.contains("Filter NGO (API token)"));
+        // What the app did on its own: routing both requests.
+        let by_system = admin.get(&app, "/admin/audit?actor=system").await.text().await.unwrap();
+        assert!(by_system.contains("<td>routed</td>") && by_system.contains(&theirs) && by_system.contains(&anonymous));
+        assert!(!by_system.contains("<td>created</td>"), "{by_system}");
+        assert_eq!(admin.get(&app, "/admin/audit?actor=nobody").await.status(), 422);
+    }
+
     async fn the_audit_log_pages_and_exports_what_the_filter_shows(app: TestApp) {
         let now = chrono::Utc::now().naive_utc();
         app.db(move |conn| {
             for i in 0..130 {
                 let at = now - chrono::Duration::seconds(i);
-                db::cases::audit(conn, None, "cli", "user_created", format!("event {i}"), at)?;
+                db::cases::audit(conn, None, &case_triage::domain::Actor::Cli, "user_created", format!("event {i}"), at)?;
             }
             Ok(())
         })

@@ -136,7 +136,7 @@ on_both_backends! {
         app.db(move |c| {
             let a = db::requests::find_by_reference(c, &a)?.unwrap().id;
             let b = db::requests::find_by_reference(c, &b)?.unwrap().id;
-            db::duplicates::reject(c, &a, &b, "caseworker", chrono::Utc::now().naive_utc())?;
+            db::duplicates::reject(c, &a, &b, &case_triage::domain::Actor::Staff("caseworker".into()), chrono::Utc::now().naive_utc())?;
             assert!(db::duplicates::rejected_partners(c, &b)?.contains(&a));
             Ok(())
         })

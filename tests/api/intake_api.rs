@@ -319,7 +319,7 @@ on_both_backends! {
                 writer
                     .run(None, move |conn, _rows| {
                         db::write_transaction(conn, |conn| {
-                            db::cases::audit(conn, None, "cli", "group_test", format!("row {i}"), now)?;
+                            db::cases::audit(conn, None, &case_triage::domain::Actor::Cli, "group_test", format!("row {i}"), now)?;
                             if i % 2 == 1 {
                                 return Err(db::DbError::Corrupt(format!("refused {i}")));
                             }

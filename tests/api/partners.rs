@@ -126,7 +126,7 @@ on_both_backends! {
             .unwrap();
         assert_eq!(row.partner_id.as_deref(), Some(id.as_str()));
         let trail = app.db(move |conn| db::requests::audit_trail(conn, &row.id)).await;
-        assert_eq!(trail[0].actor, format!("partner:{id}"));
+        assert_eq!(trail[0].actor.to_string(), format!("partner:{id}"));
         let page = admin.get(&app, "/admin/partners").await.text().await.unwrap();
         assert!(!page.contains(">never<"), "the token's last use is shown");
 

@@ -294,7 +294,7 @@ pub async fn check_login_code(
             db::cases::audit(
                 conn,
                 None,
-                &format!("user:{id}"),
+                &crate::domain::Actor::Staff(id.clone()),
                 "logged_in",
                 how.to_string(),
                 now,

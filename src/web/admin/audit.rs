@@ -14,6 +14,7 @@ use crate::db;
 use crate::db::audit::{AuditEntry, AuditFilter};
 use crate::db::cases::Cursor;
 use crate::domain::staff::Permission;
+use crate::domain::Actor;
 use crate::web::AppState;
 
 pub const PAGE_SIZE: i64 = 100;
@@ -44,7 +45,13 @@ impl AuditQuery {
                 .transpose()
         };
         Ok(AuditFilter {
-            actor: some(&self.actor),
+            actor: some(&self.actor)
+                .map(|a| {
+                    a.trim().parse::<Actor>().map_err(|_| {
+                        AdminError::Invalid("Who must be one of the listed actors".into())
+                    })
+                })
+                .transpose()?,
             action: some(&self.action),
             from: day(&self.from, "From")?.map(|d| d.and_time(NaiveTime::MIN)),
             until: day(&self.to, "To")?
@@ -94,11 +101,14 @@ fn item(e: &AuditEntry, names: &HashMap<String, String>) -> AuditItem {
     }
 }
 
-/// Display names of every staff account, by user id.
-fn names_of(staff: &[(String, String)]) -> HashMap<String, String> {
-    staff
+/// Display names of every staff account and partner, by id.
+fn names_of(named: &[(Actor, String)]) -> HashMap<String, String> {
+    named
         .iter()
-        .map(|(actor, name)| (actor.trim_start_matches("user:").to_string(), name.clone()))
+        .filter_map(|(actor, name)| {
+            let id = actor.staff_id().or(actor.partner_id())?;
+            Some((id.to_string(), name.clone()))
+        })
         .collect()
 }
 
@@ -127,19 +137,20 @@ pub async fn audit_page(
         Some(raw) => Some(Cursor::decode(raw).ok_or(AdminError::NotFound)?),
         None => None,
     };
-    let (entries, next, staff_actors, actions) = db::run(&state.pool, move |conn| {
+    let (entries, next, named, actions) = db::run(&state.pool, move |conn| {
         let (entries, next) = db::audit::list(conn, &filter, after.as_ref(), PAGE_SIZE)?;
-        let staff_actors = db::audit::staff_actors(conn)?;
+        let named = db::audit::named_actors(conn)?;
         let actions = db::audit::actions(conn)?;
-        Ok((entries, next, staff_actors, actions))
+        Ok((entries, next, named, actions))
     })
     .await?;
-    let names = names_of(&staff_actors);
-    let mut actors: Vec<(String, String)> = ["public", "partner", "cli", "scheduler"]
+    let names = names_of(&named);
+    // Every kind of actor, then each staff account and each partner with a token.
+    let actors: Vec<(String, String)> = Actor::FIXED
         .iter()
+        .chain(named.iter().map(|(actor, _)| actor))
         .map(|a| (a.to_string(), who(a, &names)))
         .collect();
-    actors.extend(staff_actors);
     page(AuditPage {
         nav: Nav::of(&staff),
         items: entries.iter().map(|e| item(e, &names)).collect(),
@@ -179,7 +190,7 @@ pub async fn audit_csv(
         move |exported| format!("{exported} audit events as CSV ({description})"),
         move |conn| {
             if names.is_none() {
-                names = Some(names_of(&db::audit::staff_actors(conn)?));
+                names = Some(names_of(&db::audit::named_actors(conn)?));
             }
             let names = names.as_ref().expect("set above");
             let (entries, next) = db::audit::list(conn, &filter, after.as_ref(), EXPORT_BATCH)?;
@@ -191,7 +202,7 @@ pub async fn audit_csv(
                             .created_at
                             .format("%Y-%m-%dT%H:%M:%S%.3fZ")
                             .to_string(),
-                        e.event.actor.clone(),
+                        e.event.actor.to_string(),
                         super::cases::cell(&who(&e.event.actor, names)),
                         e.event.action.clone(),
                         e.reference.clone().unwrap_or_default(),

@@ -22,6 +22,7 @@ use crate::db::{self, DbConnection, DbError};
 use crate::domain::fields::ContactEmail;
 use crate::domain::reference::random_token;
 use crate::domain::staff::{Permission, Role};
+use crate::domain::Actor;
 use crate::web::errors::html;
 use crate::web::AppState;
 
@@ -45,8 +46,8 @@ pub struct Staff {
 
 impl Staff {
     /// How the audit trail names this person.
-    pub fn actor(&self) -> String {
-        format!("user:{}", self.id)
+    pub fn actor(&self) -> Actor {
+        Actor::Staff(self.id.clone())
     }
 
     pub fn can(&self, p: Permission) -> bool {
@@ -372,7 +373,7 @@ pub async fn login(
                 db::cases::audit(
                     conn,
                     None,
-                    &format!("user:{id}"),
+                    &Actor::Staff(id.clone()),
                     "logged_in",
                     String::new(),
                     now,

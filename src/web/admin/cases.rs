@@ -15,7 +15,7 @@ use crate::db::{self, DbError};
 use crate::domain::fields::ContactEmail;
 use crate::domain::staff::Permission;
 use crate::domain::workflow::CaseAction;
-use crate::domain::{CaseReference, Category, Priority, QueueSlug, Source, Status};
+use crate::domain::{Actor, CaseReference, Category, Priority, QueueSlug, Source, Status};
 use crate::email::{CaseFacts, Guidance, Mail, Outcome};
 use crate::web::errors::html;
 use crate::web::form::FormValues;
@@ -35,7 +35,7 @@ pub async fn queue_list(
     staff: Staff,
 ) -> Result<HttpResponse, AdminError> {
     staff.require(Permission::WorkOwnQueues)?;
-    let queues = db::run(&state.pool, db::cases::queues_with_open_counts).await?;
+    let queues = db::run(&state.pool, db::queues::with_open_counts).await?;
     let queues = queues
         .into_iter()
         .map(|(q, n)| {
@@ -216,7 +216,7 @@ async fn list_page(
     let (queue_name, rows, next, total, names, assignees) = db::run(&state.pool, move |conn| {
         let queue_name = lookup_slug
             .as_ref()
-            .map(|s| db::requests::queue(conn, s).map(|q| q.name));
+            .map(|s| db::queues::find(conn, s).map(|q| q.name));
         let queue_name = match queue_name {
             Some(Err(DbError::Query(diesel::result::Error::NotFound))) => return Ok(None),
             other => other.transpose()?,
@@ -339,17 +339,17 @@ impl CasePage {
     }
 }
 
-pub(super) fn who(actor: &str, names: &HashMap<String, String>) -> String {
-    match actor.strip_prefix("user:") {
-        Some(id) => names
+pub(super) fn who(actor: &Actor, names: &HashMap<String, String>) -> String {
+    match actor {
+        Actor::Staff(id) => names
             .get(id)
             .cloned()
             .unwrap_or_else(|| "former staff".to_string()),
-        None => match actor {
-            "public" => "applicant (web form)".to_string(),
-            "partner" => "partner (API)".to_string(),
-            other => other.to_string(),
-        },
+        Actor::Partner(id) => names
+            .get(id)
+            .map(|name| format!("{name} (API token)"))
+            .unwrap_or_else(|| actor.label().to_string()),
+        other => other.label().to_string(),
     }
 }
 
@@ -388,7 +388,7 @@ async fn render_case(
         let category: Category = d.case.category;
         let guidance = db::requests::guidance_for(conn, category)?;
         let assignees = db::staff::assignable(conn, &d.case.queue_slug)?;
-        let queues = db::cases::queue_rows(conn)?;
+        let queues = db::queues::all(conn)?;
         let duplicates = super::duplicates::load(conn, &d.case, d.personal.as_ref(), &actor, now)?;
         Ok(Some(Ok((d, guidance, assignees, queues, duplicates))))
     })
@@ -612,7 +612,7 @@ fn mails_for_action(
             if let Some(user) = db::staff::find(conn, user_id)? {
                 if let Ok(to) = ContactEmail::parse(&user.email) {
                     let mut case = facts()?;
-                    case.queue_name = db::requests::queue(conn, &applied.case.queue_slug)?.name;
+                    case.queue_name = db::queues::find(conn, &applied.case.queue_slug)?.name;
                     mails.push(Mail::Assigned { to, case });
                 }
             }
@@ -624,7 +624,7 @@ fn mails_for_action(
             let reply = personal.and_then(|p| p.applicant_email.or(p.submitter_email));
             if let Some(to_addr) = reply.and_then(|e| ContactEmail::parse(&e).ok()) {
                 let mut case_facts = facts()?;
-                case_facts.queue_name = db::requests::queue(conn, &case.queue_slug)?.name;
+                case_facts.queue_name = db::queues::find(conn, &case.queue_slug)?.name;
                 let language = case.language;
                 let stored = guidance.map(|g| Guidance {
                     body: g.body.clone(),

@@ -83,7 +83,7 @@ pub async fn dashboard(
     };
     let (mut d, queues, names) = db::run(&state.pool, move |conn| {
         let d = db::dashboard::load(conn, now, targets, 20)?;
-        let queues = db::cases::queue_rows(conn)?;
+        let queues = db::queues::all(conn)?;
         let ids: Vec<String> = d.workload.keys().flatten().cloned().collect();
         let names = db::cases::user_names(conn, &ids)?;
         Ok((d, queues, names))

@@ -11,7 +11,7 @@ use crate::db::models::{CaseRequestRow, PersonalDataRow};
 use crate::db::{self, DbConnection, DbError};
 use crate::domain::staff::Permission;
 use crate::domain::workflow::CaseAction;
-use crate::domain::{CaseReference, Status};
+use crate::domain::{Actor, CaseReference, Status};
 use crate::web::AppState;
 
 /// How many candidates the case page compares field by field.
@@ -75,7 +75,7 @@ pub fn load(
     conn: &mut DbConnection,
     case: &CaseRequestRow,
     personal: Option<&PersonalDataRow>,
-    actor: &str,
+    actor: &Actor,
     now: chrono::NaiveDateTime,
 ) -> Result<Vec<DuplicateView>, DbError> {
     let mine = fields(case, personal);

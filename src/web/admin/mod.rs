@@ -20,6 +20,7 @@ use askama::Template;
 
 use crate::db::DbError;
 use crate::domain::staff::Permission;
+use crate::domain::Actor;
 use crate::web::errors::{html, MessagePage};
 pub use auth::Staff;
 
@@ -290,7 +291,7 @@ pub fn stream_export<F, D>(
     pool: crate::db::Pool,
     filename: &'static str,
     header: Vec<&'static str>,
-    actor: String,
+    actor: Actor,
     action: &'static str,
     detail: D,
     mut next_batch: F,

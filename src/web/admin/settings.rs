@@ -59,7 +59,7 @@ async fn users_page(
             let queues = db::staff::memberships(conn, &u.id)?;
             items.push((u, queues));
         }
-        Ok((items, db::settings::queue_rows(conn)?))
+        Ok((items, db::queues::all(conn)?))
     })
     .await?;
     let status = status_for(&error);
@@ -279,10 +279,7 @@ async fn rules_page(
     test_result: Option<String>,
 ) -> Result<HttpResponse, AdminError> {
     let (rules, queues) = db::run(&state.pool, |conn| {
-        Ok((
-            db::settings::rule_rows(conn)?,
-            db::settings::queue_rows(conn)?,
-        ))
+        Ok((db::settings::rule_rows(conn)?, db::queues::all(conn)?))
     })
     .await?;
     let status = status_for(&error);
@@ -386,7 +383,7 @@ pub async fn save_rule(
     let now = Utc::now().naive_utc();
     let saved = db::run(&state.pool, move |conn| {
         db::write_transaction(conn, |conn| {
-            if db::settings::queue_rows(conn)?
+            if db::queues::all(conn)?
                 .iter()
                 .all(|q| q.slug != rule.queue.as_str())
             {
@@ -585,7 +582,7 @@ async fn queues_page(
     staff: &Staff,
     error: Option<String>,
 ) -> Result<HttpResponse, AdminError> {
-    let queues = db::run(&state.pool, db::settings::queue_rows).await?;
+    let queues = db::run(&state.pool, db::queues::all).await?;
     let status = status_for(&error);
     Ok(html(
         status,
