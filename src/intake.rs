@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use crate::config::Settings;
-use crate::db::duplicates::{CandidateRow, KeysSeen, Recheck, StoredRequest, SUGGESTED};
+use crate::db::duplicates::{CandidateRow, KeysSeen, Recent, Recheck, StoredRequest, SUGGESTED};
 use crate::db::models::{
     AuditEventRow, CaseRequestRow, GuidanceRow, PersonalDataRow, QueueRow, StatusCodeRow,
 };
@@ -172,8 +172,9 @@ impl Intake {
         // what was filed since.
         let policy = settings.dedup;
         let committed = self.writer.committed();
+        let recent = self.writer.recent().clone();
         let (requests, earlier) = db::run(&self.pool, move |conn| {
-            let earlier = EarlierMatches::find(conn, &policy, &requests, committed)?;
+            let earlier = EarlierMatches::find(conn, recent, &policy, &requests, committed)?;
             Ok((requests, earlier))
         })
         .await?;
@@ -247,17 +248,7 @@ fn store_all(
                 random_token(&mut rng),
                 status_code(&mut rng),
             );
-            store_one(
-                conn,
-                settings,
-                setup,
-                &p,
-                earlier.seen,
-                drawn,
-                by,
-                now,
-                rows,
-            )
+            store_one(conn, settings, setup, &p, earlier, drawn, by, now, rows)
         })
         .collect()
 }
@@ -298,7 +289,7 @@ fn store_one(
     settings: &Settings,
     setup: &Setup,
     p: &Prepared,
-    seen: KeysSeen,
+    earlier: &EarlierMatches,
     (reference, token, code): (CaseReference, String, String),
     (actor, partner_id): (&Actor, Option<&str>),
     now: DateTime<Utc>,
@@ -310,11 +301,18 @@ fn store_one(
     // search outside, besides what that search found.
     let searched = p.searched;
     let among = Among {
-        seen: Some(seen),
+        seen: Some(earlier.seen),
         skip: Some(&searched.looked_at),
     };
-    let (mut duplicates, _) =
-        find_duplicates_among(conn, &searched.profile, &searched.keys, policy, among, rows)?;
+    let (mut duplicates, _) = find_duplicates_among(
+        conn,
+        &earlier.recent,
+        &searched.profile,
+        &searched.keys,
+        policy,
+        among,
+        rows,
+    )?;
     duplicates.extend(searched.found.iter().cloned());
     best_first(&mut duplicates);
     let decision = match duplicates.first() {
@@ -413,6 +411,7 @@ struct Among<'a> {
 /// at (all it found under the keys, including those left unscored by that bound).
 fn find_duplicates_among(
     conn: &mut DbConnection,
+    recent: &Recent,
     profile: &Profile,
     keys: &[String],
     policy: &DedupPolicy,
@@ -420,10 +419,10 @@ fn find_duplicates_among(
     gathered: &db::requests::RequestRows,
 ) -> Result<(Vec<Duplicate>, HashSet<String>), DbError> {
     let mut matches = match seen {
-        None => db::duplicates::key_matches(conn, keys)?,
+        None => db::duplicates::key_matches(conn, recent, keys)?,
         Some(seen) => match gathered.filed_since.matches(keys, seen) {
             Some(read) => read,
-            None => db::duplicates::key_matches_after(conn, keys, seen)?,
+            None => db::duplicates::key_matches_after(conn, recent, keys, seen)?,
         },
     };
     if let Some(skip) = skip {
@@ -446,7 +445,7 @@ fn find_duplicates_among(
         }
     }
     if !stored.is_empty() {
-        earlier.extend(db::duplicates::load_requests(conn, &stored)?);
+        earlier.extend(db::duplicates::load_requests(conn, recent, &stored)?);
     }
     let mut found: Vec<Duplicate> = earlier
         .into_iter()
@@ -483,6 +482,8 @@ const RECHECK_MARGIN_SECS: i64 = 60;
 pub struct EarlierMatches {
     seen: KeysSeen,
     per_request: Vec<Searched>,
+    /// What matching keeps between intakes (the writer's).
+    recent: Arc<Recent>,
 }
 
 /// One request's search: its applicant's profile and keys, the ids looked at, and those
@@ -500,6 +501,7 @@ impl EarlierMatches {
     /// parallel with other intakes.
     pub fn find(
         conn: &mut DbConnection,
+        recent: Arc<Recent>,
         policy: &DedupPolicy,
         requests: &[NewCaseRequest],
         committed: u64,
@@ -514,6 +516,7 @@ impl EarlierMatches {
                 let nothing_gathered = db::requests::RequestRows::default();
                 let (found, looked_at) = find_duplicates_among(
                     conn,
+                    &recent,
                     &profile,
                     &keys,
                     policy,
@@ -528,7 +531,11 @@ impl EarlierMatches {
                 })
             })
             .collect::<Result<_, DbError>>()?;
-        Ok(EarlierMatches { seen, per_request })
+        Ok(EarlierMatches {
+            seen,
+            per_request,
+            recent,
+        })
     }
 
     /// The search the shared commit makes again, among what was filed since: all the

@@ -3,13 +3,15 @@
 //! every instance reports the same shared backlog.
 
 use prometheus::{
-    HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder,
+    HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGaugeVec, Opts, Registry,
+    TextEncoder,
 };
 
 #[derive(Clone)]
 pub struct Metrics {
     registry: Registry,
     intakes: IntCounterVec,
+    honeypot: IntCounter,
     http: HistogramVec,
     queue_depth: IntGaugeVec,
     outbox: IntGaugeVec,
@@ -25,6 +27,11 @@ impl Metrics {
                 "Requests taken in by this instance",
             ),
             &["category", "source"],
+        )
+        .expect("valid metric");
+        let honeypot = IntCounter::new(
+            "case_triage_honeypot_dropped_total",
+            "Form submissions this instance dropped because the honeypot field was filled",
         )
         .expect("valid metric");
         let http = HistogramVec::new(
@@ -58,6 +65,7 @@ impl Metrics {
         .expect("valid metric");
         for c in [
             Box::new(intakes.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(honeypot.clone()),
             Box::new(http.clone()),
             Box::new(queue_depth.clone()),
             Box::new(outbox.clone()),
@@ -68,6 +76,7 @@ impl Metrics {
         Metrics {
             registry,
             intakes,
+            honeypot,
             http,
             queue_depth,
             outbox,
@@ -79,6 +88,12 @@ impl Metrics {
         self.intakes
             .with_label_values(&[category.as_str(), source.as_str()])
             .inc();
+    }
+
+    /// Counts a submission the honeypot dropped; answers how many so far.
+    pub fn honeypot_dropped(&self) -> u64 {
+        self.honeypot.inc();
+        self.honeypot.get()
     }
 
     pub fn http(&self, method: &str, route: &str, status: u16, seconds: f64) {

@@ -75,6 +75,7 @@ impl Application {
         let transport = Transport::from_settings(&settings)?;
         let mail = Waker::new();
         let (stop_worker, stop) = Shutdown::new();
+        let writer = db::Writer::start(pool.clone());
         let worker = actix_web::rt::spawn(
             Worker::new(
                 pool.clone(),
@@ -82,11 +83,12 @@ impl Application {
                 settings.clone(),
                 mail.clone(),
                 stop,
+                writer.recent().clone(),
             )
             .run(),
         );
         let state = AppState {
-            intake: crate::intake::Intake::new(pool.clone(), db::Writer::start(pool.clone())),
+            intake: crate::intake::Intake::new(pool.clone(), writer),
             pool: pool.clone(),
             settings: settings.clone(),
             mail: mail.clone(),

@@ -4,7 +4,7 @@
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, LazyLock, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use super::models::PersonalDataRow;
@@ -117,10 +117,14 @@ pub struct CandidateView {
 /// The requests filed under any of `keys`: per key the most recent
 /// `CANDIDATES_PER_KEY`, each through the index on `key`, as (the key's index in `keys`,
 /// request id, when it was received).
-pub fn key_matches(conn: &mut DbConnection, keys: &[String]) -> Result<Vec<KeyMatch>, DbError> {
+pub fn key_matches(
+    conn: &mut DbConnection,
+    recent: &Recent,
+    keys: &[String],
+) -> Result<Vec<KeyMatch>, DbError> {
     if let DbConnection::Postgres(pg) = conn {
         // One round trip for all the keys instead of one per key.
-        return Ok(KeyRow::matches(key_rows_pg(pg, keys, None)?));
+        return Ok(KeyRow::matches(key_rows_pg(pg, recent, keys, None)?));
     }
     let mut found = Vec::new();
     for (index, key) in keys.iter().enumerate() {
@@ -181,15 +185,17 @@ pub fn keys_seen(
 /// so none is left out per key.
 pub fn key_matches_after(
     conn: &mut DbConnection,
+    recent: &Recent,
     keys: &[String],
     seen: KeysSeen,
 ) -> Result<Vec<KeyMatch>, DbError> {
-    Ok(KeyRow::matches(key_rows_after(conn, keys, seen)?))
+    Ok(KeyRow::matches(key_rows_after(conn, recent, keys, seen)?))
 }
 
 /// The key rows `key_matches_after` reads, with where each was stored.
 fn key_rows_after(
     conn: &mut DbConnection,
+    recent: &Recent,
     keys: &[String],
     seen: KeysSeen,
 ) -> Result<Vec<KeyRow>, DbError> {
@@ -199,7 +205,7 @@ fn key_rows_after(
         return Ok(Vec::new());
     }
     let sqlite = match conn {
-        DbConnection::Postgres(pg) => return key_rows_pg(pg, keys, Some(seen.since)),
+        DbConnection::Postgres(pg) => return key_rows_pg(pg, recent, keys, Some(seen.since)),
         DbConnection::Sqlite(sqlite) => sqlite,
     };
     // The keys as one JSON array, numbered from 1 as on PostgreSQL.
@@ -243,7 +249,8 @@ impl FiledSince {
     pub fn read(
         conn: &mut DbConnection,
         searches: &[&Recheck],
-        recent: &RecentlyFiled,
+        filed: &RecentlyFiled,
+        recent: &Recent,
     ) -> Result<FiledSince, DbError> {
         let Some(from) = searches.iter().map(|s| s.seen).reduce(|a, b| KeysSeen {
             since: a.since.min(b.since),
@@ -257,10 +264,10 @@ impl FiledSince {
         let mut by_key: HashMap<String, Vec<KeyRow>> =
             keys.iter().map(|k| (k.clone(), Vec::new())).collect();
         let mut rows = match conn {
-            DbConnection::Postgres(_) if recent.holds_after(from.last_row) => {
-                recent.key_rows_after(&keys, from)
+            DbConnection::Postgres(_) if filed.holds_after(from.last_row) => {
+                filed.key_rows_after(&keys, from)
             }
-            _ => key_rows_after(conn, &keys, from)?,
+            _ => key_rows_after(conn, recent, &keys, from)?,
         };
         rows.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.row.cmp(&a.row)));
         for row in rows {
@@ -410,13 +417,15 @@ impl KeyRow {
 /// newest rows through the index on `key`, as the per-key queries read them.
 fn key_rows_pg(
     conn: &mut diesel::pg::PgConnection,
+    recent: &Recent,
     keys: &[String],
     since: Option<NaiveDateTime>,
 ) -> Result<Vec<KeyRow>, DbError> {
     if keys.is_empty() {
         return Ok(Vec::new());
     }
-    Ok(KeyLookupPg { keys, since }.load(conn)?)
+    let plan = recent.plan_generation();
+    Ok(KeyLookupPg { keys, since, plan }.load(conn)?)
 }
 
 /// Loads the candidates' facts and personal data (only those, never the whole table),
@@ -425,14 +434,15 @@ fn key_rows_pg(
 /// common name, and reading them was most of what the database did per intake.
 pub fn load_requests(
     conn: &mut DbConnection,
+    recent: &Recent,
     ids: &[String],
 ) -> Result<Vec<Arc<StoredRequest>>, DbError> {
     let mut out = Vec::with_capacity(ids.len());
     let mut missing = Vec::new();
     {
-        let recent = RECENT.lock().unwrap_or_else(PoisonError::into_inner);
+        let kept = recent.kept.lock().unwrap_or_else(PoisonError::into_inner);
         for id in ids {
-            match recent.get(id) {
+            match kept.get(id) {
                 Some(stored) => out.push(stored.clone()),
                 None => missing.push(id.clone()),
             }
@@ -440,7 +450,11 @@ pub fn load_requests(
     }
     if !missing.is_empty() {
         let loaded = match conn {
-            DbConnection::Postgres(pg) => RequestsByIdsPg { ids: &missing }.load(pg)?,
+            DbConnection::Postgres(pg) => RequestsByIdsPg {
+                ids: &missing,
+                plan: recent.plan_generation(),
+            }
+            .load(pg)?,
             DbConnection::Sqlite(sqlite) => RequestsByIds {
                 ids: json_list(&missing)?,
             }
@@ -448,7 +462,8 @@ pub fn load_requests(
         };
         let loaded: Vec<Arc<StoredRequest>> = loaded.into_iter().map(Arc::new).collect();
         out.extend(loaded.iter().cloned());
-        RECENT
+        recent
+            .kept
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .keep(loaded);
@@ -465,24 +480,56 @@ const RECENT_FOR: Duration = Duration::from_secs(1);
 /// The most requests kept: about two megabytes, a few seconds of a surge.
 const RECENT_MAX: usize = 4096;
 
-/// Drops what `load_requests` kept: personal data that was anonymized must not stay in
-/// memory either.
-pub fn forget_recent() {
-    *RECENT.lock().unwrap_or_else(PoisonError::into_inner) = Kept::default();
+/// What matching keeps between intakes, owned by the application that matches (each
+/// has its own): the requests `load_requests` read or intake committed lately, by id, with
+/// when, and how many requests it has committed.
+#[derive(Default)]
+pub struct Recent {
+    kept: Mutex<Kept>,
+    filed: std::sync::atomic::AtomicU64,
 }
 
-/// Keeps requests just committed as if `load_requests` had read them: in a surge they are
-/// the next requests' candidates. Also counts them, for `plan_generation`.
-pub fn keep_committed(committed: Vec<Arc<StoredRequest>>) {
-    FILED.fetch_add(committed.len() as u64, std::sync::atomic::Ordering::Relaxed);
-    RECENT
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .keep(committed);
+/// Names no request: what is kept holds personal data.
+impl std::fmt::Debug for Recent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Recent").finish_non_exhaustive()
+    }
 }
 
-/// The requests `load_requests` read or intake committed lately, by id, with when.
-static RECENT: LazyLock<Mutex<Kept>> = LazyLock::new(Mutex::default);
+impl Recent {
+    /// Drops what was kept: personal data that was anonymized must not stay in memory
+    /// either.
+    pub fn forget(&self) {
+        *self.kept.lock().unwrap_or_else(PoisonError::into_inner) = Kept::default();
+    }
+
+    /// Keeps requests just committed as if `load_requests` had read them: in a surge they
+    /// are the next requests' candidates. Also counts them, for `plan_generation`.
+    pub fn keep_committed(&self, committed: Vec<Arc<StoredRequest>>) {
+        self.filed
+            .fetch_add(committed.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        self.kept
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .keep(committed);
+    }
+
+    /// The generation the statements matching reads on PostgreSQL (`KeyLookupPg`,
+    /// `RequestsByIdsPg`) name in their text: one more each time this application has
+    /// filed four times as many requests, up to 8 (32,768 requests or more).
+    ///
+    /// Each connection prepares them once and PostgreSQL keeps a generic plan after five
+    /// runs. They are written so that the kept plan reads through the indexes whatever
+    /// the tables held when it was made: the newest rows of each key (`LATERAL … ORDER BY
+    /// created_at DESC LIMIT`), each candidate by its primary keys (`LATERAL … LIMIT 1`).
+    /// Only tables analyzed while they held a few rows (one page) get a plan that reads
+    /// them whole; the generations keep such a plan from outliving the tables it was made
+    /// for until autovacuum's next analysis replaces it.
+    fn plan_generation(&self) -> u32 {
+        let filed = self.filed.load(std::sync::atomic::Ordering::Relaxed);
+        ((u64::BITS - filed.leading_zeros()) / 2).min(8)
+    }
+}
 
 /// Requests kept in two generations: the young one takes what is added; once it holds
 /// half of `RECENT_MAX` or is `RECENT_FOR` old, it becomes the old one and the old one is
@@ -559,30 +606,12 @@ impl diesel::query_builder::Query for RequestsByIds {
 
 impl RunQueryDsl<diesel::sqlite::SqliteConnection> for RequestsByIds {}
 
-/// The generation the statements matching reads on PostgreSQL (`KeyLookupPg`,
-/// `RequestsByIdsPg`) name in their text: one more each time this process has filed four
-/// times as many requests, up to 32,768. A new text is a new statement, prepared afresh.
-///
-/// Each connection prepares them once and PostgreSQL keeps a generic plan after five runs.
-/// They are written so that the kept plan reads through the indexes whatever the tables
-/// held when it was made: the newest rows of each key (`LATERAL … ORDER BY created_at DESC
-/// LIMIT`), each candidate by its primary keys (`LATERAL … LIMIT 1`); checked with
-/// `plan_cache_mode = force_generic_plan` on a new database and on one with 50,000
-/// requests. Only tables analyzed while they held a few rows (one page) get a plan that
-/// reads them whole; the generations keep such a plan from outliving the tables it was
-/// made for until autovacuum's next analysis replaces it.
-fn plan_generation() -> u32 {
-    let filed = FILED.load(std::sync::atomic::Ordering::Relaxed);
-    ((u64::BITS - filed.leading_zeros()) / 2).min(8)
-}
-
-/// How many requests this process has committed.
-static FILED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-
 /// `key_rows_pg`'s statement: `since`, when there is one, bounds the index scan.
 struct KeyLookupPg<'a> {
     keys: &'a [String],
     since: Option<NaiveDateTime>,
+    /// `Recent::plan_generation`.
+    plan: u32,
 }
 
 impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for KeyLookupPg<'_> {
@@ -591,7 +620,7 @@ impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for KeyLookupPg<'_> {
         mut out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
     ) -> QueryResult<()> {
         use diesel::sql_types::{Array, BigInt, Text, Timestamp};
-        out.push_sql(&format!("/* plan {} */ ", plan_generation()));
+        out.push_sql(&format!("/* plan {} */ ", self.plan));
         out.push_sql(
             "SELECT k.ord, d.request_id, d.created_at, NULL::int8 AS row \
              FROM unnest(",
@@ -616,6 +645,8 @@ impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for KeyLookupPg<'_> {
 /// `load_requests` on PostgreSQL.
 struct RequestsByIdsPg<'a> {
     ids: &'a [String],
+    /// `Recent::plan_generation`.
+    plan: u32,
 }
 
 impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for RequestsByIdsPg<'_> {
@@ -624,7 +655,7 @@ impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for RequestsByIdsPg<'_
         mut out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
     ) -> QueryResult<()> {
         use diesel::sql_types::{Array, Text};
-        out.push_sql(&format!("/* plan {} */ ", plan_generation()));
+        out.push_sql(&format!("/* plan {} */ ", self.plan));
         // The ids through a scalar subquery: PostgreSQL then costs the list at the same
         // length whether it plans for these ids or for any, and keeps the generic plan
         // after five runs. Given the array itself, it counts its elements, mostly one to

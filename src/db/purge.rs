@@ -204,7 +204,6 @@ fn anonymize(
     counts.dedup_keys +=
         diesel::delete(dedup_keys::table.filter(dedup_keys::request_id.eq_any(&ids)))
             .execute(conn)?;
-    super::duplicates::forget_recent();
     // Mail still pending is left to go out (a later run empties it); what was sent, or gave
     // up, keeps its subject, which names the reference only.
     counts.mails += empty_sent_mail(conn, &ids)?;

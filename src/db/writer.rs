@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc};
 use tokio::sync::oneshot;
 
-use super::duplicates::{FiledSince, RecentlyFiled, Recheck};
+use super::duplicates::{FiledSince, Recent, RecentlyFiled, Recheck};
 use super::requests::RequestRows;
 use super::{write_transaction, DbConnection, DbError, Pool};
 
@@ -31,6 +31,8 @@ pub struct Writer {
     group: mpsc::SyncSender<Box<dyn Job>>,
     /// How many shared commits the committing thread has remembered the keys of.
     committed: Arc<AtomicU64>,
+    /// What matching keeps between intakes; the committing thread adds what it commits.
+    recent: Arc<Recent>,
 }
 
 impl Writer {
@@ -41,16 +43,27 @@ impl Writer {
         // Bounded: under a flood, callers wait for room instead of queueing without end.
         let (group, jobs) = mpsc::sync_channel::<Box<dyn Job>>(4 * MAX_GROUP);
         let committed = Arc::new(AtomicU64::new(0));
+        let recent = Arc::new(Recent::default());
         let committer = Committer {
             pool,
             filed: RecentlyFiled::default(),
             committed: committed.clone(),
+            recent: recent.clone(),
         };
         std::thread::Builder::new()
             .name("group-commit".into())
             .spawn(move || committer.serve(&jobs))
             .expect("the group-commit thread starts");
-        Writer { group, committed }
+        Writer {
+            group,
+            committed,
+            recent,
+        }
+    }
+
+    /// What matching keeps between this writer's intakes.
+    pub fn recent(&self) -> &Arc<Recent> {
+        &self.recent
     }
 
     /// The mark of a search outside the commit (`keys_seen`), read before it: on
@@ -150,6 +163,7 @@ struct Committer {
     pool: Pool,
     filed: RecentlyFiled,
     committed: Arc<AtomicU64>,
+    recent: Arc<Recent>,
 }
 
 impl Committer {
@@ -251,7 +265,7 @@ impl Committer {
             let searches: Vec<&Recheck> = group.iter().filter_map(|job| job.recheck()).collect();
             let mut rows = RequestRows::default();
             rows.filed_since =
-                FiledSince::read(conn, &searches, recent).map_err(Failure::Commit)?;
+                FiledSince::read(conn, &searches, recent, &self.recent).map_err(Failure::Commit)?;
             for job in group.iter_mut() {
                 if !job.run(conn, &mut rows) {
                     return Err(Failure::Work);
@@ -261,7 +275,7 @@ impl Committer {
             let keys = rows.write(conn).map_err(Failure::Commit)?;
             Ok((remember.then_some(keys), stored))
         })?;
-        super::duplicates::keep_committed(stored);
+        self.recent.keep_committed(stored);
         if let Some(keys) = keys {
             self.filed.remember(keys);
             self.committed

@@ -12,6 +12,7 @@ use super::transport::{build_message, SendFailure, Transport};
 use super::webhook::{self, Hooks};
 use super::{digest, recipient_label, MailError};
 use crate::config::Settings;
+use crate::db::duplicates::Recent;
 use crate::db::outbox::OutboxRow;
 use crate::db::{self, Pool};
 
@@ -67,6 +68,8 @@ pub struct Worker {
     settings: Arc<Settings>,
     waker: Waker,
     stop: watch::Receiver<bool>,
+    /// What intake's matching keeps; the purge makes it forget what it anonymized.
+    recent: Arc<Recent>,
 }
 
 impl Worker {
@@ -76,6 +79,7 @@ impl Worker {
         settings: Arc<Settings>,
         waker: Waker,
         stop: watch::Receiver<bool>,
+        recent: Arc<Recent>,
     ) -> Self {
         Worker {
             pool,
@@ -84,6 +88,7 @@ impl Worker {
             settings,
             waker,
             stop,
+            recent,
         }
     }
 
@@ -273,6 +278,7 @@ impl Worker {
             Ok(done) => {
                 *last = Some(today);
                 if let Some(c) = done {
+                    self.recent.forget();
                     tracing::info!(
                         requests = c.requests,
                         notes = c.notes,

@@ -4,7 +4,6 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use chrono::Utc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::errors::{html, PageError};
 use super::form::{self, FormValues};
@@ -173,8 +172,6 @@ pub fn parse_form(
 
 /// The form field only robots fill in: hidden from people, who are asked to leave it empty.
 pub const HONEYPOT: &str = "website";
-/// Submissions dropped by the honeypot since start, for the log line.
-static HONEYPOT_HITS: AtomicU64 = AtomicU64::new(0);
 
 /// `GET /requests`: the form's own address (with the language asked for, if any).
 pub async fn to_the_form(req: HttpRequest) -> HttpResponse {
@@ -251,7 +248,7 @@ async fn submit(
     }
     if values.get(HONEYPOT).is_some_and(|v| !v.is_empty()) {
         // Answer as if accepted, so the robot learns nothing; store nothing.
-        let total = HONEYPOT_HITS.fetch_add(1, Ordering::Relaxed) + 1;
+        let total = state.metrics.honeypot_dropped();
         tracing::info!(
             counter = "honeypot_dropped",
             total,
