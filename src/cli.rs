@@ -327,7 +327,7 @@ fn outbox(settings: &Settings, command: OutboxCommand) -> anyhow::Result<()> {
                 "id", "kind", "recipient", "status", "attempts", "next attempt (UTC)"
             );
             for row in rows {
-                let next = if row.status == OutboxStatus::Pending.as_str() {
+                let next = if row.status == OutboxStatus::Pending {
                     row.next_attempt_at.format("%Y-%m-%d %H:%M:%S").to_string()
                 } else {
                     "-".to_string()

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use crate::config::Settings;
-use crate::db::duplicates::{CandidateRow, KeysSeen, Recent, Recheck, StoredRequest, SUGGESTED};
+use crate::db::duplicates::{CandidateRow, KeysSeen, Recent, Recheck, StoredRequest};
 use crate::db::models::{
     AuditEventRow, CaseRequestRow, GuidanceRow, PersonalDataRow, QueueRow, StatusCodeRow,
 };
@@ -18,6 +18,7 @@ use crate::domain::dedup::{
     assess, pick_candidates, Assessment, Birth, DedupPolicy, Profile, ProfileInput,
 };
 use crate::domain::reference::{random_token, status_code, status_code_hash};
+use crate::domain::vocab::DuplicateStatus;
 use crate::domain::vocab::SubmitterKind;
 use crate::domain::Actor;
 use crate::domain::{
@@ -612,7 +613,7 @@ fn candidate_rows(row: &CaseRequestRow, duplicates: &[Duplicate]) -> Vec<Candida
             candidate_id: d.id.clone(),
             score: (d.assessment.score * 1000.0).round() as i32,
             reasons: serde_json::to_string(&d.assessment.reasons).unwrap_or_else(|_| "[]".into()),
-            status: SUGGESTED.to_string(),
+            status: DuplicateStatus::Suggested,
             created_at: row.created_at,
             decided_at: None,
             decided_by: None,

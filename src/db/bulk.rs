@@ -453,7 +453,7 @@ pub fn raw_intakes(
     connections: usize,
     duration: std::time::Duration,
 ) -> Result<RawResult, DbError> {
-    use super::outbox::OutboxRow;
+    use super::outbox::{OutboxKind, OutboxRow};
     use std::time::Instant;
     let mut first = super::Manager::new(url.clone()).connect()?;
     let (rules, default_queue) = super::requests::routing_table(&mut first)?;
@@ -502,13 +502,16 @@ pub fn raw_intakes(
                         code_plain: None,
                     });
                     rows.outbox.push(OutboxRow {
-                        kind: "new_request".into(),
                         request_id: Some(row.id.clone()),
                         recipient: "triage@taskforce.example".into(),
                         subject: "New request".into(),
                         body_text: body_text.clone(),
                         body_html: body_html.clone(),
-                        ..OutboxRow::pending(super::models::new_row_id(), now)
+                        ..OutboxRow::pending(
+                            super::models::new_row_id(),
+                            OutboxKind::NewRequest,
+                            now,
+                        )
                     });
                     // The statements intake itself uses for these rows.
                     super::write_transaction(&mut conn, |conn| rows.write(conn))?;

@@ -11,16 +11,12 @@ use super::models::PersonalDataRow;
 use super::schema::{case_requests, dedup_keys, duplicate_candidates, request_personal_data};
 use super::{DbConnection, DbError};
 use crate::domain::dedup::KeyMatch;
+use crate::domain::vocab::DuplicateStatus;
 use crate::domain::Actor;
 
 /// At most this many requests are taken per key (the most recent), so that a key shared
 /// by thousands (a frequent surname in one birth year) cannot turn intake into a scan.
 pub const CANDIDATES_PER_KEY: i64 = 50;
-
-/// Candidate statuses.
-pub const SUGGESTED: &str = "suggested";
-pub const CONFIRMED: &str = "confirmed";
-pub const REJECTED: &str = "rejected";
 
 /// What matching needs of an earlier request: its facts and the personal data it
 /// compares, read by column name.
@@ -96,7 +92,7 @@ pub struct CandidateRow {
     pub score: i32,
     /// A JSON list of plain-word reasons.
     pub reasons: String,
-    pub status: String,
+    pub status: DuplicateStatus,
     pub created_at: NaiveDateTime,
     pub decided_at: Option<NaiveDateTime>,
     pub decided_by: Option<String>,
@@ -111,7 +107,7 @@ pub struct CandidateView {
     pub partner_id: Option<String>,
     pub score_per_mille: i32,
     pub reasons: Vec<String>,
-    pub status: String,
+    pub status: DuplicateStatus,
 }
 
 /// The requests filed under any of `keys`: per key the most recent
@@ -694,7 +690,7 @@ pub fn rejected_partners(
     request_id: &str,
 ) -> Result<HashSet<String>, DbError> {
     let rows: Vec<(String, String)> = duplicate_candidates::table
-        .filter(duplicate_candidates::status.eq(REJECTED))
+        .filter(duplicate_candidates::status.eq(DuplicateStatus::Rejected))
         .filter(
             duplicate_candidates::request_id
                 .eq(request_id)
@@ -741,7 +737,7 @@ fn decide(
     conn: &mut DbConnection,
     request_id: &str,
     candidate_id: &str,
-    status: &str,
+    status: DuplicateStatus,
     actor: &Actor,
     now: NaiveDateTime,
 ) -> Result<bool, DbError> {
@@ -769,7 +765,14 @@ pub fn confirm(
     actor: &Actor,
     now: NaiveDateTime,
 ) -> Result<bool, DbError> {
-    decide(conn, request_id, candidate_id, CONFIRMED, actor, now)
+    decide(
+        conn,
+        request_id,
+        candidate_id,
+        DuplicateStatus::Confirmed,
+        actor,
+        now,
+    )
 }
 
 /// Staff say two requests are about different people: the pair is kept as rejected (added
@@ -781,7 +784,14 @@ pub fn reject(
     actor: &Actor,
     now: NaiveDateTime,
 ) -> Result<(), DbError> {
-    if !decide(conn, request_id, candidate_id, REJECTED, actor, now)? {
+    if !decide(
+        conn,
+        request_id,
+        candidate_id,
+        DuplicateStatus::Rejected,
+        actor,
+        now,
+    )? {
         insert_candidates(
             conn,
             &[CandidateRow {
@@ -789,7 +799,7 @@ pub fn reject(
                 candidate_id: candidate_id.to_string(),
                 score: 0,
                 reasons: "[]".to_string(),
-                status: REJECTED.to_string(),
+                status: DuplicateStatus::Rejected,
                 created_at: now,
                 decided_at: Some(now),
                 decided_by: Some(actor.to_string()),
@@ -805,7 +815,7 @@ pub fn candidates_of(
     conn: &mut DbConnection,
     request_id: &str,
 ) -> Result<Vec<CandidateView>, DbError> {
-    type Found = (String, Option<String>, i32, String, String);
+    type Found = (String, Option<String>, i32, String, DuplicateStatus);
     let earlier: Vec<Found> = duplicate_candidates::table
         .inner_join(
             case_requests::table.on(case_requests::id.eq(duplicate_candidates::candidate_id)),

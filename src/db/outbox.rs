@@ -10,6 +10,7 @@ use std::str::FromStr;
 
 use super::schema::outbox;
 use super::{DbConnection, DbError};
+pub use crate::domain::vocab::OutboxKind;
 
 /// Where a mail stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,7 +61,7 @@ impl fmt::Display for OutboxStatus {
 #[diesel(treat_none_as_default_value = false)]
 pub struct OutboxRow {
     pub id: String,
-    pub kind: String,
+    pub kind: OutboxKind,
     pub request_id: Option<String>,
     pub recipient: String,
     pub subject: String,
@@ -68,7 +69,7 @@ pub struct OutboxRow {
     pub body_html: String,
     pub urgent: bool,
     pub dedup_key: Option<String>,
-    pub status: String,
+    pub status: OutboxStatus,
     pub attempts: i32,
     pub last_error: Option<String>,
     pub next_attempt_at: NaiveDateTime,
@@ -79,10 +80,10 @@ pub struct OutboxRow {
 
 impl OutboxRow {
     /// A row due now with no attempts yet; the caller fills in what is sent and to whom.
-    pub fn pending(id: String, now: NaiveDateTime) -> Self {
+    pub fn pending(id: String, kind: OutboxKind, now: NaiveDateTime) -> Self {
         OutboxRow {
             id,
-            kind: String::new(),
+            kind,
             request_id: None,
             recipient: String::new(),
             subject: String::new(),
@@ -90,7 +91,7 @@ impl OutboxRow {
             body_html: String::new(),
             urgent: false,
             dedup_key: None,
-            status: OutboxStatus::Pending.as_str().to_string(),
+            status: OutboxStatus::Pending,
             attempts: 0,
             last_error: None,
             next_attempt_at: now,

@@ -10,11 +10,12 @@ use diesel::sql_types::Text;
 use diesel::sqlite::Sqlite;
 use std::io::Write;
 
+use super::outbox::OutboxStatus;
 use super::DbConnection;
 use crate::domain::actor::Actor;
 use crate::domain::vocab::{
-    Category, Language, Location, Priority, ReferralProgram, SivStatus, Source, Status,
-    SubmitterKind, UsTie,
+    Category, DuplicateStatus, Language, Location, OutboxKind, Priority, ReferralProgram,
+    SivStatus, Source, Status, SubmitterKind, UsTie,
 };
 
 type MultiBackend = <DbConnection as diesel::Connection>::Backend;
@@ -95,6 +96,9 @@ text_column!(
     SivStatus => SivStatusText,
     ReferralProgram => ReferralProgramText,
     UsTie => UsTieText,
+    OutboxKind => OutboxKindText,
+    DuplicateStatus => DuplicateStatusText,
+    OutboxStatus => OutboxStatusText,
 );
 
 impl Stored for Actor {

@@ -193,6 +193,35 @@ text_enum! {
     }
 }
 
+text_enum! {
+    /// What an outbox row delivers: one of the mails, or a webhook to a partner.
+    pub enum OutboxKind {
+        Acknowledgment => "acknowledgment",
+        NewRequest => "new_request",
+        Assigned => "assigned",
+        StatusChanged => "status_changed",
+        Digest => "digest",
+        WebhookStatusChanged => "webhook.status_changed",
+    }
+}
+
+impl OutboxKind {
+    /// Whether the row is a webhook delivery rather than a mail.
+    pub fn is_webhook(self) -> bool {
+        matches!(self, OutboxKind::WebhookStatusChanged)
+    }
+}
+
+text_enum! {
+    /// What staff decided about a possible duplicate.
+    pub enum DuplicateStatus {
+        /// Intake flagged it; nobody has looked yet.
+        Suggested => "suggested",
+        Confirmed => "confirmed",
+        Rejected => "rejected",
+    }
+}
+
 impl Language {
     /// The text direction of the language, for `<html dir>`.
     pub fn dir(self) -> &'static str {

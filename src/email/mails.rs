@@ -7,6 +7,7 @@ use askama::Template;
 use chrono::NaiveDate;
 
 use crate::domain::fields::ContactEmail;
+use crate::domain::vocab::OutboxKind;
 use crate::domain::{Category, Language, Priority};
 use crate::i18n::{self, Tr};
 
@@ -110,14 +111,14 @@ pub enum Mail {
 }
 
 impl Mail {
-    /// The outbox's name for this kind of mail.
-    pub fn kind(&self) -> &'static str {
+    /// The outbox's kind for this mail.
+    pub fn kind(&self) -> OutboxKind {
         match self {
-            Mail::Acknowledgment { .. } => "acknowledgment",
-            Mail::NewRequest { .. } => "new_request",
-            Mail::Assigned { .. } => "assigned",
-            Mail::StatusChanged { .. } => "status_changed",
-            Mail::Digest { .. } => "digest",
+            Mail::Acknowledgment { .. } => OutboxKind::Acknowledgment,
+            Mail::NewRequest { .. } => OutboxKind::NewRequest,
+            Mail::Assigned { .. } => OutboxKind::Assigned,
+            Mail::StatusChanged { .. } => OutboxKind::StatusChanged,
+            Mail::Digest { .. } => OutboxKind::Digest,
         }
     }
 
@@ -425,7 +426,7 @@ mod tests {
             r.html.contains("&#60;safe&#62; &#38; private")
                 || r.html.contains("&lt;safe&gt; &amp; private")
         );
-        assert_eq!(mail.kind(), "acknowledgment");
+        assert_eq!(mail.kind(), OutboxKind::Acknowledgment);
         assert_eq!(mail.dedup_key(), None);
     }
 
@@ -519,7 +520,7 @@ mod tests {
         assert!(r
             .html
             .contains("https://triage.example.org/admin/requests/TF-7K3M-9QXD"));
-        assert_eq!(mail.kind(), "assigned");
+        assert_eq!(mail.kind(), OutboxKind::Assigned);
     }
 
     #[test]

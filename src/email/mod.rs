@@ -82,7 +82,6 @@ fn outbox_rows(
         .recipients()
         .into_iter()
         .map(|to| OutboxRow {
-            kind: mail.kind().to_string(),
             request_id: mail.request_id().map(str::to_string),
             recipient: to.as_str().to_string(),
             subject: rendered.subject.clone(),
@@ -90,7 +89,7 @@ fn outbox_rows(
             body_html: rendered.html.clone(),
             urgent: mail.is_urgent(),
             dedup_key: mail.dedup_key(),
-            ..OutboxRow::pending(db::models::new_row_id(), now)
+            ..OutboxRow::pending(db::models::new_row_id(), mail.kind(), now)
         })
         .collect())
 }
@@ -114,7 +113,7 @@ pub fn address_list(raw: &str) -> Vec<ContactEmail> {
 /// Who an outbox row goes to, as logs and staff lists show it: a masked address, or the
 /// webhook of a partner (by id; a partner is no person).
 pub fn recipient_label(row: &OutboxRow) -> String {
-    if webhook::is_webhook(row) {
+    if row.kind.is_webhook() {
         format!("webhook of partner {}", row.recipient)
     } else {
         mask(&row.recipient)

@@ -303,7 +303,7 @@ mod tests {
         let now = chrono::Utc::now().naive_utc();
         OutboxRow {
             id: "0b1c".into(),
-            kind: "acknowledgment".into(),
+            kind: crate::db::outbox::OutboxKind::Acknowledgment,
             request_id: None,
             recipient: recipient.into(),
             subject: "Your request TF-7K3M-9QXD\r\nBcc: evil@example.org".into(),
@@ -311,7 +311,7 @@ mod tests {
             body_html: "<p>html</p>".into(),
             urgent: false,
             dedup_key: None,
-            status: "pending".into(),
+            status: crate::db::outbox::OutboxStatus::Pending,
             attempts: 1,
             last_error: None,
             next_attempt_at: now,

@@ -16,21 +16,15 @@ use std::time::Duration;
 
 use super::transport::SendFailure;
 use crate::db::cases::Applied;
+use crate::db::outbox::OutboxKind;
 use crate::db::outbox::OutboxRow;
 use crate::db::{self, DbConnection, DbError};
 use crate::domain::workflow::CaseAction;
 
-/// The outbox kind of a status-change delivery; every webhook kind starts with `webhook.`.
-pub const STATUS_CHANGED: &str = "webhook.status_changed";
 /// The event name partners see, in the body and the `X-CaseTriage-Event` header.
 pub const EVENT_STATUS_CHANGED: &str = "request.status_changed";
 /// How long one delivery may take, connection included.
 pub const TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Whether an outbox row is a webhook delivery rather than a mail.
-pub fn is_webhook(row: &OutboxRow) -> bool {
-    row.kind.starts_with("webhook.")
-}
 
 /// The body of a status-change delivery.
 #[derive(Debug, Serialize)]
@@ -86,13 +80,12 @@ pub fn enqueue_for(
     })
     .map_err(|e| DbError::Corrupt(format!("webhook body: {e}")))?;
     let row = OutboxRow {
-        kind: STATUS_CHANGED.to_string(),
         request_id: Some(case.id.clone()),
         // The partner, not its URL: a delivery goes to the URL and secret of its attempt.
         recipient: partner_id.to_string(),
         subject: EVENT_STATUS_CHANGED.to_string(),
         body_text: body,
-        ..OutboxRow::pending(id, now)
+        ..OutboxRow::pending(id, OutboxKind::WebhookStatusChanged, now)
     };
     db::outbox::insert(conn, &row)?;
     Ok(true)

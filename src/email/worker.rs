@@ -9,7 +9,7 @@ use std::time::Duration;
 use tokio::sync::{watch, Notify};
 
 use super::transport::{build_message, SendFailure, Transport};
-use super::webhook::{self, Hooks};
+use super::webhook::Hooks;
 use super::{digest, recipient_label, MailError};
 use crate::config::Settings;
 use crate::db::duplicates::Recent;
@@ -203,7 +203,7 @@ impl Worker {
     /// Sends one claimed row (a mail, or a partner's webhook) and records a failure; its id
     /// when it was delivered, for the caller to mark it sent.
     async fn deliver(&self, row: OutboxRow) -> Result<Option<String>, MailError> {
-        let hook = webhook::is_webhook(&row);
+        let hook = row.kind.is_webhook();
         let result = if hook {
             self.post_webhook(&row).await?
         } else {

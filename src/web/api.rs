@@ -559,7 +559,7 @@ pub async fn get_duplicates(
                 reference: c.reference,
                 score: f64::from(c.score_per_mille) / 1000.0,
                 reasons: c.reasons,
-                status: c.status,
+                status: c.status.to_string(),
             })
             .collect(),
     }))

@@ -116,7 +116,7 @@ on_both_backends! {
             .db(|c| db::outbox::list(c, None, 100))
             .await
             .into_iter()
-            .find(|m| m.kind == "acknowledgment")
+            .find(|m| m.kind.as_str() == "acknowledgment")
             .expect("an acknowledgment");
         assert_eq!(
             ack.subject,
@@ -171,7 +171,7 @@ on_both_backends! {
             .db(|c| db::outbox::list(c, None, 100))
             .await
             .into_iter()
-            .find(|m| m.kind == "acknowledgment")
+            .find(|m| m.kind.as_str() == "acknowledgment")
             .unwrap();
         assert_eq!(ack.subject, Tr(Language::Ps).t_with("mail-ack-subject", "reference", &reference));
 

@@ -198,9 +198,9 @@ on_both_backends! {
         actix_web::rt::time::sleep(Duration::from_millis(1500)).await;
         assert_eq!(receiver.deliveries().len(), 2, "one delivery per change");
         let outbox = app.db(|c| db::outbox::list(c, None, 100)).await;
-        let hooks: Vec<_> = outbox.iter().filter(|r| r.kind == "webhook.status_changed").collect();
+        let hooks: Vec<_> = outbox.iter().filter(|r| r.kind.as_str() == "webhook.status_changed").collect();
         assert_eq!(hooks.len(), 2);
-        assert!(hooks.iter().all(|r| r.status == "sent" && r.attempts == 1));
+        assert!(hooks.iter().all(|r| r.status.as_str() == "sent" && r.attempts == 1));
     }
 
     async fn a_failing_webhook_is_retried_until_it_answers(app: TestApp) {
@@ -217,9 +217,9 @@ on_both_backends! {
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             let rows = app.db(|c| db::outbox::list(c, None, 100)).await;
-            let row = rows.iter().find(|r| r.kind == "webhook.status_changed").unwrap();
+            let row = rows.iter().find(|r| r.kind.as_str() == "webhook.status_changed").unwrap();
             if row.last_error.is_some() {
-                assert_eq!(row.status, "pending");
+                assert_eq!(row.status.as_str(), "pending");
                 assert_eq!(row.last_error.as_deref(), Some("the webhook answered HTTP 500"));
                 break;
             }
@@ -240,8 +240,8 @@ on_both_backends! {
         actix_web::rt::time::sleep(Duration::from_millis(1500)).await;
         assert_eq!(receiver.deliveries().iter().filter(|d| d.answered == 200).count(), 1);
         let rows = app.db(|c| db::outbox::list(c, None, 100)).await;
-        let row = rows.iter().find(|r| r.kind == "webhook.status_changed").unwrap();
-        assert_eq!(row.status, "sent");
+        let row = rows.iter().find(|r| r.kind.as_str() == "webhook.status_changed").unwrap();
+        assert_eq!(row.status.as_str(), "sent");
         assert_eq!(row.attempts as usize, receiver.deliveries().len());
     }
 

@@ -10,6 +10,7 @@ use super::{see_other, AdminError, Staff};
 use crate::db::models::{CaseRequestRow, PersonalDataRow};
 use crate::db::{self, DbConnection, DbError};
 use crate::domain::staff::Permission;
+use crate::domain::vocab::DuplicateStatus;
 use crate::domain::workflow::CaseAction;
 use crate::domain::{Actor, CaseReference, Status};
 use crate::web::AppState;
@@ -85,7 +86,7 @@ pub fn load(
         .enumerate()
     {
         let mut rows = Vec::new();
-        if i < COMPARED && c.status != db::duplicates::REJECTED {
+        if i < COMPARED && c.status != DuplicateStatus::Rejected {
             if let Some(other) = db::requests::find_by_reference(conn, &c.reference)? {
                 let theirs_personal = db::requests::personal_data(conn, &other.id)?;
                 db::cases::audit(
@@ -112,7 +113,7 @@ pub fn load(
         out.push(DuplicateView {
             score: format!("{:.2}", c.score_per_mille as f64 / 1000.0),
             reasons: c.reasons.join(", "),
-            status: c.status,
+            status: c.status.to_string(),
             reference: c.reference,
             rows,
         });

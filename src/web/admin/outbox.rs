@@ -41,7 +41,7 @@ pub struct OutboxQuery {
 fn item(row: OutboxRow) -> MailItem {
     let when = match row.sent_at {
         Some(t) => format!("sent {}", t.format("%Y-%m-%d %H:%M")),
-        None if row.status == OutboxStatus::Pending.as_str() => {
+        None if row.status == OutboxStatus::Pending => {
             format!("next try {}", row.next_attempt_at.format("%Y-%m-%d %H:%M"))
         }
         None => format!("queued {}", row.created_at.format("%Y-%m-%d %H:%M")),
@@ -49,8 +49,8 @@ fn item(row: OutboxRow) -> MailItem {
     MailItem {
         recipient: email::recipient_label(&row),
         id: row.id,
-        kind: row.kind,
-        status: row.status,
+        kind: row.kind.to_string(),
+        status: row.status.as_str().to_string(),
         attempts: row.attempts,
         last_error: row.last_error.unwrap_or_default(),
         when,
