@@ -79,7 +79,7 @@ pub struct Setup {
     rules: Vec<RoutingRule>,
     default_queue: QueueSlug,
     queues: HashMap<String, QueueRow>,
-    guidance: HashMap<String, GuidanceRow>,
+    guidance: HashMap<crate::domain::Category, GuidanceRow>,
 }
 
 impl Setup {
@@ -340,7 +340,7 @@ fn store_one(
         audit.push(duplicate_audit_row(&row, &duplicates));
     }
     let queue = setup.queue(conn, &row.queue_slug)?;
-    let guidance = setup.guidance.get(classification.category.as_str());
+    let guidance = setup.guidance.get(&classification.category);
     let mut mails = 0;
     for mail in mails_for(p.request, &row, classification, &queue, guidance, &code) {
         mails += email::enqueue_into(conn, &mut rows.outbox, settings, &mail, now)?;

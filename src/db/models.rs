@@ -7,7 +7,8 @@ use super::schema::{
     api_tokens, audit_events, case_notes, case_requests, guidance, partners, queues,
     request_personal_data, routing_rules, status_codes, users,
 };
-use super::{parse_column, DbError};
+use super::DbError;
+use crate::domain::staff::Role;
 use crate::domain::{
     Actor, Category, Language, Location, Priority, QueueSlug, ReferralProgram, RoutingRule,
     SivStatus, Source, Status, SubmitterKind, UsTie,
@@ -131,10 +132,10 @@ pub struct RoutingRuleRow {
     pub id: String,
     pub position: i32,
     pub name: String,
-    pub category: Option<String>,
-    pub priority: Option<String>,
-    pub source: Option<String>,
-    pub location: Option<String>,
+    pub category: Option<Category>,
+    pub priority: Option<Priority>,
+    pub source: Option<Source>,
+    pub location: Option<Location>,
     pub queue_slug: String,
     pub enabled: bool,
     pub created_at: NaiveDateTime,
@@ -142,14 +143,11 @@ pub struct RoutingRuleRow {
 
 impl RoutingRuleRow {
     pub fn into_rule(self) -> Result<RoutingRule, DbError> {
-        fn opt<T: std::str::FromStr>(col: &str, v: Option<String>) -> Result<Option<T>, DbError> {
-            v.map(|s| parse_column(col, &s)).transpose()
-        }
         Ok(RoutingRule {
-            category: opt("routing_rules.category", self.category)?,
-            priority: opt("routing_rules.priority", self.priority)?,
-            source: opt("routing_rules.source", self.source)?,
-            location: opt("routing_rules.location", self.location)?,
+            category: self.category,
+            priority: self.priority,
+            source: self.source,
+            location: self.location,
             queue: QueueSlug::parse(&self.queue_slug)
                 .map_err(|_| DbError::Corrupt("routing_rules.queue_slug".into()))?,
             id: self.id,
@@ -163,7 +161,7 @@ impl RoutingRuleRow {
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = guidance)]
 pub struct GuidanceRow {
-    pub category: String,
+    pub category: Category,
     pub body: String,
     pub next_steps: String,
     pub updated_at: NaiveDateTime,
@@ -215,7 +213,7 @@ pub struct UserRow {
     pub email: String,
     pub display_name: String,
     pub password_hash: String,
-    pub role: String,
+    pub role: Role,
     pub active: bool,
     pub failed_logins: i32,
     pub last_failed_login_at: Option<NaiveDateTime>,

@@ -240,12 +240,12 @@ pub fn find_by_reference(
 /// Every guidance text, by category.
 pub fn all_guidance(
     conn: &mut DbConnection,
-) -> Result<std::collections::HashMap<String, GuidanceRow>, DbError> {
+) -> Result<std::collections::HashMap<Category, GuidanceRow>, DbError> {
     Ok(guidance::table
         .select(GuidanceRow::as_select())
         .load(conn)?
         .into_iter()
-        .map(|g| (g.category.clone(), g))
+        .map(|g| (g.category, g))
         .collect())
 }
 

@@ -13,6 +13,7 @@ use std::io::Write;
 use super::outbox::OutboxStatus;
 use super::DbConnection;
 use crate::domain::actor::Actor;
+use crate::domain::staff::Role;
 use crate::domain::vocab::{
     Category, DuplicateStatus, Language, Location, OutboxKind, Priority, ReferralProgram,
     SivStatus, Source, Status, SubmitterKind, UsTie,
@@ -99,6 +100,7 @@ text_column!(
     OutboxKind => OutboxKindText,
     DuplicateStatus => DuplicateStatusText,
     OutboxStatus => OutboxStatusText,
+    Role => RoleText,
 );
 
 impl Stored for Actor {

@@ -118,10 +118,7 @@ impl FromRequest for Staff {
             })
             .await?;
             let (csrf, user, queues) = found.ok_or(AdminError::LoginRequired)?;
-            let role = user
-                .role
-                .parse()
-                .map_err(|_| AdminError::Db(DbError::Corrupt("users.role".into())))?;
+            let role = user.role;
             Ok(Staff {
                 id: user.id,
                 email: user.email,
@@ -188,7 +185,7 @@ pub fn create_user(
         email: email.as_str().to_lowercase(),
         display_name: name.to_string(),
         password_hash,
-        role: role.as_str().to_string(),
+        role,
         active: true,
         failed_logins: 0,
         last_failed_login_at: None,

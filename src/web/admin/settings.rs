@@ -68,11 +68,7 @@ async fn users_page(
         users: users
             .into_iter()
             .map(|(u, queues)| UserItem {
-                role: u
-                    .role
-                    .parse::<Role>()
-                    .map(|r| r.as_str())
-                    .unwrap_or("viewer"),
+                role: u.role.as_str(),
                 id: u.id,
                 email: u.email,
                 name: u.display_name,
@@ -202,7 +198,7 @@ pub async fn update_user(
             if let Some(hash) = &hash {
                 db::staff::set_password(conn, &id, hash)?;
             }
-            if !active || hash.is_some() || user.role != role.as_str() {
+            if !active || hash.is_some() || user.role != role {
                 // A changed account logs in again with what it may now do.
                 db::staff::delete_user_sessions(conn, &id)?;
             }
@@ -291,10 +287,10 @@ async fn rules_page(
                 id: r.id,
                 position: r.position,
                 name: r.name,
-                category: r.category.unwrap_or_default(),
-                priority: r.priority.unwrap_or_default(),
-                source: r.source.unwrap_or_default(),
-                location: r.location.unwrap_or_default(),
+                category: r.category.map(|c| c.to_string()).unwrap_or_default(),
+                priority: r.priority.map(|p| p.to_string()).unwrap_or_default(),
+                source: r.source.map(|s| s.to_string()).unwrap_or_default(),
+                location: r.location.map(|l| l.to_string()).unwrap_or_default(),
                 queue: r.queue_slug,
                 enabled: r.enabled,
             })
@@ -498,7 +494,7 @@ async fn guidance_page(
     let items = Category::ALL
         .iter()
         .map(|c| {
-            let row = rows.iter().find(|r| r.category == c.as_str());
+            let row = rows.iter().find(|r| r.category == *c);
             (
                 c.as_str(),
                 c.label(),
