@@ -199,42 +199,38 @@ fn message_id_of(path: &Path) -> Option<String> {
     Some(id.to_string())
 }
 
-/// `Auto-Submitted: auto-generated` (RFC 3834): the app sends every mail on its own, so
-/// vacation responders and mail intakes (ours too) must not answer it.
-#[derive(Clone)]
-struct AutoSubmitted;
+/// A header with one fixed value, for lettre's typed headers.
+macro_rules! fixed_header {
+    ($(#[$doc:meta])* $ty:ident, $name:literal, $value:literal) => {
+        $(#[$doc])*
+        #[derive(Clone)]
+        struct $ty;
 
-impl Header for AutoSubmitted {
-    fn name() -> HeaderName {
-        HeaderName::new_from_ascii_str("Auto-Submitted")
-    }
+        impl Header for $ty {
+            fn name() -> HeaderName {
+                HeaderName::new_from_ascii_str($name)
+            }
 
-    fn parse(_: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
-        Ok(AutoSubmitted)
-    }
+            fn parse(_: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+                Ok($ty)
+            }
 
-    fn display(&self) -> HeaderValue {
-        HeaderValue::new(Self::name(), "auto-generated".to_string())
-    }
+            fn display(&self) -> HeaderValue {
+                HeaderValue::new(Self::name(), $value.to_string())
+            }
+        }
+    };
 }
 
-/// `X-Auto-Response-Suppress: All`: the same request in the words Exchange and Outlook read.
-#[derive(Clone)]
-struct AutoResponseSuppress;
-
-impl Header for AutoResponseSuppress {
-    fn name() -> HeaderName {
-        HeaderName::new_from_ascii_str("X-Auto-Response-Suppress")
-    }
-
-    fn parse(_: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
-        Ok(AutoResponseSuppress)
-    }
-
-    fn display(&self) -> HeaderValue {
-        HeaderValue::new(Self::name(), "All".to_string())
-    }
-}
+fixed_header!(
+    /// RFC 3834: the app sends every mail on its own, so vacation responders and mail
+    /// intakes (ours too) must not answer it.
+    AutoSubmitted, "Auto-Submitted", "auto-generated"
+);
+fixed_header!(
+    /// The same request in the words Exchange and Outlook read.
+    AutoResponseSuppress, "X-Auto-Response-Suppress", "All"
+);
 
 /// The message for one outbox row: sender, recipient, one-line subject, a text and an HTML
 /// alternative. Its Message-ID comes from the row, so a receiver can tell a resent copy.
