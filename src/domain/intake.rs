@@ -22,8 +22,8 @@ pub const HOUSEHOLD_MAX: i64 = 50;
 
 /// The request body of `POST /api/v1/requests`. Required parts are `Option` here so that a
 /// missing one becomes a field error next to the others, not a parse failure.
-#[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(remote = "Self", deny_unknown_fields)]
 pub struct IntakeInput {
     pub submitter: Option<SubmitterInput>,
     pub applicant: Option<ApplicantInput>,
@@ -49,8 +49,8 @@ where
     Ok(Option::<Vec<T>>::deserialize(deserializer)?.unwrap_or_default())
 }
 
-#[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(remote = "Self", deny_unknown_fields)]
 pub struct SubmitterInput {
     pub kind: Option<SubmitterKind>,
     pub name: Option<String>,
@@ -59,8 +59,8 @@ pub struct SubmitterInput {
     pub organization: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(remote = "Self", deny_unknown_fields)]
 pub struct ApplicantInput {
     pub full_name: Option<String>,
     pub date_of_birth: Option<String>,
@@ -71,28 +71,61 @@ pub struct ApplicantInput {
     pub household_size: Option<i64>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(remote = "Self", deny_unknown_fields)]
 pub struct SivInput {
     pub status: Option<SivStatus>,
     pub case_number: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(remote = "Self", deny_unknown_fields)]
 pub struct ReferralInput {
     pub program: Option<ReferralProgram>,
     pub referred_by: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Copy, Default, Deserialize, utoipa::ToSchema)]
+#[serde(remote = "Self", deny_unknown_fields)]
 pub struct UrgentInput {
     #[serde(default)]
     pub danger: bool,
     #[serde(default)]
     pub medical: bool,
 }
+
+/// Serde reads a struct from a JSON array as well, field by field in declaration order, so
+/// `"siv": ["approved", "COM-1"]` would be taken as a status and a case number. The contract
+/// names its fields: each part is read from an object only, with serde's own reading
+/// (`remote = "Self"`) behind the check.
+macro_rules! objects_only {
+    ($($part:ident),+ $(,)?) => {$(
+        impl<'de> Deserialize<'de> for $part {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                struct Fields;
+                impl<'de> serde::de::Visitor<'de> for Fields {
+                    type Value = $part;
+                    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                        f.write_str("an object")
+                    }
+                    fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<$part, A::Error> {
+                        $part::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    }
+                }
+                deserializer.deserialize_map(Fields)
+            }
+        }
+    )+};
+}
+
+objects_only!(
+    IntakeInput,
+    SubmitterInput,
+    ApplicantInput,
+    SivInput,
+    ReferralInput,
+    UrgentInput
+);
 
 /// One problem with one field, named by its path in the JSON contract
 /// (`applicant.full_name`), with a stable code and English words the person who typed it

@@ -342,10 +342,6 @@ fn take_out(
     let Some((last, parents)) = steps.split_last() else {
         return false;
     };
-    // A list sent where an object is wanted is one misfit, not one per element.
-    if parents.is_empty() && matches!(last, Step::Index(_)) {
-        return false;
-    }
     let mut at = value;
     for step in parents {
         let next = match (step, at) {
@@ -381,6 +377,11 @@ fn plain_type_error(message: &str) -> Option<String> {
         "a string" => "a text string",
         "a sequence" => "a list",
         e if e.starts_with("struct ") => "an object",
+        other => other,
+    };
+    let got = match got {
+        "sequence" => "a list",
+        "map" => "an object",
         other => other,
     };
     Some(format!("must be {want}, not {got}"))
@@ -785,10 +786,59 @@ mod tests {
         );
     }
 
+    fn errors(body: &serde_json::Value) -> Vec<(String, String)> {
+        match parse_json::<IntakeInput>(body.to_string().as_bytes()) {
+            Err(ApiError::Invalid(errors)) => {
+                errors.into_iter().map(|e| (e.field, e.message)).collect()
+            }
+            other => panic!("expected invalid fields, got {other:?}"),
+        }
+    }
+
     #[test]
     fn a_body_that_is_not_an_object_is_one_error() {
-        assert_eq!(fields(&serde_json::json!([1, 2])), ["[0]"]);
-        assert_eq!(fields(&serde_json::json!("text")), [""]);
+        for body in [
+            serde_json::json!([1, 2]),
+            serde_json::json!([{"kind": "self"}, {"full_name": "A"}]),
+            serde_json::json!([]),
+            serde_json::json!("text"),
+        ] {
+            let got = errors(&body);
+            assert_eq!(got.len(), 1, "{body}: {got:?}");
+            assert_eq!(got[0].0, "", "{body}");
+            assert!(got[0].1.starts_with("must be an object"), "{body}: {got:?}");
+        }
+    }
+
+    /// Serde would read a struct from a list by position; every part of the contract is
+    /// an object, at every depth.
+    #[test]
+    fn a_list_where_a_part_is_wanted_is_named() {
+        let parts = [
+            (
+                "submitter",
+                serde_json::json!(["self", null, null, null, null]),
+            ),
+            (
+                "applicant",
+                serde_json::json!(["Ahmad Karimi", null, "+93700123456"]),
+            ),
+            ("siv", serde_json::json!(["approved", "COM-123456"])),
+            ("referral", serde_json::json!(["p1", "UNHCR"])),
+            ("urgent", serde_json::json!([true, false])),
+            ("siv", serde_json::json!([])),
+        ];
+        for (part, list) in parts {
+            let body = serde_json::json!({ part: list, "consent": true });
+            assert_eq!(
+                errors(&body),
+                [(
+                    part.to_string(),
+                    "must be an object, not a list".to_string()
+                )],
+                "{body}"
+            );
+        }
     }
 
     #[test]

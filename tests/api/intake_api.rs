@@ -178,6 +178,51 @@ on_both_backends! {
         assert_eq!(app.request_count().await, 0);
     }
 
+    async fn parts_sent_as_lists_are_refused_at_every_depth(app: TestApp) {
+        // What serde alone would read by position, field after field.
+        let positional = [
+            ("submitter", json!(["self", null, null, null, null])),
+            ("applicant", json!(["Ahmad Karimi", "1990-05-01", "+93 700 123 456", null, null, "pakistan", 4])),
+            ("siv", json!(["approved", "COM-123456"])),
+            ("referral", json!(["p1", "UNHCR Islamabad"])),
+            ("urgent", json!([true, true])),
+        ];
+        for (part, list) in &positional {
+            let mut body = valid_request();
+            body[part] = list.clone();
+            let resp = app.post_json("/api/v1/requests", &body).await;
+            assert_eq!(resp.status(), 422, "{part}");
+            let err: Value = resp.json().await.unwrap();
+            assert_eq!(err["errors"].as_array().unwrap().len(), 1, "{err}");
+            assert_eq!(err["errors"][0]["field"], *part, "{err}");
+            assert_eq!(err["errors"][0]["message"], "must be an object, not a list", "{err}");
+        }
+
+        let whole: Vec<Value> = positional
+            .iter()
+            .map(|(_, list)| list.clone())
+            .chain([json!([]), json!("none"), json!(null), json!("text"), json!(true), json!("en")])
+            .collect();
+        let resp = app.post_json("/api/v1/requests", &Value::Array(whole.clone())).await;
+        assert_eq!(resp.status(), 422);
+        let err: Value = resp.json().await.unwrap();
+        assert_eq!(err["errors"].as_array().unwrap().len(), 1, "{err}");
+        assert_eq!(err["errors"][0]["field"], "", "{err}");
+        assert_eq!(err["errors"][0]["message"], "must be an object, not a list", "{err}");
+
+        // Every row of a batch is read the same way.
+        let mut nested = valid_request();
+        nested["siv"] = json!(["approved", "COM-123456"]);
+        let rows = json!([valid_request(), nested, whole]);
+        let resp = app.post_json("/api/v1/requests:batch", &rows).await;
+        assert_eq!(resp.status(), 200);
+        let body: Value = resp.json().await.unwrap();
+        assert_eq!(body["created"], 1, "{body}");
+        assert_eq!(body["results"][1]["errors"][0]["field"], "siv", "{body}");
+        assert_eq!(body["results"][2]["errors"][0]["field"], "", "{body}");
+        assert_eq!(app.request_count().await, 1, "only the row sent as an object is stored");
+    }
+
     async fn malformed_oversized_and_non_json_bodies_are_refused(app: TestApp) {
         let resp = app
             .raw
