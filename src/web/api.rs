@@ -234,16 +234,23 @@ fn field_error(e: serde_path_to_error::Error<serde_json::Error>) -> FieldError {
 fn described(steps: &[Step], e: serde_json::Error) -> FieldError {
     let mut field = path_text(steps);
     let mut message = plain_message(e);
-    // Serde names a field given twice in its words only, at the object holding it.
-    if let Some(name) = message
-        .strip_prefix("duplicate field `")
-        .and_then(|rest| rest.strip_suffix('`'))
-    {
-        if !field.is_empty() {
-            field.push('.');
+    // Serde names a field given twice or left out in its words only, at the object
+    // holding it.
+    for (prefix, words) in [
+        ("duplicate field `", "is given more than once; send it once"),
+        ("missing field `", "is required"),
+    ] {
+        if let Some(name) = message
+            .strip_prefix(prefix)
+            .and_then(|rest| rest.strip_suffix('`'))
+        {
+            if !field.is_empty() {
+                field.push('.');
+            }
+            field.push_str(name);
+            message = words.to_string();
+            break;
         }
-        field.push_str(name);
-        message = "is given more than once; send it once".to_string();
     }
     FieldError::new(field, message)
 }
@@ -254,7 +261,7 @@ fn plain_message(e: serde_json::Error) -> String {
         Some(i) => message[..i].to_string(),
         None => message,
     };
-    plain_type_error(&message).unwrap_or(message)
+    in_contract_words(&message).unwrap_or(message)
 }
 
 /// One step of a path into a JSON body.
@@ -367,24 +374,80 @@ fn take_out(
     }
 }
 
-/// Rewords serde's "invalid type: string \"five\", expected i64" for people.
-fn plain_type_error(message: &str) -> Option<String> {
-    let rest = message.strip_prefix("invalid type: ")?;
-    let (got, expected) = rest.split_once(", expected ")?;
-    let want = match expected {
-        e if e.starts_with('i') || e.starts_with('u') => "a whole number",
+/// Serde's words for a value that does not fit ("invalid type: string \"five\", expected
+/// i64") in the contract's ("must be a whole number, not text"): a client sees what the
+/// field should be, never the Rust type behind it.
+fn in_contract_words(message: &str) -> Option<String> {
+    if let Some(rest) = message.strip_prefix("invalid type: ") {
+        let (got, expected) = rest.split_once(", expected ")?;
+        let want = wanted(expected);
+        return Some(match sent(got) {
+            Some(got) => format!("must be {want}, not {got}"),
+            None => format!("must be {want}"),
+        });
+    }
+    if let Some(rest) = message.strip_prefix("invalid value: ") {
+        let (_, expected) = rest.split_once(", expected ")?;
+        return Some(match wanted(expected) {
+            // A whole number past what any field of the contract holds.
+            "a whole number" => "is out of range".to_string(),
+            want => format!("must be {want}"),
+        });
+    }
+    if let Some(rest) = message.strip_prefix("invalid length ") {
+        let (_, expected) = rest.split_once(", expected ")?;
+        return Some(format!("must be {}", wanted(expected)));
+    }
+    if let Some(rest) = message.strip_prefix("unknown field `") {
+        let (_, known) = rest.split_once('`')?;
+        // The known names are the ones serde quotes: "expected one of `a`, `b`".
+        let names: Vec<&str> = known.split('`').skip(1).step_by(2).collect();
+        return Some(if names.is_empty() {
+            "is not a field of the contract".to_string()
+        } else {
+            format!(
+                "is not a field of the contract; the fields here are: {}",
+                names.join(", ")
+            )
+        });
+    }
+    None
+}
+
+/// What serde expected, as the contract says it.
+fn wanted(expected: &str) -> &str {
+    match expected {
+        "i8" | "i16" | "i32" | "i64" | "i128" | "isize" | "u8" | "u16" | "u32" | "u64" | "u128"
+        | "usize" => "a whole number",
+        "f32" | "f64" => "a number",
         "a boolean" => "true or false",
-        "a string" => "a text string",
+        "a string" | "a borrowed string" => "a text string",
         "a sequence" => "a list",
+        "a map" | "an object" => "an object",
         e if e.starts_with("struct ") => "an object",
-        other => other,
+        e if e.starts_with("one of: ") => e,
+        _ => "a value the contract allows here",
+    }
+}
+
+/// What was sent, as the contract says it; `None` when serde's words say nothing a
+/// client would recognise. Text is not echoed: the field names it, and it may be long.
+fn sent(got: &str) -> Option<String> {
+    let quoted = |prefix: &str| {
+        got.strip_prefix(prefix)
+            .and_then(|rest| rest.strip_prefix('`'))
+            .and_then(|rest| rest.strip_suffix('`'))
+            .map(str::to_string)
     };
-    let got = match got {
-        "sequence" => "a list",
-        "map" => "an object",
-        other => other,
-    };
-    Some(format!("must be {want}, not {got}"))
+    match got {
+        "null" | "unit value" => Some("null".to_string()),
+        "sequence" => Some("a list".to_string()),
+        "map" => Some("an object".to_string()),
+        g if g.starts_with("string ") => Some("text".to_string()),
+        _ => quoted("boolean ")
+            .or_else(|| quoted("integer ").map(|n| format!("the number {n}")))
+            .or_else(|| quoted("floating point ").map(|n| format!("the number {n}"))),
+    }
 }
 
 /// Logs a request: the server classifies, routes and stores it and answers with its summary.
@@ -762,6 +825,230 @@ mod tests {
             got.sort();
             expected.sort();
             prop_assert_eq!(got, expected);
+        }
+    }
+
+    /// Every name the contract gives a field, at any depth, so that generated bodies
+    /// reach the nested parts.
+    const KEYS: &[&str] = &[
+        "submitter",
+        "applicant",
+        "siv",
+        "referral",
+        "claimed_programs",
+        "us_tie",
+        "urgent",
+        "description",
+        "consent",
+        "language",
+        "kind",
+        "name",
+        "email",
+        "phone",
+        "organization",
+        "full_name",
+        "date_of_birth",
+        "whatsapp",
+        "location",
+        "household_size",
+        "status",
+        "case_number",
+        "program",
+        "referred_by",
+        "danger",
+        "medical",
+    ];
+
+    /// Values the contract allows somewhere, so that some fields fit and the rest is asked.
+    const WORDS: &[&str] = &[
+        "self",
+        "sponsor",
+        "organization",
+        "agency_office",
+        "pakistan",
+        "border",
+        "none",
+        "in_process",
+        "approved",
+        "p1",
+        "p2",
+        "siv",
+        "parole",
+        "citizen",
+        "lpr",
+        "en",
+        "fa-AF",
+        "ps",
+        "Ahmad Karimi",
+        "+93 700 123 456",
+        "1990-05-01",
+    ];
+
+    /// What serde or Rust would call things; a client must never read these. Generated
+    /// text is drawn from letters that cannot spell any of them.
+    const RUST_WORDS: &[&str] = &[
+        "struct",
+        "enum",
+        "variant",
+        "newtype",
+        "tuple",
+        "sequence",
+        "map",
+        "unit value",
+        "floating point",
+        "Option",
+        "Vec",
+        "String",
+        "str`",
+        "bool",
+        "i8",
+        "i16",
+        "i32",
+        "i64",
+        "i128",
+        "isize",
+        "u8",
+        "u16",
+        "u32",
+        "u64",
+        "u128",
+        "usize",
+        "f32",
+        "f64",
+        "IntakeInput",
+        "SubmitterInput",
+        "ApplicantInput",
+        "SivInput",
+        "ReferralInput",
+        "UrgentInput",
+        "SubmitterKind",
+        "Location",
+        "SivStatus",
+        "ReferralProgram",
+        "Program",
+        "UsTie",
+        "Language",
+    ];
+
+    fn key() -> impl Strategy<Value = String> {
+        prop_oneof![
+            4 => proptest::sample::select(KEYS).prop_map(String::from),
+            1 => "[a-h_]{1,4}",
+        ]
+    }
+
+    fn object(
+        values: impl Strategy<Value = serde_json::Value>,
+    ) -> impl Strategy<Value = serde_json::Value> {
+        proptest::collection::vec((key(), values), 0..8)
+            .prop_map(|pairs| serde_json::Value::Object(pairs.into_iter().collect()))
+    }
+
+    /// Any JSON shape, of a depth serde reads without hitting its recursion limit.
+    fn json_shape() -> impl Strategy<Value = serde_json::Value> {
+        use serde_json::Value;
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            any::<u64>().prop_map(Value::from),
+            proptest::num::f64::NORMAL.prop_map(Value::from),
+            proptest::sample::select(WORDS).prop_map(Value::from),
+            "[a-h ]{0,6}".prop_map(Value::from),
+        ];
+        leaf.prop_recursive(4, 64, 8, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+                object(inner),
+            ]
+        })
+    }
+
+    proptest! {
+        /// Whatever shape a body has, every answer is the body's fit or the contract's
+        /// words for each misfit, never serde's words for the Rust types behind it.
+        #[test]
+        fn no_answer_names_a_rust_type(
+            body in prop_oneof![1 => json_shape(), 3 => object(json_shape())]
+        ) {
+            match parse_json::<IntakeInput>(body.to_string().as_bytes()) {
+                Ok(_) => {}
+                Err(ApiError::Invalid(errors)) => {
+                    prop_assert!(!errors.is_empty());
+                    for e in errors {
+                        prop_assert!(!e.message.is_empty(), "{body}: {e:?}");
+                        for word in RUST_WORDS {
+                            prop_assert!(
+                                !e.message.contains(word),
+                                "{word:?} in {:?} at {:?} for {body}", e.message, e.field
+                            );
+                        }
+                    }
+                }
+                Err(other) => prop_assert!(false, "{body}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn misfits_are_told_in_the_contracts_words() {
+        for (body, field, message) in [
+            (
+                serde_json::json!({"siv": {"status": 3}}),
+                "siv.status",
+                "must be one of: none, in_process, approved, not the number 3",
+            ),
+            (
+                serde_json::json!({"applicant": {"household_size": "five"}}),
+                "applicant.household_size",
+                "must be a whole number, not text",
+            ),
+            (
+                serde_json::json!({"applicant": {"household_size": 4.5}}),
+                "applicant.household_size",
+                "must be a whole number, not the number 4.5",
+            ),
+            (
+                serde_json::json!({"applicant": {"household_size": u64::MAX}}),
+                "applicant.household_size",
+                "is out of range",
+            ),
+            (
+                serde_json::json!({"consent": "yes"}),
+                "consent",
+                "must be true or false, not text",
+            ),
+            (
+                serde_json::json!({"urgent": 1}),
+                "urgent",
+                "must be an object, not the number 1",
+            ),
+            (
+                serde_json::json!({"referral": "p1"}),
+                "referral",
+                "must be an object, not text",
+            ),
+            (
+                serde_json::json!({"claimed_programs": {}}),
+                "claimed_programs",
+                "must be a list, not an object",
+            ),
+            (
+                serde_json::json!({"description": []}),
+                "description",
+                "must be a text string, not a list",
+            ),
+            (
+                serde_json::json!({"urgent": {"now": true}}),
+                "urgent.now",
+                "is not a field of the contract; the fields here are: danger, medical",
+            ),
+        ] {
+            assert_eq!(
+                errors(&body),
+                [(field.to_string(), message.to_string())],
+                "{body}"
+            );
         }
     }
 

@@ -127,7 +127,16 @@ on_both_backends! {
         assert_eq!(resp.status(), 422);
         let err: Value = resp.json().await.unwrap();
         assert_eq!(err["errors"][0]["field"], "applicant.household_size");
-        assert!(err["errors"][0]["message"].as_str().unwrap().contains("whole number"));
+        assert_eq!(err["errors"][0]["message"], "must be a whole number, not text");
+
+        // A value of the wrong type is told the allowed values, never the Rust type.
+        let mut body = valid_request();
+        body["siv"]["status"] = json!(2);
+        let resp = app.post_json("/api/v1/requests", &body).await;
+        assert_eq!(resp.status(), 422);
+        let err: Value = resp.json().await.unwrap();
+        assert_eq!(err["errors"][0]["field"], "siv.status");
+        assert_eq!(err["errors"][0]["message"], "must be one of: none, in_process, approved, not the number 2");
 
         let mut body = valid_request();
         body["applicant"]["nickname"] = json!("Ahmad");
