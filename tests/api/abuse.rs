@@ -285,3 +285,65 @@ on_both_backends! {
         assert!(error["error"].is_object() && error["message"].is_object() && error["errors"].is_object());
     }
 }
+
+/// Routing does not depend on the database: SQLite only.
+#[actix_web::test]
+async fn every_address_answers_a_method_it_does_not_take_with_405_and_allow() {
+    let app = crate::helpers::spawn_app(Backend::Sqlite)
+        .await
+        .expect("sqlite app");
+    // (address, the methods it takes, answered in the API's error format)
+    let addresses = [
+        ("/", "GET, HEAD, POST", false),
+        ("/requests", "GET, POST", false),
+        ("/status", "GET, HEAD, POST", false),
+        ("/thanks", "GET, HEAD", false),
+        ("/submitted/x", "GET", false),
+        ("/static/style.css", "GET, HEAD", false),
+        ("/healthz", "GET, HEAD", false),
+        ("/readyz", "GET, HEAD", false),
+        ("/metrics", "GET, HEAD", false),
+        ("/admin", "GET", false),
+        ("/admin/login", "GET, POST", false),
+        ("/admin/login/code", "GET, POST", false),
+        ("/admin/logout", "POST", false),
+        ("/admin/requests/new", "GET, POST", false),
+        ("/admin/requests/TF-0000-0000", "GET", false),
+        ("/admin/partners/tokens/x/revoke", "POST", false),
+        ("/api/openapi.json", "GET, HEAD", true),
+        ("/api/v1/requests", "POST", true),
+        ("/api/v1/requests:batch", "POST", true),
+        ("/api/v1/requests/TF-0000-0000", "GET", true),
+        ("/api/v1/requests/TF-0000-0000/duplicates", "GET", true),
+    ];
+    let methods = ["TRACE", "PATCH", "PROPFIND", "PUT", "DELETE"];
+    for (path, allowed, api) in addresses {
+        let mut expected: Vec<&str> = allowed.split(", ").collect();
+        expected.sort();
+        for method in methods {
+            let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+            let resp = app
+                .raw
+                .request(method.clone(), app.url(path))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(resp.status(), 405, "{method} {path}");
+            let allow = resp.headers()["allow"].to_str().unwrap().to_string();
+            let mut got: Vec<&str> = allow.split(',').map(str::trim).collect();
+            got.sort();
+            assert_eq!(got, expected, "{method} {path}");
+            if api {
+                let err: Value = resp.json().await.unwrap();
+                assert_eq!(err["error"], "method_not_allowed", "{method} {path}");
+            }
+        }
+    }
+    // A common method is refused the same way where the address does not take it, and
+    // answered where it does.
+    let resp = app.raw.get(app.url("/admin/logout")).send().await.unwrap();
+    assert_eq!(resp.status(), 405);
+    assert_eq!(resp.headers()["allow"], "POST");
+    let resp = app.raw.head(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+}
