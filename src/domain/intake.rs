@@ -19,10 +19,13 @@ use super::vocab::{
 pub const DESCRIPTION_MAX_CHARS: usize = 5000;
 /// Largest household accepted.
 pub const HOUSEHOLD_MAX: i64 = 50;
+/// Longest organization or referrer name accepted, in characters as sent.
+pub const SHORT_TEXT_MAX_CHARS: usize = 200;
 
 /// The request body of `POST /api/v1/requests`. Required parts are `Option` here so that a
-/// missing one becomes a field error next to the others, not a parse failure.
-#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+/// missing one becomes a field error next to the others, not a parse failure; the
+/// published schema (`contract`) says which are required.
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(remote = "Self", deny_unknown_fields)]
 pub struct IntakeInput {
     pub submitter: Option<SubmitterInput>,
@@ -30,7 +33,7 @@ pub struct IntakeInput {
     pub siv: Option<SivInput>,
     pub referral: Option<ReferralInput>,
     /// Absent or `null`: none claimed.
-    #[serde(default, deserialize_with = "null_as_empty")]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub claimed_programs: Vec<Program>,
     pub us_tie: Option<UsTie>,
     pub urgent: Option<UrgentInput>,
@@ -40,16 +43,17 @@ pub struct IntakeInput {
     pub language: Option<Language>,
 }
 
-/// A list that may also be sent as `null`, like every other optional part of the contract.
-fn null_as_empty<'de, D, T>(deserializer: D) -> Result<Vec<T>, D::Error>
+/// A list or flag that may also be sent as `null`, like every other optional part of the
+/// contract.
+fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
 where
     D: serde::Deserializer<'de>,
-    T: Deserialize<'de>,
+    T: Deserialize<'de> + Default,
 {
-    Ok(Option::<Vec<T>>::deserialize(deserializer)?.unwrap_or_default())
+    Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
 }
 
-#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(remote = "Self", deny_unknown_fields)]
 pub struct SubmitterInput {
     pub kind: Option<SubmitterKind>,
@@ -59,7 +63,7 @@ pub struct SubmitterInput {
     pub organization: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(remote = "Self", deny_unknown_fields)]
 pub struct ApplicantInput {
     pub full_name: Option<String>,
@@ -68,29 +72,68 @@ pub struct ApplicantInput {
     pub whatsapp: Option<String>,
     pub email: Option<String>,
     pub location: Option<Location>,
+    #[serde(default, deserialize_with = "whole_number")]
     pub household_size: Option<i64>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+/// A whole number or `null`. JSON Schema counts `4.0` as a whole number, so it is one here
+/// too; one past what an `i64` holds is kept at the nearest end, for the range check.
+fn whole_number<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<i64>, D::Error> {
+    struct Whole;
+    impl<'de> serde::de::Visitor<'de> for Whole {
+        type Value = Option<i64>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a whole number")
+        }
+        fn visit_none<E>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_unit<E>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_any(self)
+        }
+        fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+            Ok(Some(v))
+        }
+        fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+            Ok(Some(i64::try_from(v).unwrap_or(i64::MAX)))
+        }
+        fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Self::Value, E> {
+            if v.fract() == 0.0 {
+                // `as` saturates: a huge whole number stays huge.
+                Ok(Some(v as i64))
+            } else {
+                Err(E::invalid_type(serde::de::Unexpected::Float(v), &self))
+            }
+        }
+    }
+    deserializer.deserialize_option(Whole)
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(remote = "Self", deny_unknown_fields)]
 pub struct SivInput {
     pub status: Option<SivStatus>,
     pub case_number: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(remote = "Self", deny_unknown_fields)]
 pub struct ReferralInput {
     pub program: Option<ReferralProgram>,
     pub referred_by: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, Default, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, Default, Deserialize)]
 #[serde(remote = "Self", deny_unknown_fields)]
 pub struct UrgentInput {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub danger: bool,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub medical: bool,
 }
 
@@ -209,6 +252,11 @@ impl NewCaseRequest {
     }
 }
 
+/// The longest name, and the problem past it.
+const NAME: (usize, Problem) = (PersonName::MAX_CHARS, Problem::NameTooLong);
+/// The longest organization or referrer name, and the problem past it.
+const SHORT_TEXT: (usize, Problem) = (SHORT_TEXT_MAX_CHARS, Problem::TextTooLong);
+
 /// Collects field errors while the parts of a request are parsed.
 struct Checker {
     errors: Vec<FieldError>,
@@ -236,14 +284,25 @@ impl Checker {
         }
     }
 
-    fn short_text(&mut self, field: &str, raw: Option<&String>, max: usize) -> Option<String> {
-        self.optional(field, raw, |s| {
-            let cleaned = clean_text(s)?;
-            if cleaned.chars().count() > max {
-                return Err(Problem::TextTooLong);
-            }
-            Ok(cleaned)
-        })
+    /// Parses an optional text field of at most `max` characters as sent, white space
+    /// around it included: the length a client can check before sending (`maxLength` in
+    /// the published schema). Blank counts as absent.
+    fn text<T>(
+        &mut self,
+        field: &str,
+        raw: Option<&String>,
+        (max, too_long): (usize, Problem),
+        parse: impl FnOnce(&str) -> Result<T, Problem>,
+    ) -> Option<T> {
+        if raw.is_some_and(|s| s.chars().count() > max) {
+            self.fail(field, too_long);
+            return None;
+        }
+        self.optional(field, raw, parse)
+    }
+
+    fn short_text(&mut self, field: &str, raw: Option<&String>) -> Option<String> {
+        self.text(field, raw, SHORT_TEXT, clean_text)
     }
 }
 
@@ -262,9 +321,10 @@ impl IntakeInput {
         if kind.is_none() {
             c.fail("submitter.kind", Problem::SubmitterKindMissing);
         }
-        let submitter_name = c.optional(
+        let submitter_name = c.text(
             "submitter.name",
             submitter_in.name.as_ref(),
+            NAME,
             PersonName::parse,
         );
         let submitter_email = c.optional(
@@ -277,11 +337,8 @@ impl IntakeInput {
             submitter_in.phone.as_ref(),
             PhoneNumber::parse,
         );
-        let organization = c.short_text(
-            "submitter.organization",
-            submitter_in.organization.as_ref(),
-            200,
-        );
+        let organization =
+            c.short_text("submitter.organization", submitter_in.organization.as_ref());
         if matches!(
             kind,
             Some(SubmitterKind::Organization | SubmitterKind::AgencyOffice)
@@ -297,18 +354,17 @@ impl IntakeInput {
             c.fail("submitter.name", Problem::SponsorNameMissing);
         }
 
-        let full_name = match applicant_in.full_name.as_deref().map(str::trim) {
-            None | Some("") => {
-                c.fail("applicant.full_name", Problem::FullNameMissing);
-                None
-            }
-            Some(raw) => match PersonName::parse(raw) {
-                Ok(n) => Some(n),
-                Err(msg) => {
-                    c.fail("applicant.full_name", msg);
-                    None
-                }
-            },
+        let full_name_raw = applicant_in.full_name.as_ref();
+        let full_name = if full_name_raw.is_none_or(|s| s.trim().is_empty()) {
+            c.fail("applicant.full_name", Problem::FullNameMissing);
+            None
+        } else {
+            c.text(
+                "applicant.full_name",
+                full_name_raw,
+                NAME,
+                PersonName::parse,
+            )
         };
         let date_of_birth = c.optional(
             "applicant.date_of_birth",
@@ -353,7 +409,7 @@ impl IntakeInput {
 
         let referral = self.referral.unwrap_or_default();
         let referral_program = referral.program.unwrap_or(ReferralProgram::None);
-        let referred_by = c.short_text("referral.referred_by", referral.referred_by.as_ref(), 200);
+        let referred_by = c.short_text("referral.referred_by", referral.referred_by.as_ref());
 
         let description = c.optional("description", self.description.as_ref(), |s| {
             let text = clean_multiline(s)?;

@@ -418,7 +418,7 @@ fn in_contract_words(message: &str) -> Option<String> {
 fn wanted(expected: &str) -> &str {
     match expected {
         "i8" | "i16" | "i32" | "i64" | "i128" | "isize" | "u8" | "u16" | "u32" | "u64" | "u128"
-        | "usize" => "a whole number",
+        | "usize" | "a whole number" => "a whole number",
         "f32" | "f64" => "a number",
         "a boolean" => "true or false",
         "a string" | "a borrowed string" => "a text string",
@@ -476,7 +476,9 @@ fn sent(got: &str) -> Option<String> {
         (status = 401, description = "No valid API token where one is required, or a revoked one (`unauthorized`)", body = ErrorBody,
             headers(("WWW-Authenticate" = String, description = "Bearer"))),
         (status = 422, description = "Unknown, missing or invalid fields (`invalid_fields`)", body = ErrorBody),
-        (status = 429, description = "Too many requests from this address (`rate_limited`), or the partner's daily quota is used up (`quota_exceeded`); see Retry-After", body = ErrorBody),
+        (status = 429, description = "Too many requests from this address (`rate_limited`), or the partner's daily quota is used up (`quota_exceeded`)", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds until the next call can succeed"))),
+        (status = 500, description = "A failure on our side, logged with its cause (`internal_error`)", body = ErrorBody),
         (status = 503, description = "The database is unreachable (`unavailable`)", body = ErrorBody),
     ),
     security((), ("bearer" = []))
@@ -528,7 +530,9 @@ pub async fn create_request(
         (status = 401, description = "No valid API token where one is required, or a revoked one (`unauthorized`)", body = ErrorBody,
             headers(("WWW-Authenticate" = String, description = "Bearer"))),
         (status = 404, description = "No such request, or (with a token) not one this partner submitted (`not_found`)", body = ErrorBody),
-        (status = 429, description = "Too many requests from this address (`rate_limited`)", body = ErrorBody),
+        (status = 429, description = "Too many requests from this address (`rate_limited`)", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds until the next call can succeed"))),
+        (status = 500, description = "A failure on our side, logged with its cause (`internal_error`)", body = ErrorBody),
         (status = 503, description = "The database is unreachable (`unavailable`)", body = ErrorBody),
     ),
     security((), ("bearer" = []))
@@ -582,7 +586,9 @@ pub struct DuplicateCandidates {
         (status = 401, description = "No valid API token where one is required, or a revoked one (`unauthorized`)", body = ErrorBody,
             headers(("WWW-Authenticate" = String, description = "Bearer"))),
         (status = 404, description = "No such request, or (with a token) not one this partner submitted (`not_found`)", body = ErrorBody),
-        (status = 429, description = "Too many requests from this address (`rate_limited`)", body = ErrorBody),
+        (status = 429, description = "Too many requests from this address (`rate_limited`)", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds until the next call can succeed"))),
+        (status = 500, description = "A failure on our side, logged with its cause (`internal_error`)", body = ErrorBody),
         (status = 503, description = "The database is unreachable (`unavailable`)", body = ErrorBody),
     ),
     security((), ("bearer" = []))
@@ -626,17 +632,31 @@ pub async fn get_duplicates(
 pub struct BatchResult {
     /// The row's position in the array sent, from 0.
     pub index: usize,
-    /// `created` or `invalid`.
-    #[schema(example = "created")]
-    pub status: &'static str,
+    pub status: RowStatus,
+    /// A created row's.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub reference: Option<String>,
+    /// A created row's.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub category: Option<String>,
+    /// A created row's.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub queue: Option<QueueRef>,
+    /// An invalid row's.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub errors: Option<Vec<FieldError>>,
+}
+
+/// What became of one row of a batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RowStatus {
+    Created,
+    Invalid,
 }
 
 /// The answer to a batch: one result per row, in the order sent.
@@ -645,6 +665,34 @@ pub struct BatchResponse {
     pub created: usize,
     pub invalid: usize,
     pub results: Vec<BatchResult>,
+}
+
+/// The body of a batch as the published contract says it: 1 to `BATCH_MAX_ROWS`
+/// requests. (The handler reads each row as it came, to name the row of each misfit.)
+pub struct BatchRows;
+
+impl utoipa::PartialSchema for BatchRows {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::ArrayBuilder;
+        ArrayBuilder::new()
+            .items(utoipa::openapi::Ref::from_schema_name("IntakeInput"))
+            .min_items(Some(1))
+            .max_items(Some(BATCH_MAX_ROWS))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for BatchRows {
+    fn schemas(
+        schemas: &mut Vec<(
+            String,
+            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+        )>,
+    ) {
+        use utoipa::PartialSchema;
+        schemas.push(("IntakeInput".into(), IntakeInput::schema()));
+        IntakeInput::schemas(schemas);
+    }
 }
 
 #[derive(serde::Deserialize, utoipa::IntoParams)]
@@ -668,24 +716,34 @@ fn parse_row(
     input.into_request(Source::PartnerApi, today)
 }
 
-/// Logs many requests at once: each row goes through the same checks, classification and
-/// routing as `POST /api/v1/requests`.
+/// Logs many requests at once, each as `POST /api/v1/requests` would.
+///
+/// Each row goes through the same checks, classification and routing. The valid rows are
+/// stored and every row is reported, in order, with a 200. When no row is valid, or with
+/// `atomic=true` when any row is not, nothing is stored and the answer is a 422 naming
+/// every field at fault as `[index].field`.
 #[utoipa::path(
     post,
     path = "/api/v1/requests:batch",
     tag = "requests",
     params(BatchQuery),
-    request_body(content = Vec<IntakeInput>, content_type = "application/json",
+    request_body(content = BatchRows, content_type = "application/json",
         description = "An array of 1 to 500 requests, each as for `POST /api/v1/requests`; at most 4 MiB"),
     responses(
-        (status = 200, description = "One result per row, in order; the valid rows are stored (all in one transaction)", body = BatchResponse),
+        (status = 200, description = "At least one row was valid: one result per row, in order; the valid rows are stored (all in one transaction)", body = BatchResponse),
         (status = 400, description = "The body is not JSON (`malformed_json`)", body = ErrorBody),
         (status = 401, description = "No valid API token where one is required, or a revoked one (`unauthorized`)", body = ErrorBody,
             headers(("WWW-Authenticate" = String, description = "Bearer"))),
         (status = 413, description = "The body is over 4 MiB (`body_too_large`)", body = ErrorBody),
         (status = 415, description = "Content-Type is not application/json (`unsupported_media_type`)", body = ErrorBody),
-        (status = 422, description = "Not an array of 1 to 500 objects, or (with `atomic=true`) a row is invalid: fields are named `[index].field`, and nothing is stored (`invalid_fields`)", body = ErrorBody),
-        (status = 429, description = "Too many requests from this address (`rate_limited`), or the valid rows would pass the partner's daily quota (`quota_exceeded`); see Retry-After", body = ErrorBody),
+        (status = 422, description = "Nothing is stored (`invalid_fields`): the body is not an array of 1 to 500 requests, `atomic` is not `true` or `false`, no row is valid, or (with `atomic=true`) a row is invalid. Fields are named `[index].field`, `[index]` for a row that is not an object.", body = ErrorBody,
+            example = json!({"error": "invalid_fields", "message": "the request has invalid fields", "errors": [
+                {"field": "[1].applicant.full_name", "code": "full_name_missing", "message": "please enter the full name of the person who needs help"},
+                {"field": "[2]", "code": "invalid", "message": "must be an object, not a list"}
+            ]})),
+        (status = 429, description = "Too many requests from this address (`rate_limited`), or the valid rows would pass the partner's daily quota (`quota_exceeded`)", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds until the next call can succeed"))),
+        (status = 500, description = "A failure on our side, logged with its cause (`internal_error`)", body = ErrorBody),
         (status = 503, description = "The database is unreachable (`unavailable`)", body = ErrorBody),
     ),
     security((), ("bearer" = []))
@@ -711,7 +769,9 @@ pub async fn create_batch(
         .into_iter()
         .map(|row| parse_row(&row, now.date_naive()))
         .collect();
-    if query.atomic {
+    // All or nothing where the caller asks for it; and where nothing could be stored, the
+    // answer a client expects when nothing was: the field errors, not a 200.
+    if query.atomic || parsed.iter().all(Result::is_err) {
         let errors: Vec<FieldError> = parsed
             .iter()
             .enumerate()
@@ -760,7 +820,7 @@ pub async fn create_batch(
                 state.metrics.intake(&c.row.category, &c.row.source);
                 BatchResult {
                     index,
-                    status: "created",
+                    status: RowStatus::Created,
                     reference: Some(c.row.reference),
                     category: Some(c.row.category),
                     queue: Some(QueueRef {
@@ -772,7 +832,7 @@ pub async fn create_batch(
             }
             Err(errors) => BatchResult {
                 index,
-                status: "invalid",
+                status: RowStatus::Invalid,
                 reference: None,
                 category: None,
                 queue: None,
@@ -780,7 +840,10 @@ pub async fn create_batch(
             },
         })
         .collect();
-    let created_count = results.iter().filter(|r| r.status == "created").count();
+    let created_count = results
+        .iter()
+        .filter(|r| r.status == RowStatus::Created)
+        .count();
     Ok(HttpResponse::Ok().json(BatchResponse {
         created: created_count,
         invalid: results.len() - created_count,
@@ -1009,9 +1072,9 @@ mod tests {
                 "must be a whole number, not the number 4.5",
             ),
             (
-                serde_json::json!({"applicant": {"household_size": u64::MAX}}),
+                serde_json::json!({"applicant": {"household_size": [4]}}),
                 "applicant.household_size",
-                "is out of range",
+                "must be a whole number, not a list",
             ),
             (
                 serde_json::json!({"consent": "yes"}),

@@ -277,6 +277,33 @@ on_both_backends! {
         for status in ["201", "400", "413", "415", "422"] {
             assert!(post["responses"][status].is_object(), "{status} missing");
         }
+        // Every status an /api/v1 operation can answer is declared, with its headers.
+        for (path, method, statuses) in [
+            ("/api/v1/requests", "post", &["201", "400", "401", "413", "415", "422", "429", "500", "503"][..]),
+            ("/api/v1/requests:batch", "post", &["200", "400", "401", "413", "415", "422", "429", "500", "503"]),
+            ("/api/v1/requests/{reference}", "get", &["200", "401", "404", "429", "500", "503"]),
+            ("/api/v1/requests/{reference}/duplicates", "get", &["200", "401", "404", "429", "500", "503"]),
+        ] {
+            let responses = doc["paths"][path][method]["responses"].as_object().unwrap();
+            let mut declared: Vec<&str> = responses.keys().map(String::as_str).collect();
+            declared.sort();
+            assert_eq!(declared, statuses, "{method} {path}");
+            for (status, response) in responses {
+                let schema = &response["content"]["application/json"]["schema"]["$ref"];
+                if status.starts_with('4') || status.starts_with('5') {
+                    assert_eq!(schema, "#/components/schemas/ErrorBody", "{method} {path} {status}");
+                }
+            }
+            assert!(responses["429"]["headers"]["Retry-After"].is_object(), "{method} {path}");
+            assert!(responses["401"]["headers"]["WWW-Authenticate"].is_object(), "{method} {path}");
+        }
+        let batch = &doc["paths"]["/api/v1/requests:batch"]["post"];
+        assert!(batch["responses"]["422"]["content"]["application/json"]["example"]["errors"][0]["field"]
+            .as_str()
+            .unwrap()
+            .starts_with("[1]."));
+        assert!(batch["description"].as_str().unwrap().contains("no row is valid"));
+        assert_eq!(doc["paths"]["/api/v1/requests"]["post"]["responses"]["201"]["headers"]["Location"]["schema"]["type"], "string");
         let schemas = doc["components"]["schemas"].as_object().unwrap();
         for schema in ["IntakeInput", "RequestSummary", "ErrorBody", "FieldError", "DuplicateCandidates"] {
             assert!(schemas.contains_key(schema), "{schema} missing");

@@ -232,6 +232,55 @@ on_both_backends! {
         assert_eq!(app.request_count().await, 1, "only the row sent as an object is stored");
     }
 
+    async fn what_the_published_schema_allows_is_stored_and_what_it_refuses_is_not(app: TestApp) {
+        // The document's own example.
+        let doc: Value = app.raw.get(app.url("/api/openapi.json")).send().await.unwrap().json().await.unwrap();
+        let example = doc["paths"]["/api/v1/requests"]["post"]["requestBody"]["content"]["application/json"]["example"].clone();
+        let resp = app.post_json("/api/v1/requests", &example).await;
+        assert_eq!(resp.status(), 201, "{example}");
+
+        // What JSON Schema allows where a client might not expect it: a whole number written
+        // 4.0, flags sent as null, blank optional text, white space around values.
+        let mut body = valid_request();
+        body["applicant"]["full_name"] = json!(" Bilal Popal\t");
+        body["applicant"]["household_size"] = json!(4.0);
+        body["applicant"]["email"] = json!("   ");
+        body["applicant"]["phone"] = json!("\u{3000}+93 701 234 567\n");
+        body["submitter"]["name"] = json!(" ");
+        body["urgent"] = json!({"danger": null, "medical": null});
+        body["claimed_programs"] = Value::Null;
+        let resp = app.post_json("/api/v1/requests", &body).await;
+        assert_eq!(resp.status(), 201, "{body}");
+
+        // Lengths count what was sent, white space around it included (`maxLength`).
+        let mut body = valid_request();
+        body["applicant"]["full_name"] = json!(format!(" {} ", "a".repeat(199)));
+        let resp = app.post_json("/api/v1/requests", &body).await;
+        assert_eq!(resp.status(), 422);
+        assert_eq!(field_errors(resp).await, ["applicant.full_name"]);
+        let mut body = valid_request();
+        body["applicant"]["household_size"] = json!(4.5);
+        let resp = app.post_json("/api/v1/requests", &body).await;
+        assert_eq!(resp.status(), 422);
+        assert_eq!(field_errors(resp).await, ["applicant.household_size"]);
+
+        // The schema names what the server requires, and nothing else.
+        let schemas = &doc["components"]["schemas"];
+        assert_eq!(schemas["IntakeInput"]["required"], json!(["submitter", "applicant", "consent"]));
+        assert_eq!(schemas["SubmitterInput"]["required"], json!(["kind"]));
+        assert_eq!(schemas["ApplicantInput"]["required"], json!(["full_name", "location"]));
+        for optional in ["SivInput", "ReferralInput", "UrgentInput"] {
+            assert!(schemas[optional].get("required").is_none(), "{optional}");
+        }
+        let resp = app.post_json("/api/v1/requests", &json!({})).await;
+        assert_eq!(resp.status(), 422);
+        assert_eq!(
+            field_errors(resp).await,
+            ["submitter.kind", "applicant.full_name", "applicant.location", "applicant.phone", "consent"]
+        );
+        assert_eq!(app.request_count().await, 2);
+    }
+
     async fn malformed_oversized_and_non_json_bodies_are_refused(app: TestApp) {
         let resp = app
             .raw
