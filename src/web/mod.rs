@@ -6,6 +6,7 @@ pub mod assets;
 pub mod errors;
 pub mod form;
 pub mod health;
+pub mod json;
 pub mod lang;
 pub mod limits;
 pub mod middleware;
