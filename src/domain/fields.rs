@@ -57,6 +57,8 @@ fn is_forbidden_char(c: char) -> bool {
 pub struct PersonName(String);
 
 impl PersonName {
+    /// Counted on the name as given, before white space is collapsed (intake counts it
+    /// as sent, white space around it included).
     pub const MAX_CHARS: usize = 200;
 
     pub fn parse(raw: &str) -> Result<Self, Problem> {
@@ -64,7 +66,7 @@ impl PersonName {
         if cleaned.is_empty() {
             return Err(Problem::NameEmpty);
         }
-        if cleaned.chars().count() > Self::MAX_CHARS {
+        if raw.trim().chars().count() > Self::MAX_CHARS {
             return Err(Problem::NameTooLong);
         }
         if !cleaned.chars().any(char::is_alphabetic) {

@@ -19,18 +19,21 @@ use super::vocab::{
 pub const DESCRIPTION_MAX_CHARS: usize = 5000;
 /// Largest household accepted.
 pub const HOUSEHOLD_MAX: i64 = 50;
+/// Longest organization or referrer name accepted, in characters as sent.
+pub const SHORT_TEXT_MAX_CHARS: usize = 200;
 
 /// The request body of `POST /api/v1/requests`. Required parts are `Option` here so that a
-/// missing one becomes a field error next to the others, not a parse failure.
-#[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
+/// missing one becomes a field error next to the others, not a parse failure; the
+/// published schema (`contract`) says which are required.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(remote = "Self", deny_unknown_fields)]
 pub struct IntakeInput {
     pub submitter: Option<SubmitterInput>,
     pub applicant: Option<ApplicantInput>,
     pub siv: Option<SivInput>,
     pub referral: Option<ReferralInput>,
     /// Absent or `null`: none claimed.
-    #[serde(default, deserialize_with = "null_as_empty")]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub claimed_programs: Vec<Program>,
     pub us_tie: Option<UsTie>,
     pub urgent: Option<UrgentInput>,
@@ -40,17 +43,18 @@ pub struct IntakeInput {
     pub language: Option<Language>,
 }
 
-/// A list that may also be sent as `null`, like every other optional part of the contract.
-fn null_as_empty<'de, D, T>(deserializer: D) -> Result<Vec<T>, D::Error>
+/// A list or flag that may also be sent as `null`, like every other optional part of the
+/// contract.
+fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
 where
     D: serde::Deserializer<'de>,
-    T: Deserialize<'de>,
+    T: Deserialize<'de> + Default,
 {
-    Ok(Option::<Vec<T>>::deserialize(deserializer)?.unwrap_or_default())
+    Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
 }
 
-#[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(remote = "Self", deny_unknown_fields)]
 pub struct SubmitterInput {
     pub kind: Option<SubmitterKind>,
     pub name: Option<String>,
@@ -59,8 +63,8 @@ pub struct SubmitterInput {
     pub organization: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(remote = "Self", deny_unknown_fields)]
 pub struct ApplicantInput {
     pub full_name: Option<String>,
     pub date_of_birth: Option<String>,
@@ -68,31 +72,103 @@ pub struct ApplicantInput {
     pub whatsapp: Option<String>,
     pub email: Option<String>,
     pub location: Option<Location>,
+    #[serde(default, deserialize_with = "whole_number")]
     pub household_size: Option<i64>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
+/// A whole number or `null`. JSON Schema counts `4.0` as a whole number, so it is one here
+/// too; one past what an `i64` holds is kept at the nearest end, for the range check.
+fn whole_number<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<i64>, D::Error> {
+    struct Whole;
+    impl<'de> serde::de::Visitor<'de> for Whole {
+        type Value = Option<i64>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a whole number")
+        }
+        fn visit_none<E>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_unit<E>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_any(self)
+        }
+        fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+            Ok(Some(v))
+        }
+        fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+            Ok(Some(i64::try_from(v).unwrap_or(i64::MAX)))
+        }
+        fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Self::Value, E> {
+            if v.fract() == 0.0 {
+                // `as` saturates: a huge whole number stays huge.
+                Ok(Some(v as i64))
+            } else {
+                Err(E::invalid_type(serde::de::Unexpected::Float(v), &self))
+            }
+        }
+    }
+    deserializer.deserialize_option(Whole)
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(remote = "Self", deny_unknown_fields)]
 pub struct SivInput {
     pub status: Option<SivStatus>,
     pub case_number: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(remote = "Self", deny_unknown_fields)]
 pub struct ReferralInput {
     pub program: Option<ReferralProgram>,
     pub referred_by: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Copy, Default, Deserialize)]
+#[serde(remote = "Self", deny_unknown_fields)]
 pub struct UrgentInput {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub danger: bool,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub medical: bool,
 }
+
+/// Serde reads a struct from a JSON array as well, field by field in declaration order, so
+/// `"siv": ["approved", "COM-1"]` would be taken as a status and a case number. The contract
+/// names its fields: each part is read from an object only, with serde's own reading
+/// (`remote = "Self"`) behind the check.
+macro_rules! objects_only {
+    ($($part:ident),+ $(,)?) => {$(
+        impl<'de> Deserialize<'de> for $part {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                struct Fields;
+                impl<'de> serde::de::Visitor<'de> for Fields {
+                    type Value = $part;
+                    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                        f.write_str("an object")
+                    }
+                    fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<$part, A::Error> {
+                        $part::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    }
+                }
+                deserializer.deserialize_map(Fields)
+            }
+        }
+    )+};
+}
+
+objects_only!(
+    IntakeInput,
+    SubmitterInput,
+    ApplicantInput,
+    SivInput,
+    ReferralInput,
+    UrgentInput
+);
 
 /// One problem with one field, named by its path in the JSON contract
 /// (`applicant.full_name`), with a stable code and English words the person who typed it
@@ -176,6 +252,11 @@ impl NewCaseRequest {
     }
 }
 
+/// The longest name, and the problem past it.
+const NAME: (usize, Problem) = (PersonName::MAX_CHARS, Problem::NameTooLong);
+/// The longest organization or referrer name, and the problem past it.
+const SHORT_TEXT: (usize, Problem) = (SHORT_TEXT_MAX_CHARS, Problem::TextTooLong);
+
 /// Collects field errors while the parts of a request are parsed.
 struct Checker {
     errors: Vec<FieldError>,
@@ -203,14 +284,25 @@ impl Checker {
         }
     }
 
-    fn short_text(&mut self, field: &str, raw: Option<&String>, max: usize) -> Option<String> {
-        self.optional(field, raw, |s| {
-            let cleaned = clean_text(s)?;
-            if cleaned.chars().count() > max {
-                return Err(Problem::TextTooLong);
-            }
-            Ok(cleaned)
-        })
+    /// Parses an optional text field of at most `max` characters as sent, white space
+    /// around it included: the length a client can check before sending (`maxLength` in
+    /// the published schema). Blank counts as absent.
+    fn text<T>(
+        &mut self,
+        field: &str,
+        raw: Option<&String>,
+        (max, too_long): (usize, Problem),
+        parse: impl FnOnce(&str) -> Result<T, Problem>,
+    ) -> Option<T> {
+        if raw.is_some_and(|s| s.chars().count() > max) {
+            self.fail(field, too_long);
+            return None;
+        }
+        self.optional(field, raw, parse)
+    }
+
+    fn short_text(&mut self, field: &str, raw: Option<&String>) -> Option<String> {
+        self.text(field, raw, SHORT_TEXT, clean_text)
     }
 }
 
@@ -229,9 +321,10 @@ impl IntakeInput {
         if kind.is_none() {
             c.fail("submitter.kind", Problem::SubmitterKindMissing);
         }
-        let submitter_name = c.optional(
+        let submitter_name = c.text(
             "submitter.name",
             submitter_in.name.as_ref(),
+            NAME,
             PersonName::parse,
         );
         let submitter_email = c.optional(
@@ -244,11 +337,8 @@ impl IntakeInput {
             submitter_in.phone.as_ref(),
             PhoneNumber::parse,
         );
-        let organization = c.short_text(
-            "submitter.organization",
-            submitter_in.organization.as_ref(),
-            200,
-        );
+        let organization =
+            c.short_text("submitter.organization", submitter_in.organization.as_ref());
         if matches!(
             kind,
             Some(SubmitterKind::Organization | SubmitterKind::AgencyOffice)
@@ -264,18 +354,17 @@ impl IntakeInput {
             c.fail("submitter.name", Problem::SponsorNameMissing);
         }
 
-        let full_name = match applicant_in.full_name.as_deref().map(str::trim) {
-            None | Some("") => {
-                c.fail("applicant.full_name", Problem::FullNameMissing);
-                None
-            }
-            Some(raw) => match PersonName::parse(raw) {
-                Ok(n) => Some(n),
-                Err(msg) => {
-                    c.fail("applicant.full_name", msg);
-                    None
-                }
-            },
+        let full_name_raw = applicant_in.full_name.as_ref();
+        let full_name = if full_name_raw.is_none_or(|s| s.trim().is_empty()) {
+            c.fail("applicant.full_name", Problem::FullNameMissing);
+            None
+        } else {
+            c.text(
+                "applicant.full_name",
+                full_name_raw,
+                NAME,
+                PersonName::parse,
+            )
         };
         let date_of_birth = c.optional(
             "applicant.date_of_birth",
@@ -320,7 +409,7 @@ impl IntakeInput {
 
         let referral = self.referral.unwrap_or_default();
         let referral_program = referral.program.unwrap_or(ReferralProgram::None);
-        let referred_by = c.short_text("referral.referred_by", referral.referred_by.as_ref(), 200);
+        let referred_by = c.short_text("referral.referred_by", referral.referred_by.as_ref());
 
         let description = c.optional("description", self.description.as_ref(), |s| {
             let text = clean_multiline(s)?;

@@ -3,6 +3,7 @@
 
 pub mod actor;
 pub mod classify;
+pub mod contract;
 pub mod dedup;
 pub mod defaults;
 pub mod fields;

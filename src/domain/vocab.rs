@@ -67,10 +67,20 @@ macro_rules! text_enum {
 
         impl<'de> serde::Deserialize<'de> for $name {
             fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-                text.parse().map_err(|e: UnknownValue| {
-                    serde::de::Error::custom(format!("`{text}` is not allowed; {e}"))
-                })
+                // Anything but text is told the allowed values too, not "a string".
+                struct Text;
+                impl<'de> serde::de::Visitor<'de> for Text {
+                    type Value = $name;
+                    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                        write!(f, "one of: {}", [$($text),+].join(", "))
+                    }
+                    fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<$name, E> {
+                        text.parse().map_err(|e: UnknownValue| {
+                            E::custom(format!("`{text}` is not allowed; {e}"))
+                        })
+                    }
+                }
+                d.deserialize_str(Text)
             }
         }
     };

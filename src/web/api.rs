@@ -3,11 +3,11 @@
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, NaiveDateTime, Utc};
-use futures_util::StreamExt;
 use serde::Serialize;
 
 use super::admin::auth::sha256_hex;
 use super::errors::{ApiError, ErrorBody};
+use super::json::{parse_json, read_json_body};
 use super::{AppState, API_BODY_LIMIT, BATCH_BODY_LIMIT};
 use crate::db;
 use crate::db::models::{CaseRequestRow, PartnerRow};
@@ -137,257 +137,6 @@ impl RequestSummary {
     }
 }
 
-/// Reads a JSON body: 415 unless it says JSON, 413 past the limit.
-pub async fn read_json_body(
-    req: &HttpRequest,
-    mut payload: web::Payload,
-    limit: usize,
-) -> Result<web::BytesMut, ApiError> {
-    let content_type = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let mime = content_type
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    if mime != "application/json" && !(mime.starts_with("application/") && mime.ends_with("+json"))
-    {
-        return Err(ApiError::UnsupportedMediaType);
-    }
-    let declared = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > limit) {
-        return Err(ApiError::TooLarge(limit));
-    }
-    let mut body = web::BytesMut::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|_| {
-            ApiError::MalformedJson(vec![FieldError::new("", "the body could not be read")])
-        })?;
-        if body.len() + chunk.len() > limit {
-            return Err(ApiError::TooLarge(limit));
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
-}
-
-/// Parses JSON into `T`, naming the fields at fault: syntax errors are 400, a body that
-/// is JSON but does not fit the contract (wrong type, unknown field) is 422 with every such
-/// field named at once, so a partner's client can mend them all in one round.
-pub fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    // Anything but white space after the value is not JSON either.
-    let not_json = |e: serde_json::Error| ApiError::MalformedJson(vec![described(&[], e)]);
-    let de = &mut serde_json::Deserializer::from_slice(body);
-    let first = match serde_path_to_error::deserialize::<_, T>(&mut *de) {
-        Ok(v) => return de.end().map(|()| v).map_err(not_json),
-        Err(e) => e,
-    };
-    if first.inner().classify() != serde_json::error::Category::Data {
-        return Err(ApiError::MalformedJson(vec![field_error(first)]));
-    }
-    // Serde stops at the first misfit. Read the body as plain JSON and ask again with each
-    // misfit taken out, until the rest fits.
-    let de = &mut serde_json::Deserializer::from_slice(body);
-    let mut value = serde_path_to_error::deserialize::<_, serde_json::Value>(&mut *de)
-        .map_err(|e| ApiError::MalformedJson(vec![field_error(e)]))?;
-    de.end().map_err(not_json)?;
-    let mut errors = Vec::new();
-    let mut removed = Removed::default();
-    while errors.len() < MAX_FIELD_ERRORS {
-        let Err(e) = serde_path_to_error::deserialize::<_, T>(&value) else {
-            break;
-        };
-        let steps = steps_of(e.path());
-        // What is left unfit as a whole (an array that became too short) was said already.
-        if steps.is_empty() && !errors.is_empty() {
-            break;
-        }
-        let sent = removed.as_sent(&steps);
-        errors.push(described(&sent, e.into_inner()));
-        if !take_out(&mut value, &steps, &sent, &mut removed) {
-            break;
-        }
-    }
-    // A misfit that plain JSON hides (a field given twice reads as the last one).
-    if errors.is_empty() {
-        errors.push(field_error(first));
-    }
-    Err(ApiError::Invalid(errors))
-}
-
-/// Most contract errors one answer names.
-const MAX_FIELD_ERRORS: usize = 20;
-
-fn field_error(e: serde_path_to_error::Error<serde_json::Error>) -> FieldError {
-    let steps = steps_of(e.path());
-    described(&steps, e.into_inner())
-}
-
-/// A parse error at `steps` as a field error: the path (empty for the whole body) and
-/// serde's words without the position, reworded for people.
-fn described(steps: &[Step], e: serde_json::Error) -> FieldError {
-    let mut field = path_text(steps);
-    let mut message = plain_message(e);
-    // Serde names a field given twice in its words only, at the object holding it.
-    if let Some(name) = message
-        .strip_prefix("duplicate field `")
-        .and_then(|rest| rest.strip_suffix('`'))
-    {
-        if !field.is_empty() {
-            field.push('.');
-        }
-        field.push_str(name);
-        message = "is given more than once; send it once".to_string();
-    }
-    FieldError::new(field, message)
-}
-
-fn plain_message(e: serde_json::Error) -> String {
-    let message = e.to_string();
-    let message = match message.find(" at line ") {
-        Some(i) => message[..i].to_string(),
-        None => message,
-    };
-    plain_type_error(&message).unwrap_or(message)
-}
-
-/// One step of a path into a JSON body.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Step {
-    Key(String),
-    Index(usize),
-    Unknown,
-}
-
-fn steps_of(path: &serde_path_to_error::Path) -> Vec<Step> {
-    use serde_path_to_error::Segment;
-    path.iter()
-        .map(|segment| match segment {
-            Segment::Map { key } => Step::Key(key.clone()),
-            Segment::Enum { variant } => Step::Key(variant.clone()),
-            Segment::Seq { index } => Step::Index(*index),
-            Segment::Unknown => Step::Unknown,
-        })
-        .collect()
-}
-
-/// A path as the contract names fields: `applicant.phone`, `claimed_programs[1]`.
-fn path_text(steps: &[Step]) -> String {
-    let mut out = String::new();
-    for step in steps {
-        match step {
-            Step::Index(index) => out.push_str(&format!("[{index}]")),
-            Step::Key(key) if out.is_empty() => out.push_str(key),
-            Step::Key(key) => {
-                out.push('.');
-                out.push_str(key);
-            }
-            Step::Unknown if out.is_empty() => out.push('?'),
-            Step::Unknown => out.push_str(".?"),
-        }
-    }
-    out
-}
-
-/// How many elements `take_out` removed from each array, the array named by its path as
-/// sent. Serde reads a list front to back, so every element removed from it came before
-/// the next misfit it reports: that misfit's index as sent is its index now plus the count.
-#[derive(Default)]
-struct Removed(Vec<(Vec<Step>, usize)>);
-
-impl Removed {
-    /// `steps` (indices as they are now) as the path in the body as sent.
-    fn as_sent(&self, steps: &[Step]) -> Vec<Step> {
-        let mut sent = Vec::with_capacity(steps.len());
-        for step in steps {
-            let step = match step {
-                Step::Index(now) => Step::Index(now + self.count(&sent)),
-                other => other.clone(),
-            };
-            sent.push(step);
-        }
-        sent
-    }
-
-    fn count(&self, array: &[Step]) -> usize {
-        self.0
-            .iter()
-            .find(|(at, _)| at.as_slice() == array)
-            .map_or(0, |(_, n)| *n)
-    }
-
-    fn record(&mut self, array: &[Step]) {
-        match self.0.iter_mut().find(|(at, _)| at.as_slice() == array) {
-            Some((_, n)) => *n += 1,
-            None => self.0.push((array.to_vec(), 1)),
-        }
-    }
-}
-
-/// Removes the value at `steps` (an object's key or an array's element; `sent` is the
-/// same path as sent) from `value`; `false` when there is nothing there to remove. Every
-/// field of the contract is optional or has a default, so the rest can be asked again.
-fn take_out(
-    value: &mut serde_json::Value,
-    steps: &[Step],
-    sent: &[Step],
-    removed: &mut Removed,
-) -> bool {
-    let Some((last, parents)) = steps.split_last() else {
-        return false;
-    };
-    // A list sent where an object is wanted is one misfit, not one per element.
-    if parents.is_empty() && matches!(last, Step::Index(_)) {
-        return false;
-    }
-    let mut at = value;
-    for step in parents {
-        let next = match (step, at) {
-            (Step::Key(key), serde_json::Value::Object(map)) => map.get_mut(key),
-            (Step::Index(index), serde_json::Value::Array(items)) => items.get_mut(*index),
-            _ => None,
-        };
-        let Some(next) = next else {
-            return false;
-        };
-        at = next;
-    }
-    match (last, at) {
-        (Step::Key(key), serde_json::Value::Object(map)) => map.remove(key).is_some(),
-        (Step::Index(index), serde_json::Value::Array(items)) if *index < items.len() => {
-            items.remove(*index);
-            if let Some((_, array)) = sent.split_last() {
-                removed.record(array);
-            }
-            true
-        }
-        _ => false,
-    }
-}
-
-/// Rewords serde's "invalid type: string \"five\", expected i64" for people.
-fn plain_type_error(message: &str) -> Option<String> {
-    let rest = message.strip_prefix("invalid type: ")?;
-    let (got, expected) = rest.split_once(", expected ")?;
-    let want = match expected {
-        e if e.starts_with('i') || e.starts_with('u') => "a whole number",
-        "a boolean" => "true or false",
-        "a string" => "a text string",
-        "a sequence" => "a list",
-        e if e.starts_with("struct ") => "an object",
-        other => other,
-    };
-    Some(format!("must be {want}, not {got}"))
-}
-
 /// Logs a request: the server classifies, routes and stores it and answers with its summary.
 #[utoipa::path(
     post,
@@ -414,7 +163,9 @@ fn plain_type_error(message: &str) -> Option<String> {
         (status = 401, description = "No valid API token where one is required, or a revoked one (`unauthorized`)", body = ErrorBody,
             headers(("WWW-Authenticate" = String, description = "Bearer"))),
         (status = 422, description = "Unknown, missing or invalid fields (`invalid_fields`)", body = ErrorBody),
-        (status = 429, description = "Too many requests from this address (`rate_limited`), or the partner's daily quota is used up (`quota_exceeded`); see Retry-After", body = ErrorBody),
+        (status = 429, description = "Too many requests from this address (`rate_limited`), or the partner's daily quota is used up (`quota_exceeded`)", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds until the next call can succeed"))),
+        (status = 500, description = "A failure on our side, logged with its cause (`internal_error`)", body = ErrorBody),
         (status = 503, description = "The database is unreachable (`unavailable`)", body = ErrorBody),
     ),
     security((), ("bearer" = []))
@@ -467,7 +218,9 @@ pub async fn create_request(
         (status = 401, description = "No API token, or an unknown or revoked one: reading always needs a partner token, even where anonymous submission is allowed (`unauthorized`)", body = ErrorBody,
             headers(("WWW-Authenticate" = String, description = "Bearer"))),
         (status = 404, description = "No such request, or not one this partner submitted: both answer alike (`not_found`)", body = ErrorBody),
-        (status = 429, description = "Too many requests from this address (`rate_limited`)", body = ErrorBody),
+        (status = 429, description = "Too many requests from this address (`rate_limited`)", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds until the next call can succeed"))),
+        (status = 500, description = "A failure on our side, logged with its cause (`internal_error`)", body = ErrorBody),
         (status = 503, description = "The database is unreachable (`unavailable`)", body = ErrorBody),
     ),
     security(("bearer" = []))
@@ -522,7 +275,9 @@ pub struct DuplicateCandidates {
         (status = 401, description = "No API token, or an unknown or revoked one: reading always needs a partner token, even where anonymous submission is allowed (`unauthorized`)", body = ErrorBody,
             headers(("WWW-Authenticate" = String, description = "Bearer"))),
         (status = 404, description = "No such request, or not one this partner submitted: both answer alike (`not_found`)", body = ErrorBody),
-        (status = 429, description = "Too many requests from this address (`rate_limited`)", body = ErrorBody),
+        (status = 429, description = "Too many requests from this address (`rate_limited`)", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds until the next call can succeed"))),
+        (status = 500, description = "A failure on our side, logged with its cause (`internal_error`)", body = ErrorBody),
         (status = 503, description = "The database is unreachable (`unavailable`)", body = ErrorBody),
     ),
     security(("bearer" = []))
@@ -571,17 +326,31 @@ pub async fn get_duplicates(
 pub struct BatchResult {
     /// The row's position in the array sent, from 0.
     pub index: usize,
-    /// `created` or `invalid`.
-    #[schema(example = "created")]
-    pub status: &'static str,
+    pub status: RowStatus,
+    /// A created row's.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub reference: Option<String>,
+    /// A created row's.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub category: Option<String>,
+    /// A created row's.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub queue: Option<QueueRef>,
+    /// An invalid row's.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub errors: Option<Vec<FieldError>>,
+}
+
+/// What became of one row of a batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RowStatus {
+    Created,
+    Invalid,
 }
 
 /// The answer to a batch: one result per row, in the order sent.
@@ -590,6 +359,34 @@ pub struct BatchResponse {
     pub created: usize,
     pub invalid: usize,
     pub results: Vec<BatchResult>,
+}
+
+/// The body of a batch as the published contract says it: 1 to `BATCH_MAX_ROWS`
+/// requests. (The handler reads each row as it came, to name the row of each misfit.)
+pub struct BatchRows;
+
+impl utoipa::PartialSchema for BatchRows {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::ArrayBuilder;
+        ArrayBuilder::new()
+            .items(utoipa::openapi::Ref::from_schema_name("IntakeInput"))
+            .min_items(Some(1))
+            .max_items(Some(BATCH_MAX_ROWS))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for BatchRows {
+    fn schemas(
+        schemas: &mut Vec<(
+            String,
+            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+        )>,
+    ) {
+        use utoipa::PartialSchema;
+        schemas.push(("IntakeInput".into(), IntakeInput::schema()));
+        IntakeInput::schemas(schemas);
+    }
 }
 
 #[derive(serde::Deserialize, utoipa::IntoParams)]
@@ -613,24 +410,34 @@ fn parse_row(
     input.into_request(Source::PartnerApi, today)
 }
 
-/// Logs many requests at once: each row goes through the same checks, classification and
-/// routing as `POST /api/v1/requests`.
+/// Logs many requests at once, each as `POST /api/v1/requests` would.
+///
+/// Each row goes through the same checks, classification and routing. The valid rows are
+/// stored and every row is reported, in order, with a 200. When no row is valid, or with
+/// `atomic=true` when any row is not, nothing is stored and the answer is a 422 naming
+/// every field at fault as `[index].field`.
 #[utoipa::path(
     post,
     path = "/api/v1/requests:batch",
     tag = "requests",
     params(BatchQuery),
-    request_body(content = Vec<IntakeInput>, content_type = "application/json",
+    request_body(content = BatchRows, content_type = "application/json",
         description = "An array of 1 to 500 requests, each as for `POST /api/v1/requests`; at most 4 MiB"),
     responses(
-        (status = 200, description = "One result per row, in order; the valid rows are stored (all in one transaction)", body = BatchResponse),
+        (status = 200, description = "At least one row was valid: one result per row, in order; the valid rows are stored (all in one transaction)", body = BatchResponse),
         (status = 400, description = "The body is not JSON (`malformed_json`)", body = ErrorBody),
         (status = 401, description = "No valid API token where one is required, or a revoked one (`unauthorized`)", body = ErrorBody,
             headers(("WWW-Authenticate" = String, description = "Bearer"))),
         (status = 413, description = "The body is over 4 MiB (`body_too_large`)", body = ErrorBody),
         (status = 415, description = "Content-Type is not application/json (`unsupported_media_type`)", body = ErrorBody),
-        (status = 422, description = "Not an array of 1 to 500 objects, or (with `atomic=true`) a row is invalid: fields are named `[index].field`, and nothing is stored (`invalid_fields`)", body = ErrorBody),
-        (status = 429, description = "Too many requests from this address (`rate_limited`), or the valid rows would pass the partner's daily quota (`quota_exceeded`); see Retry-After", body = ErrorBody),
+        (status = 422, description = "Nothing is stored (`invalid_fields`): the body is not an array of 1 to 500 requests, `atomic` is not `true` or `false`, no row is valid, or (with `atomic=true`) a row is invalid. Fields are named `[index].field`, `[index]` for a row that is not an object.", body = ErrorBody,
+            example = json!({"error": "invalid_fields", "message": "the request has invalid fields", "errors": [
+                {"field": "[1].applicant.full_name", "code": "full_name_missing", "message": "please enter the full name of the person who needs help"},
+                {"field": "[2]", "code": "invalid", "message": "must be an object, not a list"}
+            ]})),
+        (status = 429, description = "Too many requests from this address (`rate_limited`), or the valid rows would pass the partner's daily quota (`quota_exceeded`)", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds until the next call can succeed"))),
+        (status = 500, description = "A failure on our side, logged with its cause (`internal_error`)", body = ErrorBody),
         (status = 503, description = "The database is unreachable (`unavailable`)", body = ErrorBody),
     ),
     security((), ("bearer" = []))
@@ -656,7 +463,9 @@ pub async fn create_batch(
         .into_iter()
         .map(|row| parse_row(&row, now.date_naive()))
         .collect();
-    if query.atomic {
+    // All or nothing where the caller asks for it; and where nothing could be stored, the
+    // answer a client expects when nothing was: the field errors, not a 200.
+    if query.atomic || parsed.iter().all(Result::is_err) {
         let errors: Vec<FieldError> = parsed
             .iter()
             .enumerate()
@@ -705,7 +514,7 @@ pub async fn create_batch(
                 state.metrics.intake(c.row.category, c.row.source);
                 BatchResult {
                     index,
-                    status: "created",
+                    status: RowStatus::Created,
                     reference: Some(c.row.reference),
                     category: Some(c.row.category.to_string()),
                     queue: Some(QueueRef {
@@ -717,7 +526,7 @@ pub async fn create_batch(
             }
             Err(errors) => BatchResult {
                 index,
-                status: "invalid",
+                status: RowStatus::Invalid,
                 reference: None,
                 category: None,
                 queue: None,
@@ -725,117 +534,13 @@ pub async fn create_batch(
             },
         })
         .collect();
-    let created_count = results.iter().filter(|r| r.status == "created").count();
+    let created_count = results
+        .iter()
+        .filter(|r| r.status == RowStatus::Created)
+        .count();
     Ok(HttpResponse::Ok().json(BatchResponse {
         created: created_count,
         invalid: results.len() - created_count,
         results,
     }))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use proptest::prelude::*;
-
-    fn fields(body: &serde_json::Value) -> Vec<String> {
-        match parse_json::<IntakeInput>(body.to_string().as_bytes()) {
-            Err(ApiError::Invalid(errors)) => errors.into_iter().map(|e| e.field).collect(),
-            other => panic!("expected invalid fields, got {other:?}"),
-        }
-    }
-
-    proptest! {
-        /// Whatever mix of good and bad programs is sent, exactly the bad ones are named,
-        /// each by its index in the list as sent.
-        #[test]
-        fn every_bad_list_element_is_named_by_its_index_as_sent(
-            picks in proptest::collection::vec((any::<bool>(), 0usize..4), 1..12)
-        ) {
-            let good = ["siv", "p1", "p2", "parole"];
-            let list: Vec<serde_json::Value> = picks
-                .iter()
-                .map(|&(ok, n)| if ok { good[n].into() } else { format!("bad{n}").into() })
-                .collect();
-            let bad: Vec<String> = picks
-                .iter()
-                .enumerate()
-                .filter(|(_, (ok, _))| !ok)
-                .map(|(i, _)| format!("claimed_programs[{i}]"))
-                .collect();
-            let body = serde_json::json!({"claimed_programs": list, "consent": "yes"});
-            let mut expected = bad;
-            expected.push("consent".to_string());
-            let mut got = fields(&body);
-            got.sort();
-            expected.sort();
-            prop_assert_eq!(got, expected);
-        }
-    }
-
-    #[test]
-    fn unknown_keys_and_wrong_types_are_named_together() {
-        let body = serde_json::json!({
-            "applicant": {"nickname": "A", "household_size": true, "location": "mars"},
-            "urgent": {"danger": 1},
-            "extra": null,
-        });
-        let mut got = fields(&body);
-        got.sort();
-        assert_eq!(
-            got,
-            [
-                "applicant.household_size",
-                "applicant.location",
-                "applicant.nickname",
-                "extra",
-                "urgent.danger"
-            ]
-        );
-    }
-
-    #[test]
-    fn a_body_that_is_not_an_object_is_one_error() {
-        assert_eq!(fields(&serde_json::json!([1, 2])), ["[0]"]);
-        assert_eq!(fields(&serde_json::json!("text")), [""]);
-    }
-
-    #[test]
-    fn a_list_sent_as_null_is_an_empty_list() {
-        let input: IntakeInput = parse_json(br#"{"claimed_programs": null}"#).unwrap();
-        assert!(input.claimed_programs.is_empty());
-        assert_eq!(
-            fields(&serde_json::json!({"claimed_programs": ["siv", "x"]})),
-            ["claimed_programs[1]"]
-        );
-    }
-
-    #[test]
-    fn a_field_given_twice_is_named() {
-        for (body, field) in [
-            (&br#"{"consent": true, "consent": false}"#[..], "consent"),
-            (
-                br#"{"applicant": {"phone": "1", "phone": "2"}}"#,
-                "applicant.phone",
-            ),
-        ] {
-            match parse_json::<IntakeInput>(body) {
-                Err(ApiError::Invalid(errors)) => {
-                    assert_eq!(errors.len(), 1);
-                    assert_eq!(errors[0].field, field);
-                    assert!(errors[0].message.contains("more than once"));
-                }
-                other => panic!("expected invalid fields, got {other:?}"),
-            }
-        }
-    }
-
-    #[test]
-    fn trailing_characters_are_not_json() {
-        assert!(matches!(
-            parse_json::<IntakeInput>(b"{} x"),
-            Err(ApiError::MalformedJson(_))
-        ));
-        assert!(parse_json::<IntakeInput>(b"{}  \n").is_ok());
-    }
 }

@@ -6,6 +6,7 @@ pub mod assets;
 pub mod errors;
 pub mod form;
 pub mod health;
+pub mod json;
 pub mod lang;
 pub mod limits;
 pub mod middleware;
@@ -42,6 +43,9 @@ pub const BATCH_BODY_LIMIT: usize = 4 * 1024 * 1024;
 /// percent-encoded, is about 60 KB).
 pub const FORM_BODY_LIMIT: usize = 128 * 1024;
 
+/// Every address is one resource holding all of its methods, so that any other method is
+/// answered 405 with an `Allow` header naming them. (`cfg.route` would put the method guard
+/// on the address itself, and another method would fall through to the not-found page.)
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/")
@@ -56,14 +60,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(pages::to_the_form))
             .wrap(from_fn(limits::limit_form)),
     )
-    .route("/submitted/{receipt}", web::get().to(pages::confirmation))
+    .service(web::resource("/submitted/{receipt}").get(pages::confirmation))
     .service(
         web::resource("/status")
             .route(get_or_head().to(status::status_form))
             .route(web::post().to(status::check_status))
             .wrap(from_fn(limits::limit_form)),
     )
-    .route("/thanks", get_or_head().to(pages::thanks))
+    .service(web::resource("/thanks").route(get_or_head().to(pages::thanks)))
     .service(
         web::scope("/api/v1")
             .wrap(from_fn(limits::limit_api))
@@ -79,13 +83,15 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     .route(web::get().to(api::get_duplicates)),
             ),
     )
-    .route("/api/openapi.json", get_or_head().to(openapi::document))
-    .route("/healthz", get_or_head().to(health::healthz))
-    .route("/readyz", get_or_head().to(health::readyz))
-    .route("/metrics", get_or_head().to(health::metrics))
-    .route("/static/{file}", get_or_head().to(assets::serve))
-    .route("/robots.txt", get_or_head().to(assets::robots))
-    .route("/favicon.ico", get_or_head().to(assets::favicon_ico))
+    .service(
+        api_resource("/api/openapi.json", "GET, HEAD").route(get_or_head().to(openapi::document)),
+    )
+    .service(web::resource("/healthz").route(get_or_head().to(health::healthz)))
+    .service(web::resource("/readyz").route(get_or_head().to(health::readyz)))
+    .service(web::resource("/metrics").route(get_or_head().to(health::metrics)))
+    .service(web::resource("/static/{file}").route(get_or_head().to(assets::serve)))
+    .service(web::resource("/robots.txt").route(get_or_head().to(assets::robots)))
+    .service(web::resource("/favicon.ico").route(get_or_head().to(assets::favicon_ico)))
     .configure(admin::routes)
     .default_service(web::to(not_found));
 }

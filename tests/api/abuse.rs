@@ -278,6 +278,33 @@ on_both_backends! {
         for status in ["201", "400", "413", "415", "422"] {
             assert!(post["responses"][status].is_object(), "{status} missing");
         }
+        // Every status an /api/v1 operation can answer is declared, with its headers.
+        for (path, method, statuses) in [
+            ("/api/v1/requests", "post", &["201", "400", "401", "413", "415", "422", "429", "500", "503"][..]),
+            ("/api/v1/requests:batch", "post", &["200", "400", "401", "413", "415", "422", "429", "500", "503"]),
+            ("/api/v1/requests/{reference}", "get", &["200", "401", "404", "429", "500", "503"]),
+            ("/api/v1/requests/{reference}/duplicates", "get", &["200", "401", "404", "429", "500", "503"]),
+        ] {
+            let responses = doc["paths"][path][method]["responses"].as_object().unwrap();
+            let mut declared: Vec<&str> = responses.keys().map(String::as_str).collect();
+            declared.sort();
+            assert_eq!(declared, statuses, "{method} {path}");
+            for (status, response) in responses {
+                let schema = &response["content"]["application/json"]["schema"]["$ref"];
+                if status.starts_with('4') || status.starts_with('5') {
+                    assert_eq!(schema, "#/components/schemas/ErrorBody", "{method} {path} {status}");
+                }
+            }
+            assert!(responses["429"]["headers"]["Retry-After"].is_object(), "{method} {path}");
+            assert!(responses["401"]["headers"]["WWW-Authenticate"].is_object(), "{method} {path}");
+        }
+        let batch = &doc["paths"]["/api/v1/requests:batch"]["post"];
+        assert!(batch["responses"]["422"]["content"]["application/json"]["example"]["errors"][0]["field"]
+            .as_str()
+            .unwrap()
+            .starts_with("[1]."));
+        assert!(batch["description"].as_str().unwrap().contains("no row is valid"));
+        assert_eq!(doc["paths"]["/api/v1/requests"]["post"]["responses"]["201"]["headers"]["Location"]["schema"]["type"], "string");
         let schemas = doc["components"]["schemas"].as_object().unwrap();
         for schema in ["IntakeInput", "RequestSummary", "ErrorBody", "FieldError", "DuplicateCandidates"] {
             assert!(schemas.contains_key(schema), "{schema} missing");
@@ -285,4 +312,66 @@ on_both_backends! {
         let error = &schemas["ErrorBody"]["properties"];
         assert!(error["error"].is_object() && error["message"].is_object() && error["errors"].is_object());
     }
+}
+
+/// Routing does not depend on the database: SQLite only.
+#[actix_web::test]
+async fn every_address_answers_a_method_it_does_not_take_with_405_and_allow() {
+    let app = crate::helpers::spawn_app(Backend::Sqlite)
+        .await
+        .expect("sqlite app");
+    // (address, the methods it takes, answered in the API's error format)
+    let addresses = [
+        ("/", "GET, HEAD, POST", false),
+        ("/requests", "GET, POST", false),
+        ("/status", "GET, HEAD, POST", false),
+        ("/thanks", "GET, HEAD", false),
+        ("/submitted/x", "GET", false),
+        ("/static/style.css", "GET, HEAD", false),
+        ("/healthz", "GET, HEAD", false),
+        ("/readyz", "GET, HEAD", false),
+        ("/metrics", "GET, HEAD", false),
+        ("/admin", "GET", false),
+        ("/admin/login", "GET, POST", false),
+        ("/admin/login/code", "GET, POST", false),
+        ("/admin/logout", "POST", false),
+        ("/admin/requests/new", "GET, POST", false),
+        ("/admin/requests/TF-0000-0000", "GET", false),
+        ("/admin/partners/tokens/x/revoke", "POST", false),
+        ("/api/openapi.json", "GET, HEAD", true),
+        ("/api/v1/requests", "POST", true),
+        ("/api/v1/requests:batch", "POST", true),
+        ("/api/v1/requests/TF-0000-0000", "GET", true),
+        ("/api/v1/requests/TF-0000-0000/duplicates", "GET", true),
+    ];
+    let methods = ["TRACE", "PATCH", "PROPFIND", "PUT", "DELETE"];
+    for (path, allowed, api) in addresses {
+        let mut expected: Vec<&str> = allowed.split(", ").collect();
+        expected.sort();
+        for method in methods {
+            let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+            let resp = app
+                .raw
+                .request(method.clone(), app.url(path))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(resp.status(), 405, "{method} {path}");
+            let allow = resp.headers()["allow"].to_str().unwrap().to_string();
+            let mut got: Vec<&str> = allow.split(',').map(str::trim).collect();
+            got.sort();
+            assert_eq!(got, expected, "{method} {path}");
+            if api {
+                let err: Value = resp.json().await.unwrap();
+                assert_eq!(err["error"], "method_not_allowed", "{method} {path}");
+            }
+        }
+    }
+    // A common method is refused the same way where the address does not take it, and
+    // answered where it does.
+    let resp = app.raw.get(app.url("/admin/logout")).send().await.unwrap();
+    assert_eq!(resp.status(), 405);
+    assert_eq!(resp.headers()["allow"], "POST");
+    let resp = app.raw.head(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
 }

@@ -128,7 +128,16 @@ on_both_backends! {
         assert_eq!(resp.status(), 422);
         let err: Value = resp.json().await.unwrap();
         assert_eq!(err["errors"][0]["field"], "applicant.household_size");
-        assert!(err["errors"][0]["message"].as_str().unwrap().contains("whole number"));
+        assert_eq!(err["errors"][0]["message"], "must be a whole number, not text");
+
+        // A value of the wrong type is told the allowed values, never the Rust type.
+        let mut body = valid_request();
+        body["siv"]["status"] = json!(2);
+        let resp = app.post_json("/api/v1/requests", &body).await;
+        assert_eq!(resp.status(), 422);
+        let err: Value = resp.json().await.unwrap();
+        assert_eq!(err["errors"][0]["field"], "siv.status");
+        assert_eq!(err["errors"][0]["message"], "must be one of: none, in_process, approved, not the number 2");
 
         let mut body = valid_request();
         body["applicant"]["nickname"] = json!("Ahmad");
@@ -177,6 +186,100 @@ on_both_backends! {
         );
 
         assert_eq!(app.request_count().await, 0);
+    }
+
+    async fn parts_sent_as_lists_are_refused_at_every_depth(app: TestApp) {
+        // What serde alone would read by position, field after field.
+        let positional = [
+            ("submitter", json!(["self", null, null, null, null])),
+            ("applicant", json!(["Ahmad Karimi", "1990-05-01", "+93 700 123 456", null, null, "pakistan", 4])),
+            ("siv", json!(["approved", "COM-123456"])),
+            ("referral", json!(["p1", "UNHCR Islamabad"])),
+            ("urgent", json!([true, true])),
+        ];
+        for (part, list) in &positional {
+            let mut body = valid_request();
+            body[part] = list.clone();
+            let resp = app.post_json("/api/v1/requests", &body).await;
+            assert_eq!(resp.status(), 422, "{part}");
+            let err: Value = resp.json().await.unwrap();
+            assert_eq!(err["errors"].as_array().unwrap().len(), 1, "{err}");
+            assert_eq!(err["errors"][0]["field"], *part, "{err}");
+            assert_eq!(err["errors"][0]["message"], "must be an object, not a list", "{err}");
+        }
+
+        let whole: Vec<Value> = positional
+            .iter()
+            .map(|(_, list)| list.clone())
+            .chain([json!([]), json!("none"), json!(null), json!("text"), json!(true), json!("en")])
+            .collect();
+        let resp = app.post_json("/api/v1/requests", &Value::Array(whole.clone())).await;
+        assert_eq!(resp.status(), 422);
+        let err: Value = resp.json().await.unwrap();
+        assert_eq!(err["errors"].as_array().unwrap().len(), 1, "{err}");
+        assert_eq!(err["errors"][0]["field"], "", "{err}");
+        assert_eq!(err["errors"][0]["message"], "must be an object, not a list", "{err}");
+
+        // Every row of a batch is read the same way.
+        let mut nested = valid_request();
+        nested["siv"] = json!(["approved", "COM-123456"]);
+        let rows = json!([valid_request(), nested, whole]);
+        let resp = app.post_json("/api/v1/requests:batch", &rows).await;
+        assert_eq!(resp.status(), 200);
+        let body: Value = resp.json().await.unwrap();
+        assert_eq!(body["created"], 1, "{body}");
+        assert_eq!(body["results"][1]["errors"][0]["field"], "siv", "{body}");
+        assert_eq!(body["results"][2]["errors"][0]["field"], "", "{body}");
+        assert_eq!(app.request_count().await, 1, "only the row sent as an object is stored");
+    }
+
+    async fn what_the_published_schema_allows_is_stored_and_what_it_refuses_is_not(app: TestApp) {
+        // The document's own example.
+        let doc: Value = app.raw.get(app.url("/api/openapi.json")).send().await.unwrap().json().await.unwrap();
+        let example = doc["paths"]["/api/v1/requests"]["post"]["requestBody"]["content"]["application/json"]["example"].clone();
+        let resp = app.post_json("/api/v1/requests", &example).await;
+        assert_eq!(resp.status(), 201, "{example}");
+
+        // What JSON Schema allows where a client might not expect it: a whole number written
+        // 4.0, flags sent as null, blank optional text, white space around values.
+        let mut body = valid_request();
+        body["applicant"]["full_name"] = json!(" Bilal Popal\t");
+        body["applicant"]["household_size"] = json!(4.0);
+        body["applicant"]["email"] = json!("   ");
+        body["applicant"]["phone"] = json!("\u{3000}+93 701 234 567\n");
+        body["submitter"]["name"] = json!(" ");
+        body["urgent"] = json!({"danger": null, "medical": null});
+        body["claimed_programs"] = Value::Null;
+        let resp = app.post_json("/api/v1/requests", &body).await;
+        assert_eq!(resp.status(), 201, "{body}");
+
+        // Lengths count what was sent, white space around it included (`maxLength`).
+        let mut body = valid_request();
+        body["applicant"]["full_name"] = json!(format!(" {} ", "a".repeat(199)));
+        let resp = app.post_json("/api/v1/requests", &body).await;
+        assert_eq!(resp.status(), 422);
+        assert_eq!(field_errors(resp).await, ["applicant.full_name"]);
+        let mut body = valid_request();
+        body["applicant"]["household_size"] = json!(4.5);
+        let resp = app.post_json("/api/v1/requests", &body).await;
+        assert_eq!(resp.status(), 422);
+        assert_eq!(field_errors(resp).await, ["applicant.household_size"]);
+
+        // The schema names what the server requires, and nothing else.
+        let schemas = &doc["components"]["schemas"];
+        assert_eq!(schemas["IntakeInput"]["required"], json!(["submitter", "applicant", "consent"]));
+        assert_eq!(schemas["SubmitterInput"]["required"], json!(["kind"]));
+        assert_eq!(schemas["ApplicantInput"]["required"], json!(["full_name", "location"]));
+        for optional in ["SivInput", "ReferralInput", "UrgentInput"] {
+            assert!(schemas[optional].get("required").is_none(), "{optional}");
+        }
+        let resp = app.post_json("/api/v1/requests", &json!({})).await;
+        assert_eq!(resp.status(), 422);
+        assert_eq!(
+            field_errors(resp).await,
+            ["submitter.kind", "applicant.full_name", "applicant.location", "applicant.phone", "consent"]
+        );
+        assert_eq!(app.request_count().await, 2);
     }
 
     async fn malformed_oversized_and_non_json_bodies_are_refused(app: TestApp) {

@@ -260,6 +260,21 @@ on_both_backends! {
         assert_eq!(resp.status(), 200);
         assert_eq!(app.request_count().await, before + 4);
 
+        // A batch with no valid row stores nothing and says so, as `atomic` would.
+        let mut nameless = distinct_request();
+        nameless["applicant"]["full_name"] = json!("");
+        let mut unconsented = distinct_request();
+        unconsented["consent"] = json!(false);
+        let before_invalid = app.request_count().await;
+        let rows = json!([nameless, unconsented, [1]]);
+        let resp = post_with(&app, "/api/v1/requests:batch", &token, &rows).await;
+        assert_eq!(resp.status(), 422);
+        let body: Value = resp.json().await.unwrap();
+        assert_eq!(body["error"], "invalid_fields");
+        let fields: Vec<&str> = body["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+        assert_eq!(fields, ["[0].applicant.full_name", "[1].consent", "[2]"]);
+        assert_eq!(app.request_count().await, before_invalid, "nothing stored");
+
         // Not a list, an empty list, or a bad flag: 422.
         for (path, body) in [
             ("/api/v1/requests:batch", json!({"not": "a list"})),

@@ -24,6 +24,9 @@ use crate::domain::Actor;
 use crate::web::errors::{html, MessagePage};
 pub use auth::Staff;
 
+/// Every address is one resource holding all of its methods, so that any other method is
+/// answered 405 with an `Allow` header naming them. (`cfg.route` would put the method guard
+/// on the address itself, and another method would fall through to the not-found page.)
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/admin/login")
@@ -31,91 +34,76 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::post().to(auth::login))
             .wrap(from_fn(crate::web::limits::limit_login)),
     )
-    .route("/admin/logout", web::post().to(auth::logout))
-    .route("/admin/login/code", web::get().to(account::code_form))
-    .route(
-        "/admin/login/code",
-        web::post().to(account::check_login_code),
+    .service(web::resource("/admin/logout").post(auth::logout))
+    .service(
+        web::resource("/admin/login/code")
+            .get(account::code_form)
+            .post(account::check_login_code),
     )
-    .route("/admin/account", web::get().to(account::account))
-    .route(
-        "/admin/account/totp/start",
-        web::post().to(account::start_totp),
+    .service(web::resource("/admin/account").get(account::account))
+    .service(web::resource("/admin/account/totp/start").post(account::start_totp))
+    .service(web::resource("/admin/account/totp").post(account::confirm_totp))
+    .service(web::resource("/admin/account/totp/disable").post(account::disable_totp))
+    .service(
+        web::resource("/admin/setup/{token}")
+            .get(auth::setup_form)
+            .post(auth::setup),
     )
-    .route("/admin/account/totp", web::post().to(account::confirm_totp))
-    .route(
-        "/admin/account/totp/disable",
-        web::post().to(account::disable_totp),
+    .service(web::resource("/admin").get(dashboard::dashboard))
+    .service(web::resource("/admin/").get(dashboard::dashboard))
+    .service(web::resource("/admin/queues").get(cases::queue_list))
+    .service(web::resource("/admin/queues/{slug}").get(cases::queue_view))
+    .service(web::resource("/admin/cases").get(cases::search))
+    .service(web::resource("/admin/export.csv").get(cases::export_csv))
+    .service(web::resource("/admin/audit").get(audit::audit_page))
+    .service(web::resource("/admin/audit.csv").get(audit::audit_csv))
+    .service(
+        web::resource("/admin/requests/new")
+            .get(cases::new_request_form)
+            .post(cases::create_request),
     )
-    .route("/admin/setup/{token}", web::get().to(auth::setup_form))
-    .route("/admin/setup/{token}", web::post().to(auth::setup))
-    .route("/admin", web::get().to(dashboard::dashboard))
-    .route("/admin/", web::get().to(dashboard::dashboard))
-    .route("/admin/queues", web::get().to(cases::queue_list))
-    .route("/admin/queues/{slug}", web::get().to(cases::queue_view))
-    .route("/admin/cases", web::get().to(cases::search))
-    .route("/admin/export.csv", web::get().to(cases::export_csv))
-    .route("/admin/audit", web::get().to(audit::audit_page))
-    .route("/admin/audit.csv", web::get().to(audit::audit_csv))
-    .route(
-        "/admin/requests/new",
-        web::get().to(cases::new_request_form),
+    .service(
+        web::resource("/admin/requests/upload")
+            .get(upload::upload_form)
+            .post(upload::upload),
     )
-    .route("/admin/requests/new", web::post().to(cases::create_request))
-    .route("/admin/requests/upload", web::get().to(upload::upload_form))
-    .route("/admin/requests/upload", web::post().to(upload::upload))
-    .route(
-        "/admin/requests/template.csv",
-        web::get().to(upload::template),
+    .service(web::resource("/admin/requests/template.csv").get(upload::template))
+    .service(web::resource("/admin/requests/{reference}").get(cases::case_page))
+    .service(web::resource("/admin/requests/{reference}/duplicates").post(duplicates::decide))
+    .service(web::resource("/admin/requests/{reference}/actions").post(cases::case_action))
+    .service(web::resource("/admin/outbox").get(outbox::outbox))
+    .service(web::resource("/admin/outbox/retry").post(outbox::retry))
+    .service(
+        web::resource("/admin/partners")
+            .get(partners::partners)
+            .post(partners::create_partner),
     )
-    .route(
-        "/admin/requests/{reference}",
-        web::get().to(cases::case_page),
+    .service(web::resource("/admin/partners/{id}/quota").post(partners::set_quota))
+    .service(web::resource("/admin/partners/{id}/webhook").post(partners::set_webhook))
+    .service(web::resource("/admin/partners/{id}/tokens").post(partners::issue_token))
+    .service(web::resource("/admin/partners/tokens/{id}/revoke").post(partners::revoke_token))
+    .service(
+        web::resource("/admin/users")
+            .get(settings::users)
+            .post(settings::create_user),
     )
-    .route(
-        "/admin/requests/{reference}/duplicates",
-        web::post().to(duplicates::decide),
+    .service(web::resource("/admin/users/{id}").post(settings::update_user))
+    .service(
+        web::resource("/admin/rules")
+            .get(settings::rules)
+            .post(settings::save_rule),
     )
-    .route(
-        "/admin/requests/{reference}/actions",
-        web::post().to(cases::case_action),
+    .service(web::resource("/admin/rules/test").post(settings::test_rule))
+    .service(web::resource("/admin/rules/{id}/delete").post(settings::delete_rule))
+    .service(
+        web::resource("/admin/guidance")
+            .get(settings::guidance)
+            .post(settings::save_guidance),
     )
-    .route("/admin/outbox", web::get().to(outbox::outbox))
-    .route("/admin/outbox/retry", web::post().to(outbox::retry))
-    .route("/admin/partners", web::get().to(partners::partners))
-    .route("/admin/partners", web::post().to(partners::create_partner))
-    .route(
-        "/admin/partners/{id}/quota",
-        web::post().to(partners::set_quota),
-    )
-    .route(
-        "/admin/partners/{id}/webhook",
-        web::post().to(partners::set_webhook),
-    )
-    .route(
-        "/admin/partners/{id}/tokens",
-        web::post().to(partners::issue_token),
-    )
-    .route(
-        "/admin/partners/tokens/{id}/revoke",
-        web::post().to(partners::revoke_token),
-    )
-    .route("/admin/users", web::get().to(settings::users))
-    .route("/admin/users", web::post().to(settings::create_user))
-    .route("/admin/users/{id}", web::post().to(settings::update_user))
-    .route("/admin/rules", web::get().to(settings::rules))
-    .route("/admin/rules", web::post().to(settings::save_rule))
-    .route("/admin/rules/test", web::post().to(settings::test_rule))
-    .route(
-        "/admin/rules/{id}/delete",
-        web::post().to(settings::delete_rule),
-    )
-    .route("/admin/guidance", web::get().to(settings::guidance))
-    .route("/admin/guidance", web::post().to(settings::save_guidance))
-    .route("/admin/queue-settings", web::get().to(settings::queues))
-    .route(
-        "/admin/queue-settings",
-        web::post().to(settings::save_queue),
+    .service(
+        web::resource("/admin/queue-settings")
+            .get(settings::queues)
+            .post(settings::save_queue),
     );
 }
 
