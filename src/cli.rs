@@ -255,26 +255,33 @@ fn purge(settings: &Settings, days: Option<u32>) -> anyhow::Result<()> {
     let mut conn = pool.get().context("cannot open the database")?;
     let now = chrono::Utc::now().naive_utc();
     let cutoff = now - chrono::Duration::days(days.into());
-    let c = db::purge::run(&mut conn, cutoff, db::purge::Trigger::Cli, now)?
-        .context("the purge did not run")?;
+    let purged = crate::app::purge::run(
+        &mut conn,
+        &settings.data_dir,
+        cutoff,
+        db::purge::Trigger::Cli,
+        now,
+    )?
+    .context("the purge did not run")?;
+    let c = purged.counts;
     println!(
         "anonymized {} request(s) closed more than {days} days ago ({} notes, {} duplicate keys, {} mails)",
         c.requests, c.notes, c.dedup_keys, c.mails
     );
-    db::purge::scrub(&mut conn)?;
     let dir = crate::config::mail_dir(&settings.data_dir);
-    let (removed, failed) = crate::email::transport::remove_purged_mail_files(&mut conn, &dir)?;
     println!(
-        "removed {removed} mail file(s) of anonymized requests from {}",
+        "removed {} mail file(s) of anonymized requests from {}",
+        purged.files_removed,
         dir.display()
     );
-    if failed > 0 {
+    if purged.files_failed > 0 {
         anyhow::bail!(
-            "{failed} mail file(s) in {} could not be removed (see the log); remove them by hand",
+            "{} mail file(s) in {} could not be removed (see the log); remove them by hand",
+            purged.files_failed,
             dir.display()
         );
     }
-    if matches!(*conn, db::DbConnection::Postgres(_)) {
+    if purged.on_postgres {
         println!(
             "PostgreSQL keeps old row versions in its files until they are reused: VACUUM has run; \
              to rewrite the files now, run `VACUUM FULL request_personal_data, case_notes, outbox, dedup_keys;` \

@@ -4,6 +4,7 @@
 //! Layers, each using only those below it:
 //! `cli` / `startup` -> `web` -> `intake` -> `email` -> `db` -> `domain` (+ `config`).
 
+pub mod app;
 pub mod cli;
 pub mod config;
 pub mod db;
