@@ -11,7 +11,6 @@ pub mod db;
 pub mod domain;
 pub mod email;
 pub mod i18n;
-pub mod intake;
 pub mod metrics;
 pub mod startup;
 pub mod web;

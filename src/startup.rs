@@ -88,7 +88,7 @@ impl Application {
             .run(),
         );
         let state = AppState {
-            intake: crate::intake::Intake::new(pool.clone(), writer),
+            intake: crate::app::intake::Intake::new(pool.clone(), writer),
             pool: pool.clone(),
             settings: settings.clone(),
             mail: mail.clone(),

@@ -1,4 +1,69 @@
-//! Use cases: each takes what a caller parsed, owns the database work and what follows from
-//! it, and answers a typed result. Web handlers and CLI commands parse, call one, and render.
+//! Use cases: each takes what a caller parsed and who is acting, owns the transaction, the
+//! audit rows, the outbox rows it causes, the worker's wake-up and the metrics, and answers
+//! a typed result. Web handlers and CLI commands parse, call one, and render.
 
+pub mod cases;
+pub mod duplicates;
+pub mod intake;
 pub mod purge;
+pub mod staff;
+
+use std::sync::Arc;
+
+use crate::config::Settings;
+use crate::db::{DbError, Pool};
+use crate::email::Waker;
+
+/// What the use cases share: built once by `startup::Application`, cloned into every
+/// worker of the HTTP server. Every cache and counter hangs off it, none off a `static`.
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: Pool,
+    /// Intake: its setup in memory, its writes grouped into shared commits on SQLite.
+    pub intake: intake::Intake,
+    pub settings: Arc<Settings>,
+    /// Wakes the outbox worker after a commit that wrote mail.
+    pub mail: Waker,
+    pub metrics: crate::metrics::Metrics,
+}
+
+impl AppState {
+    /// Wakes the outbox worker when a commit wrote `mails` outbox rows.
+    pub fn wake_for(&self, mails: usize) {
+        if mails > 0 {
+            self.mail.wake();
+        }
+    }
+}
+
+/// Why a use case did not do what was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Nothing by that name, or nothing the actor may see (the two look the same).
+    #[error("not found")]
+    NotFound,
+    /// The actor's role does not allow this.
+    #[error("your role does not allow this")]
+    Forbidden,
+    /// What was asked cannot be done as asked; the message says why, for the person.
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error("internal error")]
+    Internal(#[source] anyhow::Error),
+}
+
+impl From<diesel::result::Error> for Error {
+    fn from(e: diesel::result::Error) -> Self {
+        Error::Db(e.into())
+    }
+}
+
+impl From<crate::email::MailError> for Error {
+    fn from(e: crate::email::MailError) -> Self {
+        Error::Internal(e.into())
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -7,10 +7,10 @@ use actix_web::{HttpResponse, ResponseError};
 use askama::Template;
 use serde::Serialize;
 
+use crate::app::intake::SubmitError;
 use crate::db::DbError;
 use crate::domain::{FieldError, Language};
 use crate::i18n::Tr;
-use crate::intake::SubmitError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {

@@ -17,23 +17,8 @@ pub mod status;
 use actix_web::middleware::from_fn;
 use actix_web::web;
 use actix_web::ResponseError;
-use std::sync::Arc;
 
-use crate::config::Settings;
-use crate::db::Pool;
-use crate::email::Waker;
-
-/// What every handler can reach.
-#[derive(Clone)]
-pub struct AppState {
-    pub pool: Pool,
-    /// Intake: its setup in memory, its writes grouped into shared commits on SQLite.
-    pub intake: crate::intake::Intake,
-    pub settings: Arc<Settings>,
-    /// Wakes the outbox worker after a commit that wrote mail.
-    pub mail: Waker,
-    pub metrics: crate::metrics::Metrics,
-}
+pub use crate::app::AppState;
 
 /// Largest JSON body the API accepts.
 pub const API_BODY_LIMIT: usize = 64 * 1024;

@@ -33,49 +33,16 @@ pub const MAX_FAILED_LOGINS: i32 = 5;
 pub const LOCKOUT_MINUTES: i64 = 15;
 pub const MIN_PASSWORD_CHARS: usize = 12;
 
-/// A logged-in staff member, resolved from the session cookie.
-#[derive(Debug, Clone)]
-pub struct Staff {
-    pub id: String,
-    pub email: String,
-    pub name: String,
-    pub role: Role,
-    pub queues: Vec<String>,
-    pub csrf: String,
-}
+pub use crate::app::staff::Staff;
 
+/// Checks a web handler makes of the person behind the session.
 impl Staff {
-    /// How the audit trail names this person.
-    pub fn actor(&self) -> Actor {
-        Actor::Staff(self.id.clone())
-    }
-
-    pub fn can(&self, p: Permission) -> bool {
-        self.role.can(p)
-    }
-
     pub fn require(&self, p: Permission) -> Result<(), AdminError> {
         if self.can(p) {
             Ok(())
         } else {
             Err(AdminError::Forbidden)
         }
-    }
-
-    /// Queues whose cases this person may open; `None` means all.
-    pub fn allowed_queues(&self) -> Option<Vec<String>> {
-        if self.can(Permission::WorkAllQueues) {
-            None
-        } else if self.can(Permission::WorkOwnQueues) {
-            Some(self.queues.clone())
-        } else {
-            Some(Vec::new())
-        }
-    }
-
-    pub fn can_work_queue(&self, slug: &str) -> bool {
-        self.can(Permission::WorkAllQueues)
-            || (self.can(Permission::WorkOwnQueues) && self.queues.iter().any(|q| q == slug))
     }
 
     /// Checks the CSRF token a form sent.

@@ -8,15 +8,13 @@ use serde::Deserialize;
 use std::collections::HashMap;
 
 use super::dashboard::age_text;
-use super::{page, see_other, AdminError, Nav, Staff};
-use crate::db::cases::{ActionError, CaseDetail, CaseFilter, Cursor, SortOrder};
+use super::{need, page, see_other, AdminError, Allowed, Nav, Posted, Staff};
+use crate::db;
+use crate::db::cases::{CaseDetail, CaseFilter, Cursor, SortOrder};
 use crate::db::models::CaseRequestRow;
-use crate::db::{self, DbError};
-use crate::domain::fields::ContactEmail;
 use crate::domain::staff::Permission;
 use crate::domain::workflow::CaseAction;
 use crate::domain::{Actor, CaseReference, Category, Priority, QueueSlug, Source, Status};
-use crate::email::{CaseFacts, Guidance, Mail, Outcome};
 use crate::web::errors::html;
 use crate::web::form::FormValues;
 use crate::web::AppState;
@@ -32,10 +30,9 @@ struct QueueListPage {
 
 pub async fn queue_list(
     state: web::Data<AppState>,
-    staff: Staff,
+    staff: Allowed<need::WorkOwnQueues>,
 ) -> Result<HttpResponse, AdminError> {
-    staff.require(Permission::WorkOwnQueues)?;
-    let queues = db::run(&state.pool, db::queues::with_open_counts).await?;
+    let queues = crate::app::cases::queues(&state).await?;
     let queues = queues
         .into_iter()
         .map(|(q, n)| {
@@ -201,43 +198,29 @@ async fn list_page(
     slug: Option<String>,
     mut query: ListQuery,
 ) -> Result<HttpResponse, AdminError> {
-    staff.require(Permission::WorkOwnQueues)?;
-    if let Some(s) = &slug {
-        if !staff.can_work_queue(s) {
-            return Err(AdminError::Forbidden);
-        }
-    }
     query.queue = slug.clone();
     let now = Utc::now().naive_utc();
     let filter = query.filter(&staff, now);
     let order = query.order();
     let after = query.after.as_deref().and_then(Cursor::decode);
-    let lookup_slug = slug.clone();
-    let (queue_name, rows, next, total, names, assignees) = db::run(&state.pool, move |conn| {
-        let queue_name = lookup_slug
-            .as_ref()
-            .map(|s| db::queues::find(conn, s).map(|q| q.name));
-        let queue_name = match queue_name {
-            Some(Err(DbError::Query(diesel::result::Error::NotFound))) => return Ok(None),
-            other => other.transpose()?,
-        };
-        let total = db::cases::count(conn, &filter)?;
-        // Nothing to list: no index scan in search of rows that are not there.
-        let (rows, next) = if total == db::cases::Total::Exact(0) {
-            (Vec::new(), None)
-        } else {
-            db::cases::list(conn, &filter, order, after.as_ref(), PAGE_SIZE)?
-        };
-        let ids: Vec<String> = rows.iter().filter_map(|r| r.assignee_id.clone()).collect();
-        let names = db::cases::user_names(conn, &ids)?;
-        let assignees = match &lookup_slug {
-            Some(s) => db::staff::assignable(conn, s)?,
-            None => db::staff::list(conn)?,
-        };
-        Ok(Some((queue_name, rows, next, total, names, assignees)))
-    })
-    .await?
-    .ok_or(AdminError::NotFound)?;
+    let listing = crate::app::cases::list(
+        &state,
+        &staff,
+        slug.clone(),
+        filter,
+        order,
+        after,
+        PAGE_SIZE,
+    )
+    .await?;
+    let crate::app::cases::Listing {
+        queue_name,
+        rows,
+        next,
+        total,
+        names,
+        assignees,
+    } = listing;
     let next = next.map(|c| query.query_string(Some(&c.encode())));
     page(QueuePage {
         nav: Nav::of(&staff),
@@ -359,45 +342,16 @@ async fn render_case(
     reference: String,
     error: Option<String>,
 ) -> Result<HttpResponse, AdminError> {
-    staff.require(Permission::WorkOwnQueues)?;
-    let reference = CaseReference::parse(&reference)
-        .ok_or(AdminError::NotFound)?
-        .to_string();
-    let actor = staff.actor();
-    let allowed = staff.allowed_queues();
+    let reference = CaseReference::parse(&reference).ok_or(AdminError::NotFound)?;
     let now = Utc::now().naive_utc();
-    let loaded = db::run(&state.pool, move |conn| {
-        let Some(d) = db::cases::detail(conn, &reference)? else {
-            return Ok(None);
-        };
-        if allowed
-            .as_ref()
-            .is_some_and(|qs| !qs.contains(&d.case.queue_slug))
-        {
-            return Ok(Some(Err(())));
-        }
-        // Every view of a case's personal data is on the record.
-        db::cases::audit(
-            conn,
-            Some(&d.case.id),
-            &actor,
-            "viewed",
-            "case page".to_string(),
-            now,
-        )?;
-        let category: Category = d.case.category;
-        let guidance = db::requests::guidance_for(conn, category)?;
-        let assignees = db::staff::assignable(conn, &d.case.queue_slug)?;
-        let queues = db::queues::all(conn)?;
-        let duplicates = super::duplicates::load(conn, &d.case, d.personal.as_ref(), &actor, now)?;
-        Ok(Some(Ok((d, guidance, assignees, queues, duplicates))))
-    })
-    .await?;
-    let (d, guidance, assignees, queues, duplicates) = match loaded {
-        None => return Err(AdminError::NotFound),
-        Some(Err(())) => return Err(AdminError::Forbidden),
-        Some(Ok(v)) => v,
-    };
+    let crate::app::cases::Opened {
+        detail: d,
+        guidance,
+        assignees,
+        queues,
+        duplicates,
+    } = crate::app::cases::open(state, staff, reference, now).await?;
+    let duplicates = super::duplicates::views(duplicates, &d.case, d.personal.as_ref());
     let names = &d.names;
     let timeline = d
         .timeline
@@ -471,181 +425,84 @@ pub async fn case_page(
     render_case(&state, &staff, reference.into_inner(), None).await
 }
 
-/// Reads the action form into a `CaseAction`, checking what this role may do.
-fn parse_action(staff: &Staff, f: &HashMap<String, String>) -> Result<CaseAction, String> {
-    let get = |k: &str| f.get(k).map(|s| s.trim().to_string()).unwrap_or_default();
-    let others = staff.can(Permission::AssignOthers);
-    let refuse = || "your role does not allow this action".to_string();
-    match get("action").as_str() {
+/// The case page's action form: which action, and the fields that action reads.
+#[derive(Deserialize)]
+pub struct ActionForm {
+    #[serde(default)]
+    action: String,
+    #[serde(default)]
+    assignee: String,
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    referral_partner: String,
+    #[serde(default)]
+    category: String,
+    #[serde(default)]
+    queue: String,
+    #[serde(default)]
+    reason: String,
+    #[serde(default)]
+    body: String,
+}
+
+/// Reads the action form into a `CaseAction`; what the role may do is the use case's check.
+fn parse_action(staff: &Staff, f: &ActionForm) -> Result<CaseAction, String> {
+    let given = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty());
+    match f.action.trim() {
         "assign_self" => Ok(CaseAction::Assign {
             to: Some(staff.id.clone()),
         }),
-        "assign" => {
-            let to = Some(get("assignee")).filter(|s| !s.is_empty());
-            if !others && to.as_deref() != Some(staff.id.as_str()) {
-                return Err(refuse());
-            }
-            Ok(CaseAction::Assign { to })
-        }
+        "assign" => Ok(CaseAction::Assign {
+            to: given(&f.assignee),
+        }),
         "status" => Ok(CaseAction::ChangeStatus {
-            to: get("status")
+            to: f
+                .status
+                .trim()
                 .parse()
                 .map_err(|_| "choose a status".to_string())?,
-            referral_partner: Some(get("referral_partner")).filter(|s| !s.is_empty()),
+            referral_partner: given(&f.referral_partner),
         }),
-        "recategorize" if others => Ok(CaseAction::Recategorize {
-            to: get("category")
+        "recategorize" => Ok(CaseAction::Recategorize {
+            to: f
+                .category
+                .trim()
                 .parse()
                 .map_err(|_| "choose a category".to_string())?,
-            reason: get("reason"),
+            reason: f.reason.trim().to_string(),
         }),
-        "move" if others => Ok(CaseAction::MoveQueue {
-            to: QueueSlug::parse(&get("queue")).map_err(|_| "choose a queue".to_string())?,
-            reason: get("reason"),
+        "move" => Ok(CaseAction::MoveQueue {
+            to: QueueSlug::parse(f.queue.trim()).map_err(|_| "choose a queue".to_string())?,
+            reason: f.reason.trim().to_string(),
         }),
-        "note" => Ok(CaseAction::AddNote { body: get("body") }),
-        "recategorize" | "move" => Err(refuse()),
+        "note" => Ok(CaseAction::AddNote {
+            body: f.body.trim().to_string(),
+        }),
         _ => Err("unknown action".to_string()),
     }
 }
 
 pub async fn case_action(
     state: web::Data<AppState>,
-    staff: Staff,
+    posted: Posted<need::WorkOwnQueues, ActionForm>,
     reference: web::Path<String>,
-    form: web::Form<HashMap<String, String>>,
 ) -> Result<HttpResponse, AdminError> {
-    staff.require(Permission::WorkOwnQueues)?;
-    staff.check_csrf(&form)?;
-    let reference = CaseReference::parse(&reference)
-        .ok_or(AdminError::NotFound)?
-        .to_string();
+    let Posted { staff, form, .. } = posted;
+    let reference = CaseReference::parse(&reference).ok_or(AdminError::NotFound)?;
+    let page = format!("/admin/requests/{reference}");
     let action = match parse_action(&staff, &form) {
         Ok(a) => a,
-        Err(msg) if msg.starts_with("your role") => return Err(AdminError::Forbidden),
-        Err(msg) => return render_case(&state, &staff, reference, Some(msg)).await,
+        Err(msg) => return render_case(&state, &staff, reference.to_string(), Some(msg)).await,
     };
-    // A caseworker who unassigns someone else's case is reassigning it.
-    let allowed = staff.allowed_queues();
-    let actor = staff.actor();
-    let me = staff.id.clone();
-    let others = staff.can(Permission::AssignOthers);
     let now = Utc::now().naive_utc();
-    let r = reference.clone();
-    let settings = state.settings.clone();
-    let result = db::run_as(&state.pool, move |conn| -> Result<_, AdminError> {
-        let Some(case) = db::requests::find_by_reference(conn, &r)? else {
-            return Ok(Err(None));
-        };
-        if allowed
-            .as_ref()
-            .is_some_and(|qs| !qs.contains(&case.queue_slug))
-        {
-            return Ok(Err(Some("forbidden".to_string())));
+    match crate::app::cases::act(&state, &staff, reference.clone(), action, now).await {
+        Ok(()) => Ok(see_other(&page)),
+        Err(crate::app::Error::Invalid(msg)) => {
+            render_case(&state, &staff, reference.to_string(), Some(msg)).await
         }
-        if let CaseAction::Assign { to: None } = &action {
-            if !others && case.assignee_id.as_deref() != Some(me.as_str()) {
-                return Ok(Err(Some("forbidden".to_string())));
-            }
-        }
-        let category: Category = case.category;
-        let guidance = db::requests::guidance_for(conn, category)?;
-        let referral_text = guidance.as_ref().map(|g| g.body.clone());
-        // The change, its audit row and the mail and webhook it causes commit together.
-        db::write_transaction(conn, |conn| -> Result<_, AdminError> {
-            let applied = match db::cases::apply(
-                conn,
-                &case.id,
-                action,
-                &actor,
-                referral_text.as_deref(),
-                now,
-            ) {
-                Ok(applied) => applied,
-                Err(ActionError::Db(e)) => return Err(e.into()),
-                Err(e) => return Ok(Err(Some(e.to_string()))),
-            };
-            let mut mails = 0;
-            for mail in mails_for_action(conn, &applied, &me, guidance.as_ref())? {
-                mails += crate::email::enqueue(conn, &settings, &mail, now.and_utc())
-                    .map_err(|e| AdminError::Internal(e.into()))?;
-            }
-            mails += usize::from(crate::email::webhook::enqueue_for(conn, &applied, now)?);
-            Ok(Ok(mails))
-        })
-    })
-    .await?;
-    match result {
-        Ok(mails) => {
-            if mails > 0 {
-                state.mail.wake();
-            }
-            Ok(see_other(&format!("/admin/requests/{reference}")))
-        }
-        Err(None) => Err(AdminError::NotFound),
-        Err(Some(m)) if m == "forbidden" => Err(AdminError::Forbidden),
-        Err(Some(msg)) => render_case(&state, &staff, reference, Some(msg)).await,
+        Err(e) => Err(e.into()),
     }
-}
-
-/// The mail an applied action causes: the new assignee hears of an assignment someone
-/// else made; the requester hears when the request is referred out or resolved.
-fn mails_for_action(
-    conn: &mut crate::db::DbConnection,
-    applied: &crate::db::cases::Applied,
-    actor_id: &str,
-    guidance: Option<&crate::db::models::GuidanceRow>,
-) -> Result<Vec<Mail>, AdminError> {
-    let case = &applied.case;
-    let facts = || -> Result<CaseFacts, AdminError> {
-        Ok(CaseFacts {
-            request_id: case.id.clone(),
-            reference: case.reference.clone(),
-            category: case.category,
-            priority: case.priority,
-            queue_name: String::new(),
-        })
-    };
-    let mut mails = Vec::new();
-    match &applied.action {
-        CaseAction::Assign { to: Some(user_id) } if user_id != actor_id => {
-            if let Some(user) = db::staff::find(conn, user_id)? {
-                if let Ok(to) = ContactEmail::parse(&user.email) {
-                    let mut case = facts()?;
-                    case.queue_name = db::queues::find(conn, &applied.case.queue_slug)?.name;
-                    mails.push(Mail::Assigned { to, case });
-                }
-            }
-        }
-        CaseAction::ChangeStatus { to, .. }
-            if matches!(to, Status::ReferredOut | Status::Resolved) =>
-        {
-            let personal = db::requests::personal_data(conn, &case.id)?;
-            let reply = personal.and_then(|p| p.applicant_email.or(p.submitter_email));
-            if let Some(to_addr) = reply.and_then(|e| ContactEmail::parse(&e).ok()) {
-                let mut case_facts = facts()?;
-                case_facts.queue_name = db::queues::find(conn, &case.queue_slug)?.name;
-                let language = case.language;
-                let stored = guidance.map(|g| Guidance {
-                    body: g.body.clone(),
-                    next_steps: g.next_steps.clone(),
-                });
-                mails.push(Mail::StatusChanged {
-                    to: to_addr,
-                    language,
-                    guidance: Guidance::in_language(language, case_facts.category, stored),
-                    case: case_facts,
-                    outcome: if *to == Status::ReferredOut {
-                        Outcome::ReferredOut
-                    } else {
-                        Outcome::Resolved
-                    },
-                });
-            }
-        }
-        _ => {}
-    }
-    Ok(mails)
 }
 
 // ---- walk-in requests ----

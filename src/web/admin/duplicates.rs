@@ -4,19 +4,13 @@
 
 use actix_web::{web, HttpResponse};
 use chrono::Utc;
-use std::collections::HashMap;
+use serde::Deserialize;
 
-use super::{see_other, AdminError, Staff};
+use super::{need, see_other, AdminError, Posted};
+use crate::app::duplicates::{Compared, Decision};
 use crate::db::models::{CaseRequestRow, PersonalDataRow};
-use crate::db::{self, DbConnection, DbError};
-use crate::domain::staff::Permission;
-use crate::domain::vocab::DuplicateStatus;
-use crate::domain::workflow::CaseAction;
-use crate::domain::{Actor, CaseReference, Status};
+use crate::domain::CaseReference;
 use crate::web::AppState;
-
-/// How many candidates the case page compares field by field.
-const COMPARED: usize = 3;
 
 pub struct CompareRow {
     pub label: &'static str,
@@ -70,55 +64,44 @@ fn fields(case: &CaseRequestRow, p: Option<&PersonalDataRow>) -> Vec<(&'static s
     ]
 }
 
-/// The candidates of a case for its page; views of the candidates' personal data are
-/// audited like any other.
-pub fn load(
-    conn: &mut DbConnection,
+/// The candidates of a case as its page compares them.
+pub fn views(
+    compared: Vec<Compared>,
     case: &CaseRequestRow,
     personal: Option<&PersonalDataRow>,
-    actor: &Actor,
-    now: chrono::NaiveDateTime,
-) -> Result<Vec<DuplicateView>, DbError> {
+) -> Vec<DuplicateView> {
     let mine = fields(case, personal);
-    let mut out = Vec::new();
-    for (i, c) in db::duplicates::candidates_of(conn, &case.id)?
+    compared
         .into_iter()
-        .enumerate()
-    {
-        let mut rows = Vec::new();
-        if i < COMPARED && c.status != DuplicateStatus::Rejected {
-            if let Some(other) = db::requests::find_by_reference(conn, &c.reference)? {
-                let theirs_personal = db::requests::personal_data(conn, &other.id)?;
-                db::cases::audit(
-                    conn,
-                    Some(&other.id),
-                    actor,
-                    "viewed",
-                    format!("compared with {}", case.reference),
-                    now,
-                )?;
-                let theirs = fields(&other, theirs_personal.as_ref());
-                rows = mine
-                    .iter()
-                    .zip(theirs)
-                    .map(|((label, a), (_, b))| CompareRow {
-                        label,
-                        same: !a.is_empty() && normalize(a) == normalize(&b),
-                        mine: a.clone(),
-                        theirs: b,
+        .map(
+            |Compared {
+                 candidate: c,
+                 other,
+             }| {
+                let rows = other
+                    .map(|(row, personal)| {
+                        let theirs = fields(&row, personal.as_ref());
+                        mine.iter()
+                            .zip(theirs)
+                            .map(|((label, a), (_, b))| CompareRow {
+                                label,
+                                same: !a.is_empty() && normalize(a) == normalize(&b),
+                                mine: a.clone(),
+                                theirs: b,
+                            })
+                            .collect()
                     })
-                    .collect();
-            }
-        }
-        out.push(DuplicateView {
-            score: format!("{:.2}", c.score_per_mille as f64 / 1000.0),
-            reasons: c.reasons.join(", "),
-            status: c.status.to_string(),
-            reference: c.reference,
-            rows,
-        });
-    }
-    Ok(out)
+                    .unwrap_or_default();
+                DuplicateView {
+                    score: format!("{:.2}", c.score_per_mille as f64 / 1000.0),
+                    reasons: c.reasons.join(", "),
+                    status: c.status.to_string(),
+                    reference: c.reference,
+                    rows,
+                }
+            },
+        )
+        .collect()
 }
 
 fn normalize(s: &str) -> String {
@@ -128,105 +111,32 @@ fn normalize(s: &str) -> String {
         .to_lowercase()
 }
 
+#[derive(Deserialize)]
+pub struct DecideForm {
+    #[serde(default)]
+    other: String,
+    #[serde(default)]
+    decision: String,
+}
+
 /// `POST /admin/requests/{reference}/duplicates` with `other` and `decision`
 /// (`confirm` or `reject`).
 pub async fn decide(
     state: web::Data<AppState>,
-    staff: Staff,
+    posted: Posted<need::WorkOwnQueues, DecideForm>,
     reference: web::Path<String>,
-    form: web::Form<HashMap<String, String>>,
 ) -> Result<HttpResponse, AdminError> {
-    staff.require(Permission::WorkOwnQueues)?;
-    staff.check_csrf(&form)?;
-    let this = CaseReference::parse(&reference)
-        .ok_or(AdminError::NotFound)?
-        .to_string();
-    let other = form
-        .get("other")
-        .and_then(|o| CaseReference::parse(o))
-        .ok_or_else(|| AdminError::Invalid("choose a candidate".into()))?
-        .to_string();
-    let confirm = match form.get("decision").map(String::as_str) {
-        Some("confirm") => true,
-        Some("reject") => false,
+    let Posted { staff, form, .. } = posted;
+    let this = CaseReference::parse(&reference).ok_or(AdminError::NotFound)?;
+    let other = CaseReference::parse(&form.other)
+        .ok_or_else(|| AdminError::Invalid("choose a candidate".into()))?;
+    let decision = match form.decision.as_str() {
+        "confirm" => Decision::Confirm,
+        "reject" => Decision::Reject,
         _ => return Err(AdminError::Invalid("choose confirm or reject".into())),
     };
-    let allowed = staff.allowed_queues();
-    let actor = staff.actor();
+    let back = format!("/admin/requests/{this}");
     let now = Utc::now().naive_utc();
-    let back = this.clone();
-    let hooked = db::run_as(&state.pool, move |conn| -> Result<bool, AdminError> {
-        let (Some(a), Some(b)) = (
-            db::requests::find_by_reference(conn, &this)?,
-            db::requests::find_by_reference(conn, &other)?,
-        ) else {
-            return Err(AdminError::NotFound);
-        };
-        if allowed
-            .as_ref()
-            .is_some_and(|qs| !qs.contains(&a.queue_slug) || !qs.contains(&b.queue_slug))
-        {
-            return Err(AdminError::Forbidden);
-        }
-        let (earlier, later) = if (a.created_at, &a.id) <= (b.created_at, &b.id) {
-            (a, b)
-        } else {
-            (b, a)
-        };
-        // The decision, its audit rows and the partner's webhook commit together.
-        db::write_transaction(conn, |conn| -> Result<bool, AdminError> {
-            if confirm {
-                db::duplicates::confirm(conn, &later.id, &earlier.id, &actor, now)?;
-                db::cases::audit(
-                    conn,
-                    Some(&later.id),
-                    &actor,
-                    "duplicate_confirmed",
-                    format!("duplicate of {}", earlier.reference),
-                    now,
-                )?;
-                db::cases::audit(
-                    conn,
-                    Some(&earlier.id),
-                    &actor,
-                    "duplicate_linked",
-                    format!(
-                        "{} confirmed as a duplicate of this request",
-                        later.reference
-                    ),
-                    now,
-                )?;
-                if later.status != Status::ClosedDuplicate {
-                    let close = CaseAction::ChangeStatus {
-                        to: Status::ClosedDuplicate,
-                        referral_partner: None,
-                    };
-                    let applied = db::cases::apply(conn, &later.id, close, &actor, None, now)
-                        .map_err(|e| match e {
-                            db::cases::ActionError::Db(e) => AdminError::Db(e),
-                            other => AdminError::Invalid(other.to_string()),
-                        })?;
-                    return Ok(crate::email::webhook::enqueue_for(conn, &applied, now)?);
-                }
-            } else {
-                db::duplicates::reject(conn, &later.id, &earlier.id, &actor, now)?;
-                for (case, peer) in [(&later, &earlier), (&earlier, &later)] {
-                    db::cases::audit(
-                        conn,
-                        Some(&case.id),
-                        &actor,
-                        "duplicate_rejected",
-                        format!("not the same person as {}", peer.reference),
-                        now,
-                    )?;
-                }
-            }
-            Ok(false)
-        })
-    })
-    .await?;
-    if hooked {
-        state.mail.wake();
-    }
-    Ok(see_other(&format!("/admin/requests/{back}")))
+    crate::app::duplicates::decide(&state, &staff, this, other, decision, now).await?;
+    Ok(see_other(&back))
 }

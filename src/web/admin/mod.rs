@@ -8,6 +8,7 @@ pub mod auth;
 pub mod cases;
 pub mod dashboard;
 pub mod duplicates;
+pub mod guard;
 pub mod outbox;
 pub mod partners;
 pub mod settings;
@@ -23,6 +24,7 @@ use crate::domain::staff::Permission;
 use crate::domain::Actor;
 use crate::web::errors::{html, MessagePage};
 pub use auth::Staff;
+pub use guard::{need, Allowed, Posted};
 
 /// Every address is one resource holding all of its methods, so that any other method is
 /// answered 405 with an `Allow` header naming them. (`cfg.route` would put the method guard
@@ -154,6 +156,19 @@ pub enum AdminError {
     Db(#[from] DbError),
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
+}
+
+impl From<crate::app::Error> for AdminError {
+    fn from(e: crate::app::Error) -> Self {
+        use crate::app::Error;
+        match e {
+            Error::NotFound => AdminError::NotFound,
+            Error::Forbidden => AdminError::Forbidden,
+            Error::Invalid(m) => AdminError::Invalid(m),
+            Error::Db(e) => AdminError::Db(e),
+            Error::Internal(e) => AdminError::Internal(e),
+        }
+    }
 }
 
 impl From<diesel::result::Error> for AdminError {

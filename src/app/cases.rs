@@ -1,0 +1,265 @@
+//! Working cases: the queues and their pages, opening a case (an audited view of personal
+//! data), and the actions on it (assign, change status, re-categorize, move, note) with the
+//! mail and webhook they cause.
+
+use chrono::NaiveDateTime;
+
+use super::duplicates::{self, Compared};
+use super::staff::Staff;
+use super::{AppState, Error, Result};
+use crate::db::cases::{ActionError, Applied, CaseDetail, CaseFilter, Cursor, SortOrder, Total};
+use crate::db::models::{CaseRequestRow, GuidanceRow, QueueRow, UserRow};
+use crate::db::{self, DbConnection, DbError};
+use crate::domain::fields::ContactEmail;
+use crate::domain::staff::Permission;
+use crate::domain::workflow::CaseAction;
+use crate::domain::{CaseReference, Status};
+use crate::email::{CaseFacts, Guidance, Mail, Outcome};
+
+/// Every queue with its open cases.
+pub async fn queues(app: &AppState) -> Result<Vec<(QueueRow, i64)>> {
+    Ok(db::run(&app.pool, db::queues::with_open_counts).await?)
+}
+
+/// One page of a queue (or of every queue the person may see, `queue: None`).
+pub struct Listing {
+    pub queue_name: Option<String>,
+    pub rows: Vec<CaseRequestRow>,
+    pub next: Option<Cursor>,
+    pub total: Total,
+    /// Names of the assignees on the page, by user id.
+    pub names: std::collections::HashMap<String, String>,
+    /// Whom the page offers as assignee in its filter.
+    pub assignees: Vec<UserRow>,
+}
+
+pub async fn list(
+    app: &AppState,
+    staff: &Staff,
+    queue: Option<String>,
+    filter: CaseFilter,
+    order: SortOrder,
+    after: Option<Cursor>,
+    page_size: i64,
+) -> Result<Listing> {
+    if !staff.can(Permission::WorkOwnQueues) {
+        return Err(Error::Forbidden);
+    }
+    if let Some(slug) = &queue {
+        if !staff.can_work_queue(slug) {
+            return Err(Error::Forbidden);
+        }
+    }
+    db::run(&app.pool, move |conn| {
+        let queue_name = match &queue {
+            Some(slug) => match db::queues::find(conn, slug) {
+                Ok(q) => Some(q.name),
+                Err(e) if e.is_not_found() => return Ok(None),
+                Err(e) => return Err(e),
+            },
+            None => None,
+        };
+        let total = db::cases::count(conn, &filter)?;
+        // Nothing to list: no index scan in search of rows that are not there.
+        let (rows, next) = if total == Total::Exact(0) {
+            (Vec::new(), None)
+        } else {
+            db::cases::list(conn, &filter, order, after.as_ref(), page_size)?
+        };
+        let ids: Vec<String> = rows.iter().filter_map(|r| r.assignee_id.clone()).collect();
+        let names = db::cases::user_names(conn, &ids)?;
+        let assignees = match &queue {
+            Some(s) => db::staff::assignable(conn, s)?,
+            None => db::staff::list(conn)?,
+        };
+        Ok(Some(Listing {
+            queue_name,
+            rows,
+            next,
+            total,
+            names,
+            assignees,
+        }))
+    })
+    .await?
+    .ok_or(Error::NotFound)
+}
+
+/// A case as its page shows it.
+pub struct Opened {
+    pub detail: CaseDetail,
+    pub guidance: Option<GuidanceRow>,
+    pub assignees: Vec<UserRow>,
+    pub queues: Vec<QueueRow>,
+    pub duplicates: Vec<Compared>,
+}
+
+/// Opens a case for a staff member who may work its queue. Every view of a case's
+/// personal data (and of the candidates compared with it) is on the record.
+pub async fn open(
+    app: &AppState,
+    staff: &Staff,
+    reference: CaseReference,
+    now: NaiveDateTime,
+) -> Result<Opened> {
+    if !staff.can(Permission::WorkOwnQueues) {
+        return Err(Error::Forbidden);
+    }
+    let staff = staff.clone();
+    db::run_as(&app.pool, move |conn| {
+        let detail = db::cases::detail(conn, &reference.to_string())?.ok_or(Error::NotFound)?;
+        if !staff.can_work_queue(&detail.case.queue_slug) {
+            return Err(Error::Forbidden);
+        }
+        let actor = staff.actor();
+        let case = &detail.case;
+        db::cases::audit(
+            conn,
+            Some(&case.id),
+            &actor,
+            "viewed",
+            "case page".into(),
+            now,
+        )?;
+        let guidance = db::requests::guidance_for(conn, case.category)?;
+        let assignees = db::staff::assignable(conn, &case.queue_slug)?;
+        let queues = db::queues::all(conn)?;
+        let duplicates = duplicates::compared(conn, case, &actor, now)?;
+        Ok(Opened {
+            detail,
+            guidance,
+            assignees,
+            queues,
+            duplicates,
+        })
+    })
+    .await
+}
+
+/// Applies `action` to the case `reference` for `staff`. The change, its audit row and the
+/// mail and webhook it causes commit together; the outbox worker is woken after.
+pub async fn act(
+    app: &AppState,
+    staff: &Staff,
+    reference: CaseReference,
+    action: CaseAction,
+    now: NaiveDateTime,
+) -> Result<()> {
+    if !staff.can(Permission::WorkOwnQueues) {
+        return Err(Error::Forbidden);
+    }
+    let staff = staff.clone();
+    let settings = app.settings.clone();
+    let mails = db::run_as(&app.pool, move |conn| -> Result<usize> {
+        let case = db::requests::find_by_reference(conn, &reference.to_string())?
+            .ok_or(Error::NotFound)?;
+        if !staff.can_work_queue(&case.queue_slug) || !may(&staff, &action, &case) {
+            return Err(Error::Forbidden);
+        }
+        let guidance = db::requests::guidance_for(conn, case.category)?;
+        let referral_text = guidance.as_ref().map(|g| g.body.clone());
+        let actor = staff.actor();
+        db::write_transaction(conn, |conn| {
+            let applied = db::cases::apply(
+                conn,
+                &case.id,
+                action,
+                &actor,
+                referral_text.as_deref(),
+                now,
+            )
+            .map_err(refused)?;
+            let mut mails = 0;
+            for mail in mails_for(conn, &applied, &staff.id, guidance.as_ref())? {
+                mails += crate::email::enqueue(conn, &settings, &mail, now.and_utc())?;
+            }
+            mails += usize::from(crate::email::webhook::enqueue_for(conn, &applied, now)?);
+            Ok(mails)
+        })
+    })
+    .await?;
+    app.wake_for(mails);
+    Ok(())
+}
+
+/// What a role may do beyond working its own queues: assigning someone else (or taking a
+/// case away from its assignee), re-categorizing and moving need `AssignOthers`.
+fn may(staff: &Staff, action: &CaseAction, case: &CaseRequestRow) -> bool {
+    if staff.can(Permission::AssignOthers) {
+        return true;
+    }
+    match action {
+        CaseAction::Assign { to: Some(to) } => *to == staff.id,
+        CaseAction::Assign { to: None } => case.assignee_id.as_deref() == Some(staff.id.as_str()),
+        CaseAction::Recategorize { .. } | CaseAction::MoveQueue { .. } => false,
+        _ => true,
+    }
+}
+
+/// An action the workflow refused is the person's to correct; a storage failure is not.
+pub(super) fn refused(e: ActionError) -> Error {
+    match e {
+        ActionError::Db(e) => Error::Db(e),
+        other => Error::Invalid(other.to_string()),
+    }
+}
+
+/// The mail an applied action causes: the new assignee hears of an assignment someone
+/// else made; the requester hears when the request is referred out or resolved.
+fn mails_for(
+    conn: &mut DbConnection,
+    applied: &Applied,
+    actor_id: &str,
+    guidance: Option<&GuidanceRow>,
+) -> Result<Vec<Mail>, DbError> {
+    let case = &applied.case;
+    let facts = |conn: &mut DbConnection| -> Result<CaseFacts, DbError> {
+        Ok(CaseFacts {
+            request_id: case.id.clone(),
+            reference: case.reference.clone(),
+            category: case.category,
+            priority: case.priority,
+            queue_name: db::queues::find(conn, &case.queue_slug)?.name,
+        })
+    };
+    let mut mails = Vec::new();
+    match &applied.action {
+        CaseAction::Assign { to: Some(user_id) } if user_id != actor_id => {
+            if let Some(user) = db::staff::find(conn, user_id)? {
+                if let Ok(to) = ContactEmail::parse(&user.email) {
+                    mails.push(Mail::Assigned {
+                        to,
+                        case: facts(conn)?,
+                    });
+                }
+            }
+        }
+        CaseAction::ChangeStatus { to, .. }
+            if matches!(to, Status::ReferredOut | Status::Resolved) =>
+        {
+            let personal = db::requests::personal_data(conn, &case.id)?;
+            let reply = personal.and_then(|p| p.applicant_email.or(p.submitter_email));
+            if let Some(to_addr) = reply.and_then(|e| ContactEmail::parse(&e).ok()) {
+                let case_facts = facts(conn)?;
+                let language = case.language;
+                let stored = guidance.map(|g| Guidance {
+                    body: g.body.clone(),
+                    next_steps: g.next_steps.clone(),
+                });
+                mails.push(Mail::StatusChanged {
+                    to: to_addr,
+                    language,
+                    guidance: Guidance::in_language(language, case_facts.category, stored),
+                    case: case_facts,
+                    outcome: if *to == Status::ReferredOut {
+                        Outcome::ReferredOut
+                    } else {
+                        Outcome::Resolved
+                    },
+                });
+            }
+        }
+        _ => {}
+    }
+    Ok(mails)
+}

@@ -1,0 +1,116 @@
+//! The checks every staff handler needs, as extractors, so that none can be forgotten:
+//! `Allowed<P>` is the logged-in staff member whose role has permission `P`; `Posted<P, F>`
+//! is that, plus a form `F` whose CSRF token matched the session's.
+//!
+//! In that order: an anonymous visitor goes to the login page, a role without the
+//! permission gets 403, a stale form gets 403 "form expired", and only then is the form read.
+
+use actix_web::dev::Payload;
+use actix_web::{web, FromRequest, HttpRequest};
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::ops::Deref;
+use std::pin::Pin;
+use subtle::ConstantTimeEq;
+
+use super::{AdminError, Staff};
+use crate::domain::staff::Permission;
+
+/// A permission named as a type, so a handler's signature says what it needs.
+pub trait Needs: 'static {
+    const PERMISSION: Permission;
+}
+
+macro_rules! permissions {
+    ($($name:ident),+ $(,)?) => {
+        /// One type per `Permission`, for `Allowed<P>` and `Posted<P, F>`.
+        pub mod need {
+            $(
+                pub struct $name;
+                impl super::Needs for $name {
+                    const PERMISSION: crate::domain::staff::Permission =
+                        crate::domain::staff::Permission::$name;
+                }
+            )+
+        }
+    };
+}
+
+permissions!(
+    ViewDashboard,
+    WorkOwnQueues,
+    EnterRequests,
+    ExportCases,
+    ManageRules,
+    ManageUsers,
+    ManageQueues,
+    ViewAuditLog,
+    ManagePartners,
+);
+
+/// A logged-in staff member whose role has permission `P`.
+pub struct Allowed<P>(pub Staff, PhantomData<P>);
+
+impl<P> Deref for Allowed<P> {
+    type Target = Staff;
+    fn deref(&self) -> &Staff {
+        &self.0
+    }
+}
+
+impl<P: Needs> FromRequest for Allowed<P> {
+    type Error = AdminError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, AdminError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let staff = Staff::from_request(req, payload);
+        Box::pin(async move {
+            let staff = staff.await?;
+            staff.require(P::PERMISSION)?;
+            Ok(Allowed(staff, PhantomData))
+        })
+    }
+}
+
+/// A form posted by a staff member with permission `P`, its CSRF token checked.
+pub struct Posted<P, F> {
+    pub staff: Staff,
+    pub form: F,
+    need: PhantomData<P>,
+}
+
+#[derive(Deserialize)]
+struct Token {
+    #[serde(default)]
+    csrf: String,
+}
+
+impl<P: Needs, F: DeserializeOwned + 'static> FromRequest for Posted<P, F> {
+    type Error = AdminError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, AdminError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let staff = Allowed::<P>::from_request(req, payload);
+        let body = web::Bytes::from_request(req, payload);
+        Box::pin(async move {
+            let Allowed(staff, _) = staff.await?;
+            let body = body.await.map_err(|_| {
+                AdminError::Invalid("the form could not be read; send it again".into())
+            })?;
+            let token: Token =
+                serde_urlencoded::from_bytes(&body).map_err(|_| AdminError::BadCsrf)?;
+            if !bool::from(token.csrf.as_bytes().ct_eq(staff.csrf.as_bytes())) {
+                return Err(AdminError::BadCsrf);
+            }
+            let form = serde_urlencoded::from_bytes(&body)
+                .map_err(|e| AdminError::Invalid(format!("the form is not complete: {e}")))?;
+            Ok(Posted {
+                staff,
+                form,
+                need: PhantomData,
+            })
+        })
+    }
+}
