@@ -188,29 +188,22 @@ fn create_staff(
     role: &str,
     queues: &[String],
 ) -> anyhow::Result<()> {
-    use crate::web::admin::auth;
+    use crate::app::staff::{self, NewAccount};
     let role: crate::domain::staff::Role = role
         .parse()
         .map_err(|e| anyhow::anyhow!("invalid --role: {e}"))?;
     let password = read_password()?;
-    auth::check_new_password(&password, &password).map_err(|m| anyhow::anyhow!("{m}"))?;
-    let hash = auth::hash_password(&password).map_err(|e| anyhow::anyhow!("{e}"))?;
+    staff::check_new_password(&password, &password).map_err(|m| anyhow::anyhow!("{m}"))?;
     let pool = startup::prepare_database(settings)?;
     let mut conn = pool.get()?;
+    let account = NewAccount {
+        email: email.to_string(),
+        name: name.to_string(),
+        role,
+        queues: queues.to_vec(),
+    };
     let now = chrono::Utc::now().naive_utc();
-    let user = crate::db::write_transaction(&mut conn, |conn| {
-        let user = auth::create_user(conn, email, name, role, hash, now)?;
-        crate::db::staff::set_memberships(conn, &user.id, queues)?;
-        crate::db::cases::audit(
-            conn,
-            None,
-            &crate::domain::Actor::Cli,
-            "user_created",
-            format!("{} as {}", user.display_name, role.as_str()),
-            now,
-        )?;
-        Ok::<_, auth::CreateUserError>(user)
-    })?;
+    let user = staff::create_from_cli(&mut conn, &account, &password, now)?;
     println!("created {} account for {}", role.as_str(), user.email);
     Ok(())
 }

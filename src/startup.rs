@@ -48,7 +48,7 @@ pub fn prepare_database(settings: &Settings) -> anyhow::Result<Pool> {
     if db::setup::seed(&mut conn)? {
         tracing::info!("seeded default queues, routing rules and guidance");
     }
-    if let Some(link) = crate::web::admin::auth::issue_setup_link(&mut conn, &settings.base_url)? {
+    if let Some(link) = crate::app::staff::issue_setup_link(&mut conn, &settings.base_url)? {
         // Printed, not logged: the link is a one-time secret for whoever runs the server.
         println!(
             "No staff account exists yet. Create the first administrator (this link works once, until the next start):\n  {link}\nor run: case-triage admin create --email you@example.org --name \"Your Name\""

@@ -1,39 +1,34 @@
-//! Staff authentication: passwords (argon2id), database-backed sessions in an HttpOnly
-//! cookie, CSRF tokens on every state-changing form, login throttling, and the one-time
-//! setup link that creates the first admin.
+//! Staff authentication on the web: the session cookie (HttpOnly) and the `Staff`
+//! extractor that resolves it, the login form with its own CSRF cookie, logging out, and
+//! the page of the one-time setup link. The accounts and sessions themselves are
+//! `app::staff`.
 
 use actix_web::cookie::{time::Duration as CookieDuration, Cookie, SameSite};
 use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
-use argon2::{Argon2, PasswordHasher, PasswordVerifier};
 use askama::Template;
-use chrono::{Duration, NaiveDateTime, Utc};
-use rand::Rng;
-use sha2::{Digest, Sha256};
+use chrono::Utc;
+use serde::Deserialize;
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use subtle::ConstantTimeEq;
 
-use super::AdminError;
-use crate::db::models::UserRow;
-use crate::db::{self, DbConnection, DbError};
-use crate::domain::fields::ContactEmail;
+use super::{need, AdminError, Posted};
+use crate::app::staff::{self, Login, NewSession};
 use crate::domain::reference::random_token;
-use crate::domain::staff::{Permission, Role};
-use crate::domain::Actor;
+use crate::domain::staff::Permission;
 use crate::web::errors::html;
 use crate::web::AppState;
 
 pub const SESSION_COOKIE: &str = "ct_session";
 const LOGIN_CSRF_COOKIE: &str = "ct_login_csrf";
-/// Failed logins before an account is locked for `LOCKOUT_MINUTES`.
-pub const MAX_FAILED_LOGINS: i32 = 5;
-pub const LOCKOUT_MINUTES: i64 = 15;
-pub const MIN_PASSWORD_CHARS: usize = 12;
 
-pub use crate::app::staff::Staff;
+pub use crate::app::staff::{
+    check_new_password, create_user, hash_password, issue_setup_link, sha256_hex, verify_password,
+    CreateUserError, Staff, LOCKOUT_MINUTES, MAX_FAILED_LOGINS, MIN_PASSWORD_CHARS,
+};
 
 /// Checks a web handler makes of the person behind the session.
 impl Staff {
@@ -56,13 +51,6 @@ impl Staff {
     }
 }
 
-pub fn sha256_hex(value: &str) -> String {
-    Sha256::digest(value.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
 impl FromRequest for Staff {
     type Error = AdminError;
     type Future = Pin<Box<dyn Future<Output = Result<Staff, AdminError>>>>;
@@ -74,116 +62,11 @@ impl FromRequest for Staff {
             let (Some(token), Some(state)) = (token, state) else {
                 return Err(AdminError::LoginRequired);
             };
-            let hash = sha256_hex(&token);
             let now = Utc::now().naive_utc();
-            let found = db::run(&state.pool, move |conn| {
-                let Some((csrf, user)) = db::staff::find_session(conn, &hash, now)? else {
-                    return Ok(None);
-                };
-                let queues = db::staff::memberships(conn, &user.id)?;
-                Ok(Some((csrf, user, queues)))
-            })
-            .await?;
-            let (csrf, user, queues) = found.ok_or(AdminError::LoginRequired)?;
-            let role = user.role;
-            Ok(Staff {
-                id: user.id,
-                email: user.email,
-                name: user.display_name,
-                role,
-                queues,
-                csrf,
-            })
+            staff::session(&state, &token, now)
+                .await?
+                .ok_or(AdminError::LoginRequired)
         })
-    }
-}
-
-/// Hashes a password with argon2id and a fresh salt. Slow on purpose: call off the runtime.
-pub fn hash_password(password: &str) -> Result<String, AdminError> {
-    Argon2::default()
-        .hash_password(password.as_bytes())
-        .map(|h| h.to_string())
-        .map_err(|e| AdminError::Internal(anyhow::anyhow!("password hashing failed: {e}")))
-}
-
-pub fn verify_password(password: &str, hash: &str) -> bool {
-    Argon2::default()
-        .verify_password(password.as_bytes(), hash)
-        .is_ok()
-}
-
-/// A hash to verify against when the account does not exist, so that a wrong email takes
-/// as long as a wrong password.
-fn dummy_hash() -> &'static str {
-    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    HASH.get_or_init(|| hash_password("not-a-real-password-at-all").unwrap_or_default())
-}
-
-/// Checks a new password; the message is for the person choosing it.
-pub fn check_new_password(password: &str, confirm: &str) -> Result<(), &'static str> {
-    if password.chars().count() < MIN_PASSWORD_CHARS {
-        return Err("the password must have at least 12 characters");
-    }
-    if password.len() > 256 {
-        return Err("the password is too long");
-    }
-    if password != confirm {
-        return Err("the two passwords are not the same");
-    }
-    Ok(())
-}
-
-/// Creates a staff account. Shared by the admin screen, the setup link and the CLI.
-pub fn create_user(
-    conn: &mut DbConnection,
-    email: &str,
-    name: &str,
-    role: Role,
-    password_hash: String,
-    now: NaiveDateTime,
-) -> Result<UserRow, CreateUserError> {
-    let email = ContactEmail::parse(email).map_err(|_| CreateUserError::BadEmail)?;
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 100 {
-        return Err(CreateUserError::BadName);
-    }
-    let user = UserRow {
-        id: uuid::Uuid::new_v4().to_string(),
-        email: email.as_str().to_lowercase(),
-        display_name: name.to_string(),
-        password_hash,
-        role,
-        active: true,
-        failed_logins: 0,
-        last_failed_login_at: None,
-        created_at: now,
-        totp_secret: None,
-        totp_enabled: false,
-        totp_last_step: None,
-        recovery_codes: String::new(),
-    };
-    if db::staff::find_by_email(conn, &user.email)?.is_some() {
-        return Err(CreateUserError::Exists);
-    }
-    db::staff::insert_user(conn, &user)?;
-    Ok(user)
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum CreateUserError {
-    #[error("the email address is not valid")]
-    BadEmail,
-    #[error("the name must have 1 to 100 characters")]
-    BadName,
-    #[error("an account with this email address already exists")]
-    Exists,
-    #[error(transparent)]
-    Db(#[from] DbError),
-}
-
-impl From<diesel::result::Error> for CreateUserError {
-    fn from(e: diesel::result::Error) -> Self {
-        CreateUserError::Db(e.into())
     }
 }
 
@@ -199,34 +82,13 @@ fn session_cookie(value: String, state: &AppState, max_age: CookieDuration) -> C
         .finish()
 }
 
-/// Starts a session for `user_id` and answers with a redirect that sets its cookie. A
-/// `pending_mfa` session only opens the second-factor page.
-pub(super) async fn start_session(
-    state: &AppState,
-    user_id: String,
-    to: &str,
-    pending_mfa: bool,
-) -> Result<HttpResponse, AdminError> {
-    let mut rng = rand::rng();
-    let token = format!("{}{}", random_token(&mut rng), random_token(&mut rng));
-    let csrf = random_token(&mut rng);
-    let hash = sha256_hex(&token);
-    let now = Utc::now().naive_utc();
-    let hours = state.settings.session_hours;
-    let expires = now + Duration::hours(hours.into());
-    db::run(&state.pool, move |conn| {
-        db::staff::delete_expired_sessions(conn, now)?;
-        db::staff::create_session(conn, &hash, &user_id, &csrf, now, expires, pending_mfa)
-    })
-    .await?;
-    Ok(HttpResponse::SeeOther()
+/// A redirect to `to` that sets the cookie of a session just started.
+pub(super) fn with_session(state: &AppState, session: NewSession, to: &str) -> HttpResponse {
+    let hours = CookieDuration::hours(session.hours.into());
+    HttpResponse::SeeOther()
         .insert_header((header::LOCATION, to.to_string()))
-        .cookie(session_cookie(
-            token,
-            state,
-            CookieDuration::hours(hours.into()),
-        ))
-        .finish())
+        .cookie(session_cookie(session.token, state, hours))
+        .finish()
 }
 
 #[derive(Template)]
@@ -271,23 +133,35 @@ pub async fn login_form(state: web::Data<AppState>) -> Result<HttpResponse, Admi
     login_page(&state, actix_web::http::StatusCode::OK, "", None)
 }
 
+/// The login form: not a staff form (there is no session yet), so its CSRF token is checked
+/// against the login form's own cookie.
+#[derive(Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+}
+
 pub async fn login(
     state: web::Data<AppState>,
     req: HttpRequest,
-    form: web::Form<HashMap<String, String>>,
+    form: web::Form<LoginForm>,
 ) -> Result<HttpResponse, AdminError> {
     use actix_web::http::StatusCode;
-    let form = form.into_inner();
-    let sent_csrf = form.get("csrf").cloned().unwrap_or_default();
+    let LoginForm {
+        csrf,
+        email,
+        password,
+    } = form.into_inner();
     let cookie_csrf = req
         .cookie(LOGIN_CSRF_COOKIE)
         .map(|c| c.value().to_string())
         .unwrap_or_default();
-    let email = form
-        .get("email")
-        .map(|e| e.trim().to_lowercase())
-        .unwrap_or_default();
-    if cookie_csrf.is_empty() || !bool::from(sent_csrf.as_bytes().ct_eq(cookie_csrf.as_bytes())) {
+    let email = email.trim().to_lowercase();
+    if cookie_csrf.is_empty() || !bool::from(csrf.as_bytes().ct_eq(cookie_csrf.as_bytes())) {
         return login_page(
             &state,
             StatusCode::FORBIDDEN,
@@ -295,19 +169,9 @@ pub async fn login(
             Some("The login form expired. Please try again."),
         );
     }
-    let password = form.get("password").cloned().unwrap_or_default();
     let now = Utc::now().naive_utc();
-    let lookup = email.clone();
-    let user = db::run(&state.pool, move |conn| {
-        db::staff::find_by_email(conn, &lookup)
-    })
-    .await?;
-
-    if let Some(u) = &user {
-        let locked = u.failed_logins >= MAX_FAILED_LOGINS
-            && u.last_failed_login_at
-                .is_some_and(|t| now - t < Duration::minutes(LOCKOUT_MINUTES));
-        if locked {
+    match staff::login(&state, &email, password, now).await? {
+        Login::Locked => {
             let mut resp = login_page(
                 &state,
                 StatusCode::TOO_MANY_REQUESTS,
@@ -318,94 +182,44 @@ pub async fn login(
                 header::RETRY_AFTER,
                 header::HeaderValue::from(LOCKOUT_MINUTES as u64 * 60),
             );
-            return Ok(resp);
+            Ok(resp)
         }
-    }
-    let hash = user
-        .as_ref()
-        .filter(|u| u.active)
-        .map(|u| u.password_hash.clone())
-        .unwrap_or_else(|| dummy_hash().to_string());
-    let ok = web::block(move || verify_password(&password, &hash))
-        .await
-        .map_err(|e| AdminError::Internal(e.into()))?;
-    match user.filter(|u| u.active) {
-        Some(u) if ok => {
-            let id = u.id.clone();
-            db::run(&state.pool, move |conn| {
-                db::staff::reset_failed_logins(conn, &id)?;
-                db::cases::audit(
-                    conn,
-                    None,
-                    &Actor::Staff(id.clone()),
-                    "logged_in",
-                    String::new(),
-                    now,
-                )
-            })
-            .await?;
-            if u.totp_enabled {
-                start_session(&state, u.id, "/admin/login/code", true).await
+        Login::Refused => login_page(
+            &state,
+            StatusCode::UNAUTHORIZED,
+            &email,
+            Some("The email address or password is not right."),
+        ),
+        Login::Started {
+            session,
+            pending_mfa,
+        } => {
+            let to = if pending_mfa {
+                "/admin/login/code"
             } else {
-                start_session(&state, u.id, "/admin", false).await
-            }
-        }
-        found => {
-            if let Some(u) = found {
-                let id = u.id.clone();
-                db::run(&state.pool, move |conn| {
-                    db::staff::record_failed_login(conn, &id, now)
-                })
-                .await?;
-            }
-            login_page(
-                &state,
-                StatusCode::UNAUTHORIZED,
-                &email,
-                Some("The email address or password is not right."),
-            )
+                "/admin"
+            };
+            Ok(with_session(&state, session, to))
         }
     }
 }
 
+/// A form with nothing in it but its CSRF token.
+#[derive(Deserialize)]
+pub struct Empty {}
+
 pub async fn logout(
     state: web::Data<AppState>,
     req: HttpRequest,
-    staff: Staff,
-    form: web::Form<HashMap<String, String>>,
+    _: Posted<need::LoggedIn, Empty>,
 ) -> Result<HttpResponse, AdminError> {
-    staff.check_csrf(&form)?;
     if let Some(token) = req.cookie(SESSION_COOKIE) {
-        let hash = sha256_hex(token.value());
-        db::run(&state.pool, move |conn| {
-            db::staff::delete_session(conn, &hash)
-        })
-        .await?;
+        staff::logout(&state, token.value()).await?;
     }
     Ok(HttpResponse::SeeOther()
         .insert_header((header::LOCATION, "/admin/login"))
         .cookie(session_cookie(String::new(), &state, CookieDuration::ZERO))
         .finish())
-}
-
-/// When no staff account exists yet, makes a one-time link that creates the first admin.
-/// Returns the link; the caller prints it once.
-pub fn issue_setup_link(
-    conn: &mut DbConnection,
-    base_url: &url::Url,
-) -> Result<Option<String>, DbError> {
-    if db::staff::count_users(conn)? > 0 {
-        return Ok(None);
-    }
-    let token: String = {
-        let mut rng = rand::rng();
-        let bytes: [u8; 24] = rng.random();
-        bytes.iter().map(|b| format!("{b:02x}")).collect()
-    };
-    db::staff::replace_setup_token(conn, &sha256_hex(&token), Utc::now().naive_utc())?;
-    let mut link = base_url.clone();
-    link.set_path(&format!("/admin/setup/{token}"));
-    Ok(Some(link.to_string()))
 }
 
 #[derive(Template)]
@@ -420,19 +234,11 @@ struct SetupPage<'a> {
     error: Option<&'a str>,
 }
 
-async fn setup_token_valid(state: &AppState, token: &str) -> Result<bool, AdminError> {
-    let hash = sha256_hex(token);
-    Ok(db::run(&state.pool, move |conn| {
-        db::staff::setup_token_is_valid(conn, &hash)
-    })
-    .await?)
-}
-
 pub async fn setup_form(
     state: web::Data<AppState>,
     token: web::Path<String>,
 ) -> Result<HttpResponse, AdminError> {
-    if !setup_token_valid(&state, &token).await? {
+    if !staff::setup_valid(&state, &token).await? {
         return Err(AdminError::NotFound);
     }
     let body = SetupPage {
@@ -447,66 +253,50 @@ pub async fn setup_form(
     Ok(html(actix_web::http::StatusCode::OK, body))
 }
 
+/// The setup form: no session and no CSRF token; the one-time link is the secret.
+#[derive(Deserialize)]
+pub struct SetupForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    confirm: String,
+}
+
 pub async fn setup(
     state: web::Data<AppState>,
     token: web::Path<String>,
-    form: web::Form<HashMap<String, String>>,
+    form: web::Form<SetupForm>,
 ) -> Result<HttpResponse, AdminError> {
     let token = token.into_inner();
-    if !setup_token_valid(&state, &token).await? {
-        return Err(AdminError::NotFound);
-    }
-    let field = |k: &str| form.get(k).cloned().unwrap_or_default();
-    let (email, name, password, confirm) = (
-        field("email"),
-        field("name"),
-        field("password"),
-        field("confirm"),
-    );
-    let fail = |msg: &str| -> Result<HttpResponse, AdminError> {
-        let body = SetupPage {
-            tr: Default::default(),
-            switch: None,
-            token: &token,
-            email: &email,
-            name: &name,
-            error: Some(msg),
-        }
-        .render()?;
-        Ok(html(
-            actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
-            body,
-        ))
-    };
-    if let Err(msg) = check_new_password(&password, &confirm) {
-        return fail(msg);
-    }
-    if ContactEmail::parse(&email).is_err() {
-        return fail("the email address is not valid");
-    }
-    if name.trim().is_empty() || name.trim().chars().count() > 100 {
-        return fail("the name must have 1 to 100 characters");
-    }
-    let hash = web::block(move || hash_password(&password))
-        .await
-        .map_err(|e| AdminError::Internal(e.into()))??;
+    let SetupForm {
+        email,
+        name,
+        password,
+        confirm,
+    } = form.into_inner();
     let now = Utc::now().naive_utc();
-    let (e, n, t) = (email.clone(), name.clone(), sha256_hex(&token));
-    let created = db::run(&state.pool, move |conn| {
-        db::write_transaction(conn, |conn| {
-            if !db::staff::consume_setup_token(conn, &t, now)? {
-                return Ok(None);
-            }
-            match create_user(conn, &e, &n, Role::Admin, hash, now) {
-                Ok(user) => Ok(Some(user)),
-                Err(CreateUserError::Db(err)) => Err(err),
-                Err(other) => Err(DbError::Corrupt(other.to_string())),
-            }
-        })
-    })
-    .await?;
-    match created {
-        Some(user) => start_session(&state, user.id, "/admin", false).await,
-        None => fail("this setup link has already been used"),
+    let created =
+        staff::create_first_admin(&state, &token, &email, &name, password, &confirm, now).await;
+    let msg = match created {
+        Ok(session) => return Ok(with_session(&state, session, "/admin")),
+        Err(crate::app::Error::Invalid(msg)) => msg,
+        Err(e) => return Err(e.into()),
+    };
+    let body = SetupPage {
+        tr: Default::default(),
+        switch: None,
+        token: &token,
+        email: &email,
+        name: &name,
+        error: Some(&msg),
     }
+    .render()?;
+    Ok(html(
+        actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
+        body,
+    ))
 }

@@ -20,18 +20,24 @@ use crate::domain::staff::Permission;
 
 /// A permission named as a type, so a handler's signature says what it needs.
 pub trait Needs: 'static {
-    const PERMISSION: Permission;
+    /// `None`: any logged-in staff member (their own account, logging out).
+    const PERMISSION: Option<Permission>;
 }
 
 macro_rules! permissions {
     ($($name:ident),+ $(,)?) => {
         /// One type per `Permission`, for `Allowed<P>` and `Posted<P, F>`.
         pub mod need {
+            /// Any logged-in staff member, whatever their role.
+            pub struct LoggedIn;
+            impl super::Needs for LoggedIn {
+                const PERMISSION: Option<crate::domain::staff::Permission> = None;
+            }
             $(
                 pub struct $name;
                 impl super::Needs for $name {
-                    const PERMISSION: crate::domain::staff::Permission =
-                        crate::domain::staff::Permission::$name;
+                    const PERMISSION: Option<crate::domain::staff::Permission> =
+                        Some(crate::domain::staff::Permission::$name);
                 }
             )+
         }
@@ -68,7 +74,9 @@ impl<P: Needs> FromRequest for Allowed<P> {
         let staff = Staff::from_request(req, payload);
         Box::pin(async move {
             let staff = staff.await?;
-            staff.require(P::PERMISSION)?;
+            if let Some(p) = P::PERMISSION {
+                staff.require(p)?;
+            }
             Ok(Allowed(staff, PhantomData))
         })
     }
@@ -101,9 +109,7 @@ impl<P: Needs, F: DeserializeOwned + 'static> FromRequest for Posted<P, F> {
             })?;
             let token: Token =
                 serde_urlencoded::from_bytes(&body).map_err(|_| AdminError::BadCsrf)?;
-            if !bool::from(token.csrf.as_bytes().ct_eq(staff.csrf.as_bytes())) {
-                return Err(AdminError::BadCsrf);
-            }
+            csrf_matches(&staff, &token.csrf)?;
             let form = serde_urlencoded::from_bytes(&body)
                 .map_err(|e| AdminError::Invalid(format!("the form is not complete: {e}")))?;
             Ok(Posted {
@@ -112,5 +118,15 @@ impl<P: Needs, F: DeserializeOwned + 'static> FromRequest for Posted<P, F> {
                 need: PhantomData,
             })
         })
+    }
+}
+
+/// Checks the CSRF token of a form that is not urlencoded (a multipart upload, which
+/// `Posted` cannot read); `Posted` checks its forms with it too.
+pub fn csrf_matches(staff: &Staff, sent: &str) -> Result<(), AdminError> {
+    if bool::from(sent.as_bytes().ct_eq(staff.csrf.as_bytes())) {
+        Ok(())
+    } else {
+        Err(AdminError::BadCsrf)
     }
 }

@@ -11,8 +11,8 @@ use chrono::Utc;
 use futures_util::StreamExt;
 use std::collections::HashMap;
 
-use super::{csv_writer_with_bom, page, AdminError, Nav, Staff};
-use crate::domain::staff::Permission;
+use super::guard::csrf_matches;
+use super::{csv_writer_with_bom, need, page, AdminError, Allowed, Nav, Staff};
 use crate::domain::Source;
 use crate::web::form;
 use crate::web::AppState;
@@ -73,8 +73,7 @@ struct UploadPage {
     error: Option<String>,
 }
 
-pub async fn upload_form(staff: Staff) -> Result<HttpResponse, AdminError> {
-    staff.require(Permission::EnterRequests)?;
+pub async fn upload_form(staff: Allowed<need::EnterRequests>) -> Result<HttpResponse, AdminError> {
     page(UploadPage {
         nav: Nav::of(&staff),
         results: Vec::new(),
@@ -83,8 +82,7 @@ pub async fn upload_form(staff: Staff) -> Result<HttpResponse, AdminError> {
     })
 }
 
-pub async fn template(staff: Staff) -> Result<HttpResponse, AdminError> {
-    staff.require(Permission::EnterRequests)?;
+pub async fn template(_: Allowed<need::EnterRequests>) -> Result<HttpResponse, AdminError> {
     let mut w = csv_writer_with_bom();
     let _ = w.write_record(columns());
     let _ = w.write_record(EXAMPLE);
@@ -100,9 +98,17 @@ pub async fn template(staff: Staff) -> Result<HttpResponse, AdminError> {
         .body(body))
 }
 
+/// What the upload form sends.
+#[derive(Default)]
+struct Upload {
+    csrf: String,
+    all_or_nothing: bool,
+    file: Vec<u8>,
+}
+
 /// Reads the multipart fields (`csrf`, `all_or_nothing`, `file`) within the size limit.
-async fn read_fields(mut payload: Multipart) -> Result<HashMap<String, Vec<u8>>, String> {
-    let mut fields = HashMap::new();
+async fn read_fields(mut payload: Multipart) -> Result<Upload, String> {
+    let mut upload = Upload::default();
     let mut total = 0usize;
     while let Some(field) = payload.next().await {
         let mut field = field.map_err(|_| "the upload could not be read".to_string())?;
@@ -116,17 +122,22 @@ async fn read_fields(mut payload: Multipart) -> Result<HashMap<String, Vec<u8>>,
             }
             data.extend_from_slice(&chunk);
         }
-        fields.insert(name, data);
+        match name.as_str() {
+            "csrf" => upload.csrf = String::from_utf8_lossy(&data).into_owned(),
+            "all_or_nothing" => upload.all_or_nothing = !data.is_empty(),
+            "file" => upload.file = data,
+            _ => {}
+        }
     }
-    Ok(fields)
+    Ok(upload)
 }
 
 pub async fn upload(
     state: web::Data<AppState>,
-    staff: Staff,
+    staff: Allowed<need::EnterRequests>,
     payload: Multipart,
 ) -> Result<HttpResponse, AdminError> {
-    staff.require(Permission::EnterRequests)?;
+    let staff = staff.0;
     let fail = |staff: &Staff, msg: String| {
         let body = UploadPage {
             nav: Nav::of(staff),
@@ -144,14 +155,12 @@ pub async fn upload(
         Ok(f) => f,
         Err(msg) => return fail(&staff, msg),
     };
-    let text = |k: &str| {
-        String::from_utf8_lossy(fields.get(k).map(Vec::as_slice).unwrap_or_default()).into_owned()
-    };
-    staff.check_csrf(&HashMap::from([("csrf".to_string(), text("csrf"))]))?;
-    let all_or_nothing = !text("all_or_nothing").is_empty();
-    let Some(file) = fields.get("file").filter(|f| !f.is_empty()) else {
+    csrf_matches(&staff, &fields.csrf)?;
+    let all_or_nothing = fields.all_or_nothing;
+    let file = fields.file;
+    if file.is_empty() {
         return fail(&staff, "choose a CSV file made from the template".into());
-    };
+    }
 
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
