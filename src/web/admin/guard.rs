@@ -8,7 +8,6 @@
 use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpRequest};
 use serde::de::DeserializeOwned;
-use serde::Deserialize;
 use std::future::Future;
 use std::marker::PhantomData;
 use std::ops::Deref;
@@ -89,28 +88,25 @@ pub struct Posted<P, F> {
     need: PhantomData<P>,
 }
 
-#[derive(Deserialize)]
-struct Token {
-    #[serde(default)]
-    csrf: String,
-}
-
 impl<P: Needs, F: DeserializeOwned + 'static> FromRequest for Posted<P, F> {
-    type Error = AdminError;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, AdminError>>>>;
+    type Error = actix_web::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, actix_web::Error>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let staff = Allowed::<P>::from_request(req, payload);
-        let body = web::Bytes::from_request(req, payload);
+        // Read as `web::Form` reads: 415 unless urlencoded, 413 past the form limit.
+        let body = web::Form::<Vec<(String, String)>>::from_request(req, payload);
         Box::pin(async move {
             let Allowed(staff, _) = staff.await?;
-            let body = body.await.map_err(|_| {
-                AdminError::Invalid("the form could not be read; send it again".into())
-            })?;
-            let token: Token =
-                serde_urlencoded::from_bytes(&body).map_err(|_| AdminError::BadCsrf)?;
-            csrf_matches(&staff, &token.csrf)?;
-            let form = serde_urlencoded::from_bytes(&body)
+            let web::Form(fields) = body.await?;
+            let sent = fields
+                .iter()
+                .find(|(name, _)| name == "csrf")
+                .map_or("", |(_, value)| value.as_str());
+            csrf_matches(&staff, sent)?;
+            let form = serde_urlencoded::to_string(&fields)
+                .map_err(serde::de::Error::custom)
+                .and_then(|encoded| serde_urlencoded::from_str(&encoded))
                 .map_err(|e| AdminError::Invalid(format!("the form is not complete: {e}")))?;
             Ok(Posted {
                 staff,
@@ -121,8 +117,8 @@ impl<P: Needs, F: DeserializeOwned + 'static> FromRequest for Posted<P, F> {
     }
 }
 
-/// Checks the CSRF token of a form that is not urlencoded (a multipart upload, which
-/// `Posted` cannot read); `Posted` checks its forms with it too.
+/// Checks the CSRF token a form sent; for a form that is not urlencoded (a multipart
+/// upload, which `Posted` cannot read), and by `Posted` itself.
 pub fn csrf_matches(staff: &Staff, sent: &str) -> Result<(), AdminError> {
     if bool::from(sent.as_bytes().ct_eq(staff.csrf.as_bytes())) {
         Ok(())
