@@ -746,3 +746,24 @@ fn audit_rows(
         ),
     ]
 }
+
+/// Logs `requests` (one, or a batch) from any channel: the use case behind the form, the
+/// API, walk-ins and the CSV upload. Wakes the outbox worker when the commit wrote mail,
+/// and counts each stored request by category and source.
+pub async fn submit(
+    app: &super::AppState,
+    requests: Vec<NewCaseRequest>,
+    actor: Actor,
+    partner_id: Option<String>,
+    now: DateTime<Utc>,
+) -> Result<Vec<Created>, SubmitError> {
+    let created = app
+        .intake
+        .submit(app.settings.clone(), requests, actor, partner_id, now)
+        .await?;
+    app.wake_for(created.iter().map(|c| c.mails).sum());
+    for c in &created {
+        app.metrics.intake(c.row.category, c.row.source);
+    }
+    Ok(created)
+}

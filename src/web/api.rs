@@ -9,7 +9,6 @@ use super::admin::auth::sha256_hex;
 use super::errors::{ApiError, ErrorBody};
 use super::json::{parse_json, read_json_body};
 use super::{AppState, API_BODY_LIMIT, BATCH_BODY_LIMIT};
-use crate::db;
 use crate::db::models::{CaseRequestRow, PartnerRow};
 use crate::domain::{Actor, CaseReference, FieldError, IntakeInput, NewCaseRequest, Source};
 
@@ -37,10 +36,7 @@ async fn caller(state: &AppState, req: &HttpRequest) -> Result<Option<PartnerRow
         .ok_or(ApiError::Unauthorized)?;
     let hash = sha256_hex(token);
     let now = Utc::now().naive_utc();
-    let partner = db::run(&state.pool, move |conn| {
-        db::partners::authenticate(conn, &hash, now)
-    })
-    .await?;
+    let partner = crate::app::requests::partner_by_token(state, hash, now).await?;
     partner.map(Some).ok_or(ApiError::Unauthorized)
 }
 
@@ -65,10 +61,7 @@ async fn check_quota(
         return Ok(());
     };
     let midnight = now.date_naive().and_time(chrono::NaiveTime::MIN);
-    let used = db::run(&state.pool, move |conn| {
-        db::partners::submitted_since(conn, &id, midnight)
-    })
-    .await?;
+    let used = crate::app::requests::submitted_since(state, id, midnight).await?;
     if used + adding as i64 > i64::from(quota) {
         let next = midnight + chrono::Duration::days(1);
         let retry_after = (next - now.naive_utc()).num_seconds().max(1) as u64;
@@ -85,12 +78,6 @@ async fn reader(state: &AppState, req: &HttpRequest) -> Result<PartnerRow, ApiEr
         return Err(ApiError::Unauthorized);
     }
     caller(state, req).await?.ok_or(ApiError::Unauthorized)
-}
-
-/// Whether `partner` submitted the request; another partner's request, or one that came
-/// from the form, looks exactly like an unknown reference.
-fn submitted_by(partner_id: Option<&str>, partner: &PartnerRow) -> bool {
-    partner_id == Some(partner.id.as_str())
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -183,20 +170,11 @@ pub async fn create_request(
         .into_request(Source::PartnerApi, now.date_naive())
         .map_err(ApiError::Invalid)?;
     check_quota(&state, partner.as_ref(), 1, now).await?;
-    let settings = state.settings.clone();
     let actor = actor_of(partner.as_ref());
     let partner_id = partner.map(|p| p.id);
-    let created = state
-        .intake
-        .submit(settings, vec![request], actor, partner_id, now)
+    let created = crate::app::intake::submit(&state, vec![request], actor, partner_id, now)
         .await?
         .remove(0);
-    if created.mails > 0 {
-        state.mail.wake();
-    }
-    state
-        .metrics
-        .intake(created.row.category, created.row.source);
     let summary = RequestSummary::of(&created.row, created.queue_name);
     Ok(HttpResponse::Created()
         .insert_header((
@@ -232,16 +210,8 @@ pub async fn get_request(
 ) -> Result<HttpResponse, ApiError> {
     let partner = reader(&state, &req).await?;
     let reference = CaseReference::parse(&reference).ok_or(ApiError::NotFound)?;
-    let found = db::run(&state.pool, move |conn| {
-        let Some(row) = db::requests::find_by_reference(conn, reference.as_str())? else {
-            return Ok::<_, db::DbError>(None);
-        };
-        let queue = db::queues::find(conn, &row.queue_slug)?;
-        Ok(Some((row, queue.name)))
-    })
-    .await?;
-    let (row, queue_name) = found
-        .filter(|(row, _)| submitted_by(row.partner_id.as_deref(), &partner))
+    let (row, queue_name) = crate::app::requests::submitted_by(&state, &partner, reference)
+        .await?
         .ok_or(ApiError::NotFound)?;
     Ok(HttpResponse::Ok().json(RequestSummary::of(&row, queue_name)))
 }
@@ -289,27 +259,13 @@ pub async fn get_duplicates(
 ) -> Result<HttpResponse, ApiError> {
     let partner = reader(&state, &req).await?;
     let reference = CaseReference::parse(&reference).ok_or(ApiError::NotFound)?;
-    let lookup = reference.to_string();
-    let asking = partner.clone();
-    let found = db::run(&state.pool, move |conn| {
-        let Some(row) = db::requests::find_by_reference(conn, &lookup)? else {
-            return Ok(None);
-        };
-        if !submitted_by(row.partner_id.as_deref(), &asking) {
-            return Ok(None);
-        }
-        Ok(Some(db::duplicates::candidates_of(conn, &row.id)?))
-    })
-    .await?;
-    // Only the partner's own other requests: a candidate it did not submit would tell it
-    // that someone else asked for help for the same person, and under which reference.
-    let candidates = found
-        .ok_or(ApiError::NotFound)?
-        .into_iter()
-        .filter(|c| submitted_by(c.partner_id.as_deref(), &partner));
+    let candidates = crate::app::requests::duplicates_for(&state, &partner, reference.clone())
+        .await?
+        .ok_or(ApiError::NotFound)?;
     Ok(HttpResponse::Ok().json(DuplicateCandidates {
         reference: reference.to_string(),
         candidates: candidates
+            .into_iter()
             .map(|c| DuplicateCandidate {
                 reference: c.reference,
                 score: f64::from(c.score_per_mille) / 1000.0,
@@ -493,17 +449,10 @@ pub async fn create_batch(
     let created = if valid.is_empty() {
         Vec::new()
     } else {
-        let settings = state.settings.clone();
         let actor = actor_of(partner.as_ref());
         let partner_id = partner.map(|p| p.id);
-        state
-            .intake
-            .submit(settings, valid, actor, partner_id, now)
-            .await?
+        crate::app::intake::submit(&state, valid, actor, partner_id, now).await?
     };
-    if created.iter().any(|c| c.mails > 0) {
-        state.mail.wake();
-    }
     let mut created = created.into_iter();
     let results: Vec<BatchResult> = parsed
         .into_iter()
@@ -511,7 +460,6 @@ pub async fn create_batch(
         .map(|(index, row)| match row {
             Ok(_) => {
                 let c = created.next().expect("one stored request per valid row");
-                state.metrics.intake(c.row.category, c.row.source);
                 BatchResult {
                     index,
                     status: RowStatus::Created,

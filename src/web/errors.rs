@@ -80,6 +80,17 @@ impl From<DbError> for ApiError {
     }
 }
 
+impl From<crate::app::Error> for ApiError {
+    fn from(e: crate::app::Error) -> Self {
+        use crate::app::Error;
+        match e {
+            Error::NotFound | Error::Forbidden => ApiError::NotFound,
+            Error::Db(db) => db.into(),
+            other => ApiError::Internal(other.into()),
+        }
+    }
+}
+
 impl From<SubmitError> for ApiError {
     fn from(e: SubmitError) -> Self {
         match e {
@@ -150,6 +161,17 @@ impl From<DbError> for PageError {
             DbError::Pool(_) | DbError::Connect(_) | DbError::Commit(_) => {
                 PageError::Unavailable(e)
             }
+            other => PageError::Internal(other.into()),
+        }
+    }
+}
+
+impl From<crate::app::Error> for PageError {
+    fn from(e: crate::app::Error) -> Self {
+        use crate::app::Error;
+        match e {
+            Error::NotFound | Error::Forbidden => PageError::NotFound,
+            Error::Db(db) => db.into(),
             other => PageError::Internal(other.into()),
         }
     }

@@ -3,7 +3,8 @@
 //! is that, plus a form `F` whose CSRF token matched the session's.
 //!
 //! In that order: an anonymous visitor goes to the login page, a role without the
-//! permission gets 403, a stale form gets 403 "form expired", and only then is the form read.
+//! permission gets 403, a body that is no form or too large gets what `web::Form` answers
+//! (415, 413), and a stale form gets 403 "form expired".
 
 use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpRequest};
@@ -81,31 +82,30 @@ pub struct Posted<P, F> {
     need: PhantomData<P>,
 }
 
+/// The form as posted: the session's CSRF token beside the fields `F` reads.
 #[derive(Deserialize)]
-struct Token {
+struct WithToken<F> {
     #[serde(default)]
     csrf: String,
+    #[serde(flatten)]
+    form: F,
 }
 
+/// Errors are actix-web's own for the body (413 too large, 415 not a form, 400 garbled, as
+/// for any `web::Form`), and `AdminError`'s for the checks.
 impl<P: Needs, F: DeserializeOwned + 'static> FromRequest for Posted<P, F> {
-    type Error = AdminError;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, AdminError>>>>;
+    type Error = actix_web::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, actix_web::Error>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let staff = Allowed::<P>::from_request(req, payload);
-        let body = web::Bytes::from_request(req, payload);
+        let form = web::Form::<WithToken<F>>::from_request(req, payload);
         Box::pin(async move {
             let Allowed(staff, _) = staff.await?;
-            let body = body.await.map_err(|_| {
-                AdminError::Invalid("the form could not be read; send it again".into())
-            })?;
-            let token: Token =
-                serde_urlencoded::from_bytes(&body).map_err(|_| AdminError::BadCsrf)?;
-            if !bool::from(token.csrf.as_bytes().ct_eq(staff.csrf.as_bytes())) {
-                return Err(AdminError::BadCsrf);
+            let WithToken { csrf, form } = form.await?.into_inner();
+            if !bool::from(csrf.as_bytes().ct_eq(staff.csrf.as_bytes())) {
+                return Err(AdminError::BadCsrf.into());
             }
-            let form = serde_urlencoded::from_bytes(&body)
-                .map_err(|e| AdminError::Invalid(format!("the form is not complete: {e}")))?;
             Ok(Posted {
                 staff,
                 form,
