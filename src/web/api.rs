@@ -6,6 +6,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::Serialize;
 
 use super::admin::auth::sha256_hex;
+use super::errors::responses::{ReadErrors, ServerErrors, SubmitErrors};
 use super::errors::{ApiError, ErrorBody};
 use super::json::{parse_json, read_json_body};
 use super::{AppState, API_BODY_LIMIT, BATCH_BODY_LIMIT};
@@ -144,16 +145,12 @@ impl RequestSummary {
     responses(
         (status = 201, description = "Stored, classified and routed", body = RequestSummary,
             headers(("Location" = String, description = "/api/v1/requests/{reference}"))),
-        (status = 400, description = "The body is not JSON (`malformed_json`)", body = ErrorBody),
+        SubmitErrors,
         (status = 413, description = "The body is over 64 KiB (`body_too_large`)", body = ErrorBody),
-        (status = 415, description = "Content-Type is not application/json (`unsupported_media_type`)", body = ErrorBody),
-        (status = 401, description = "No valid API token where one is required, or a revoked one (`unauthorized`)", body = ErrorBody,
-            headers(("WWW-Authenticate" = String, description = "Bearer"))),
         (status = 422, description = "Unknown, missing or invalid fields (`invalid_fields`)", body = ErrorBody),
         (status = 429, description = "Too many requests from this address (`rate_limited`), or the partner's daily quota is used up (`quota_exceeded`)", body = ErrorBody,
             headers(("Retry-After" = u64, description = "Seconds until the next call can succeed"))),
-        (status = 500, description = "A failure on our side, logged with its cause (`internal_error`)", body = ErrorBody),
-        (status = 503, description = "The database is unreachable (`unavailable`)", body = ErrorBody),
+        ServerErrors,
     ),
     security((), ("bearer" = []))
 )]
@@ -193,13 +190,8 @@ pub async fn create_request(
     params(("reference" = String, Path, description = "The reference, like TF-7K3M-9QXD")),
     responses(
         (status = 200, description = "The request's summary", body = RequestSummary),
-        (status = 401, description = "No API token, or an unknown or revoked one: reading always needs a partner token, even where anonymous submission is allowed (`unauthorized`)", body = ErrorBody,
-            headers(("WWW-Authenticate" = String, description = "Bearer"))),
-        (status = 404, description = "No such request, or not one this partner submitted: both answer alike (`not_found`)", body = ErrorBody),
-        (status = 429, description = "Too many requests from this address (`rate_limited`)", body = ErrorBody,
-            headers(("Retry-After" = u64, description = "Seconds until the next call can succeed"))),
-        (status = 500, description = "A failure on our side, logged with its cause (`internal_error`)", body = ErrorBody),
-        (status = 503, description = "The database is unreachable (`unavailable`)", body = ErrorBody),
+        ReadErrors,
+        ServerErrors,
     ),
     security(("bearer" = []))
 )]
@@ -242,13 +234,8 @@ pub struct DuplicateCandidates {
     params(("reference" = String, Path, description = "The reference, like TF-7K3M-9QXD")),
     responses(
         (status = 200, description = "Possible duplicates, most likely first", body = DuplicateCandidates),
-        (status = 401, description = "No API token, or an unknown or revoked one: reading always needs a partner token, even where anonymous submission is allowed (`unauthorized`)", body = ErrorBody,
-            headers(("WWW-Authenticate" = String, description = "Bearer"))),
-        (status = 404, description = "No such request, or not one this partner submitted: both answer alike (`not_found`)", body = ErrorBody),
-        (status = 429, description = "Too many requests from this address (`rate_limited`)", body = ErrorBody,
-            headers(("Retry-After" = u64, description = "Seconds until the next call can succeed"))),
-        (status = 500, description = "A failure on our side, logged with its cause (`internal_error`)", body = ErrorBody),
-        (status = 503, description = "The database is unreachable (`unavailable`)", body = ErrorBody),
+        ReadErrors,
+        ServerErrors,
     ),
     security(("bearer" = []))
 )]
@@ -381,11 +368,8 @@ fn parse_row(
         description = "An array of 1 to 500 requests, each as for `POST /api/v1/requests`; at most 4 MiB"),
     responses(
         (status = 200, description = "At least one row was valid: one result per row, in order; the valid rows are stored (all in one transaction)", body = BatchResponse),
-        (status = 400, description = "The body is not JSON (`malformed_json`)", body = ErrorBody),
-        (status = 401, description = "No valid API token where one is required, or a revoked one (`unauthorized`)", body = ErrorBody,
-            headers(("WWW-Authenticate" = String, description = "Bearer"))),
+        SubmitErrors,
         (status = 413, description = "The body is over 4 MiB (`body_too_large`)", body = ErrorBody),
-        (status = 415, description = "Content-Type is not application/json (`unsupported_media_type`)", body = ErrorBody),
         (status = 422, description = "Nothing is stored (`invalid_fields`): the body is not an array of 1 to 500 requests, `atomic` is not `true` or `false`, no row is valid, or (with `atomic=true`) a row is invalid. Fields are named `[index].field`, `[index]` for a row that is not an object.", body = ErrorBody,
             example = json!({"error": "invalid_fields", "message": "the request has invalid fields", "errors": [
                 {"field": "[1].applicant.full_name", "code": "full_name_missing", "message": "please enter the full name of the person who needs help"},
@@ -393,8 +377,7 @@ fn parse_row(
             ]})),
         (status = 429, description = "Too many requests from this address (`rate_limited`), or the valid rows would pass the partner's daily quota (`quota_exceeded`)", body = ErrorBody,
             headers(("Retry-After" = u64, description = "Seconds until the next call can succeed"))),
-        (status = 500, description = "A failure on our side, logged with its cause (`internal_error`)", body = ErrorBody),
-        (status = 503, description = "The database is unreachable (`unavailable`)", body = ErrorBody),
+        ServerErrors,
     ),
     security((), ("bearer" = []))
 )]
