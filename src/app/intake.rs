@@ -664,12 +664,9 @@ fn build_row(
         household_size: r.applicant.household_size.map(i32::from),
         siv_status: r.siv_status,
         referral_program: r.referral_program,
-        claimed_programs: r
-            .claimed_programs
-            .iter()
-            .map(|p| p.as_str())
-            .collect::<Vec<_>>()
-            .join(","),
+        claimed_programs: crate::domain::vocab::Programs(
+            r.claimed_programs.iter().copied().collect(),
+        ),
         us_tie: r.us_tie,
         urgent_danger: r.danger,
         urgent_medical: r.medical,

@@ -305,14 +305,13 @@ struct CasePage {
 impl CasePage {
     /// The programs claimed, in plain words (staff pages are English).
     fn programs(&self) -> String {
-        use crate::domain::vocab::Program;
         let claimed: Vec<&str> = self
             .d
             .case
             .claimed_programs
-            .split(',')
-            .filter(|p| !p.is_empty())
-            .map(|p| p.parse::<Program>().map_or(p, |program| program.label()))
+            .0
+            .iter()
+            .map(|p| p.label())
             .collect();
         if claimed.is_empty() {
             "none".to_string()
