@@ -5,6 +5,7 @@
 use chrono::NaiveDateTime;
 
 use super::duplicates::{self, Compared};
+use super::export::{cell, Export, ExportBatch};
 use super::staff::Staff;
 use super::{AppState, Error, Result};
 use crate::db::cases::{ActionError, Applied, CaseDetail, CaseFilter, Cursor, SortOrder, Total};
@@ -262,4 +263,135 @@ fn mails_for(
         _ => {}
     }
     Ok(mails)
+}
+
+/// Most cases one export batch reads.
+const EXPORT_BATCH: i64 = 1000;
+
+/// The cases `filter` selects as CSV, personal data included (internal notes too for a
+/// role with `ExportNotes`), streamed batch by batch; the export is audited with
+/// `description` (the filter as a query string) once its last batch has gone.
+pub fn export(
+    app: &AppState,
+    staff: &Staff,
+    queue: Option<String>,
+    filter: CaseFilter,
+    order: SortOrder,
+    description: String,
+) -> Result<tokio::sync::mpsc::Receiver<Vec<u8>>> {
+    if !staff.can(Permission::ExportCases) || queue.is_some_and(|q| !staff.can_work_queue(&q)) {
+        return Err(Error::Forbidden);
+    }
+    let with_notes = staff.can(Permission::ExportNotes);
+    let mut header = vec![
+        "reference",
+        "created_at",
+        "source",
+        "category",
+        "priority",
+        "status",
+        "queue",
+        "assignee",
+        "location",
+        "household_size",
+        "siv_status",
+        "referral_program",
+        "us_tie",
+        "urgent_danger",
+        "urgent_medical",
+        "applicant_full_name",
+        "applicant_date_of_birth",
+        "applicant_phone",
+        "applicant_whatsapp",
+        "applicant_email",
+        "submitter_kind",
+        "submitter_name",
+        "submitter_organization",
+        "submitter_email",
+        "submitter_phone",
+        "siv_case_number",
+        "referred_by",
+        "description",
+    ];
+    if with_notes {
+        header.push("internal_notes");
+    }
+    let mut after: Option<Cursor> = None;
+    let export = Export {
+        filename: "cases.csv",
+        header,
+        actor: staff.actor(),
+        action: "exported",
+    };
+    Ok(super::export::stream(
+        app.pool.clone(),
+        export,
+        move |exported| format!("{exported} cases as CSV ({description})"),
+        move |conn| {
+            let (rows, next) = db::cases::list(conn, &filter, order, after.as_ref(), EXPORT_BATCH)?;
+            let mut records = Vec::with_capacity(rows.len());
+            let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+            let personal = db::cases::personal_data_for(conn, &ids)?;
+            let notes = if with_notes {
+                db::cases::notes_for(conn, &ids)?
+            } else {
+                std::collections::HashMap::new()
+            };
+            let assignee_ids: Vec<String> =
+                rows.iter().filter_map(|r| r.assignee_id.clone()).collect();
+            let names = db::cases::user_names(conn, &assignee_ids)?;
+            for r in &rows {
+                let p = personal.get(&r.id);
+                let pd = |f: fn(&crate::db::models::PersonalDataRow) -> Option<String>| {
+                    p.and_then(f).unwrap_or_default()
+                };
+                let mut rec = vec![
+                    r.reference.clone(),
+                    r.created_at.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+                    r.source.to_string(),
+                    r.category.to_string(),
+                    r.priority.to_string(),
+                    r.status.to_string(),
+                    r.queue_slug.clone(),
+                    r.assignee_id
+                        .as_ref()
+                        .and_then(|id| names.get(id).cloned())
+                        .unwrap_or_default(),
+                    r.applicant_location.to_string(),
+                    r.household_size.map(|n| n.to_string()).unwrap_or_default(),
+                    r.siv_status.to_string(),
+                    r.referral_program.to_string(),
+                    r.us_tie.to_string(),
+                    r.urgent_danger.to_string(),
+                    r.urgent_medical.to_string(),
+                    pd(|p| Some(p.applicant_full_name.clone())),
+                    pd(|p| p.applicant_date_of_birth.map(|d| d.to_string())),
+                    pd(|p| p.applicant_phone.clone()),
+                    pd(|p| p.applicant_whatsapp.clone()),
+                    pd(|p| p.applicant_email.clone()),
+                    r.submitter_kind.to_string(),
+                    pd(|p| p.submitter_name.clone()),
+                    pd(|p| p.submitter_organization.clone()),
+                    pd(|p| p.submitter_email.clone()),
+                    pd(|p| p.submitter_phone.clone()),
+                    pd(|p| p.siv_case_number.clone()),
+                    pd(|p| p.referred_by.clone()),
+                    pd(|p| p.description.clone()),
+                ];
+                if with_notes {
+                    rec.push(
+                        notes
+                            .get(&r.id)
+                            .cloned()
+                            .unwrap_or_default()
+                            .join("\n---\n"),
+                    );
+                }
+                records.push(rec.iter().map(|v| cell(v)).collect());
+            }
+            let more = next.is_some();
+            after = next;
+            Ok(ExportBatch { records, more })
+        },
+    ))
 }

@@ -664,12 +664,9 @@ fn build_row(
         household_size: r.applicant.household_size.map(i32::from),
         siv_status: r.siv_status,
         referral_program: r.referral_program,
-        claimed_programs: r
-            .claimed_programs
-            .iter()
-            .map(|p| p.as_str())
-            .collect::<Vec<_>>()
-            .join(","),
+        claimed_programs: crate::domain::vocab::Programs(
+            r.claimed_programs.iter().copied().collect(),
+        ),
         us_tie: r.us_tie,
         urgent_danger: r.danger,
         urgent_medical: r.medical,
@@ -745,4 +742,25 @@ fn audit_rows(
             row.created_at + chrono::Duration::microseconds(1),
         ),
     ]
+}
+
+/// Logs `requests` (one, or a batch) from any channel: the use case behind the form, the
+/// API, walk-ins and the CSV upload. Wakes the outbox worker when the commit wrote mail,
+/// and counts each stored request by category and source.
+pub async fn submit(
+    app: &super::AppState,
+    requests: Vec<NewCaseRequest>,
+    actor: Actor,
+    partner_id: Option<String>,
+    now: DateTime<Utc>,
+) -> Result<Vec<Created>, SubmitError> {
+    let created = app
+        .intake
+        .submit(app.settings.clone(), requests, actor, partner_id, now)
+        .await?;
+    app.wake_for(created.iter().map(|c| c.mails).sum());
+    for c in &created {
+        app.metrics.intake(c.row.category, c.row.source);
+    }
+    Ok(created)
 }

@@ -4,8 +4,10 @@
 
 pub mod cases;
 pub mod duplicates;
+pub mod export;
 pub mod intake;
 pub mod purge;
+pub mod requests;
 pub mod staff;
 
 use std::sync::Arc;

@@ -349,7 +349,7 @@ fn add_request(
         household_size: p.household,
         siv_status: SivStatus::None,
         referral_program: ReferralProgram::None,
-        claimed_programs: String::new(),
+        claimed_programs: crate::domain::vocab::Programs::default(),
         us_tie: UsTie::None,
         urgent_danger: category == Category::UrgentProtection,
         urgent_medical: false,

@@ -368,7 +368,7 @@ mod tests {
             household_size: None,
             siv_status: SivStatus::None,
             referral_program: ReferralProgram::None,
-            claimed_programs: String::new(),
+            claimed_programs: crate::domain::vocab::Programs::default(),
             us_tie: UsTie::None,
             urgent_danger: false,
             urgent_medical: false,

@@ -9,6 +9,7 @@ use super::schema::{
 };
 use super::DbError;
 use crate::domain::staff::Role;
+use crate::domain::vocab::Programs;
 use crate::domain::{
     Actor, Category, Language, Location, Priority, QueueSlug, ReferralProgram, RoutingRule,
     SivStatus, Source, Status, SubmitterKind, UsTie,
@@ -28,7 +29,7 @@ pub struct CaseRequestRow {
     pub household_size: Option<i32>,
     pub siv_status: SivStatus,
     pub referral_program: ReferralProgram,
-    pub claimed_programs: String,
+    pub claimed_programs: Programs,
     pub us_tie: UsTie,
     pub urgent_danger: bool,
     pub urgent_medical: bool,

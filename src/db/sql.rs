@@ -15,7 +15,7 @@ use super::DbConnection;
 use crate::domain::actor::Actor;
 use crate::domain::staff::Role;
 use crate::domain::vocab::{
-    Category, DuplicateStatus, Language, Location, OutboxKind, Priority, ReferralProgram,
+    Category, DuplicateStatus, Language, Location, OutboxKind, Priority, Programs, ReferralProgram,
     SivStatus, Source, Status, SubmitterKind, UsTie,
 };
 
@@ -110,6 +110,14 @@ impl Stored for Actor {
 }
 
 text_column!(@sql Actor => ActorText);
+
+impl Stored for Programs {
+    fn stored(&self) -> std::borrow::Cow<'_, str> {
+        self.as_str().into()
+    }
+}
+
+text_column!(@sql Programs => ProgramsText);
 
 /// A stored text as `T`; an unknown one names its type, never its value.
 fn parse<T: std::str::FromStr>(text: &str) -> deserialize::Result<T> {

@@ -95,11 +95,10 @@ impl FromStr for Actor {
 
     fn from_str(s: &str) -> Result<Self, UnknownActor> {
         let id = |id: &str| (!id.is_empty()).then(|| id.to_string()).ok_or(UnknownActor);
-        if let Some(rest) = s.strip_prefix("user:") {
-            return id(rest).map(Actor::Staff);
-        }
-        if let Some(rest) = s.strip_prefix("partner:") {
-            return id(rest).map(Actor::Partner);
+        match s.split_once(':') {
+            Some(("user", rest)) => return id(rest).map(Actor::Staff),
+            Some(("partner", rest)) => return id(rest).map(Actor::Partner),
+            _ => {}
         }
         Actor::FIXED
             .iter()

@@ -136,6 +136,33 @@ text_enum! {
     }
 }
 
+/// The programs a request claims, each once; stored as their texts joined by
+/// commas (`siv,p1`), nothing when none is claimed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Programs(pub Vec<Program>);
+
+impl Programs {
+    pub fn as_str(&self) -> String {
+        self.0
+            .iter()
+            .map(|p| p.as_str())
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+}
+
+impl FromStr for Programs {
+    type Err = <Program as FromStr>::Err;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        s.split(',')
+            .filter(|p| !p.is_empty())
+            .map(str::parse)
+            .collect::<Result<_, _>>()
+            .map(Programs)
+    }
+}
+
 text_enum! {
     /// A tie to the United States that makes the case consular rather than refugee work.
     pub enum UsTie {
@@ -388,6 +415,15 @@ impl Status {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn claimed_programs_are_stored_as_a_list_and_read_back() {
+        let all = Programs(vec![Program::Siv, Program::P2, Program::Parole]);
+        assert_eq!(all.as_str(), "siv,p2,parole");
+        assert_eq!("siv,p2,parole".parse::<Programs>(), Ok(all));
+        assert_eq!("".parse::<Programs>(), Ok(Programs::default()));
+        assert!("siv,asylum".parse::<Programs>().is_err());
+    }
 
     #[test]
     fn language_tags_are_read_loosely() {

@@ -6,10 +6,10 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::Serialize;
 
 use super::admin::auth::sha256_hex;
+use super::errors::responses::{ReadErrors, ServerErrors, SubmitErrors};
 use super::errors::{ApiError, ErrorBody};
 use super::json::{parse_json, read_json_body};
 use super::{AppState, API_BODY_LIMIT, BATCH_BODY_LIMIT};
-use crate::db;
 use crate::db::models::{CaseRequestRow, PartnerRow};
 use crate::domain::{Actor, CaseReference, FieldError, IntakeInput, NewCaseRequest, Source};
 
@@ -37,10 +37,7 @@ async fn caller(state: &AppState, req: &HttpRequest) -> Result<Option<PartnerRow
         .ok_or(ApiError::Unauthorized)?;
     let hash = sha256_hex(token);
     let now = Utc::now().naive_utc();
-    let partner = db::run(&state.pool, move |conn| {
-        db::partners::authenticate(conn, &hash, now)
-    })
-    .await?;
+    let partner = crate::app::requests::partner_by_token(state, hash, now).await?;
     partner.map(Some).ok_or(ApiError::Unauthorized)
 }
 
@@ -65,10 +62,7 @@ async fn check_quota(
         return Ok(());
     };
     let midnight = now.date_naive().and_time(chrono::NaiveTime::MIN);
-    let used = db::run(&state.pool, move |conn| {
-        db::partners::submitted_since(conn, &id, midnight)
-    })
-    .await?;
+    let used = crate::app::requests::submitted_since(state, id, midnight).await?;
     if used + adding as i64 > i64::from(quota) {
         let next = midnight + chrono::Duration::days(1);
         let retry_after = (next - now.naive_utc()).num_seconds().max(1) as u64;
@@ -85,12 +79,6 @@ async fn reader(state: &AppState, req: &HttpRequest) -> Result<PartnerRow, ApiEr
         return Err(ApiError::Unauthorized);
     }
     caller(state, req).await?.ok_or(ApiError::Unauthorized)
-}
-
-/// Whether `partner` submitted the request; another partner's request, or one that came
-/// from the form, looks exactly like an unknown reference.
-fn submitted_by(partner_id: Option<&str>, partner: &PartnerRow) -> bool {
-    partner_id == Some(partner.id.as_str())
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -157,16 +145,12 @@ impl RequestSummary {
     responses(
         (status = 201, description = "Stored, classified and routed", body = RequestSummary,
             headers(("Location" = String, description = "/api/v1/requests/{reference}"))),
-        (status = 400, description = "The body is not JSON (`malformed_json`)", body = ErrorBody),
+        SubmitErrors,
         (status = 413, description = "The body is over 64 KiB (`body_too_large`)", body = ErrorBody),
-        (status = 415, description = "Content-Type is not application/json (`unsupported_media_type`)", body = ErrorBody),
-        (status = 401, description = "No valid API token where one is required, or a revoked one (`unauthorized`)", body = ErrorBody,
-            headers(("WWW-Authenticate" = String, description = "Bearer"))),
         (status = 422, description = "Unknown, missing or invalid fields (`invalid_fields`)", body = ErrorBody),
         (status = 429, description = "Too many requests from this address (`rate_limited`), or the partner's daily quota is used up (`quota_exceeded`)", body = ErrorBody,
             headers(("Retry-After" = u64, description = "Seconds until the next call can succeed"))),
-        (status = 500, description = "A failure on our side, logged with its cause (`internal_error`)", body = ErrorBody),
-        (status = 503, description = "The database is unreachable (`unavailable`)", body = ErrorBody),
+        ServerErrors,
     ),
     security((), ("bearer" = []))
 )]
@@ -183,20 +167,11 @@ pub async fn create_request(
         .into_request(Source::PartnerApi, now.date_naive())
         .map_err(ApiError::Invalid)?;
     check_quota(&state, partner.as_ref(), 1, now).await?;
-    let settings = state.settings.clone();
     let actor = actor_of(partner.as_ref());
     let partner_id = partner.map(|p| p.id);
-    let created = state
-        .intake
-        .submit(settings, vec![request], actor, partner_id, now)
+    let created = crate::app::intake::submit(&state, vec![request], actor, partner_id, now)
         .await?
         .remove(0);
-    if created.mails > 0 {
-        state.mail.wake();
-    }
-    state
-        .metrics
-        .intake(created.row.category, created.row.source);
     let summary = RequestSummary::of(&created.row, created.queue_name);
     Ok(HttpResponse::Created()
         .insert_header((
@@ -215,13 +190,8 @@ pub async fn create_request(
     params(("reference" = String, Path, description = "The reference, like TF-7K3M-9QXD")),
     responses(
         (status = 200, description = "The request's summary", body = RequestSummary),
-        (status = 401, description = "No API token, or an unknown or revoked one: reading always needs a partner token, even where anonymous submission is allowed (`unauthorized`)", body = ErrorBody,
-            headers(("WWW-Authenticate" = String, description = "Bearer"))),
-        (status = 404, description = "No such request, or not one this partner submitted: both answer alike (`not_found`)", body = ErrorBody),
-        (status = 429, description = "Too many requests from this address (`rate_limited`)", body = ErrorBody,
-            headers(("Retry-After" = u64, description = "Seconds until the next call can succeed"))),
-        (status = 500, description = "A failure on our side, logged with its cause (`internal_error`)", body = ErrorBody),
-        (status = 503, description = "The database is unreachable (`unavailable`)", body = ErrorBody),
+        ReadErrors,
+        ServerErrors,
     ),
     security(("bearer" = []))
 )]
@@ -232,16 +202,8 @@ pub async fn get_request(
 ) -> Result<HttpResponse, ApiError> {
     let partner = reader(&state, &req).await?;
     let reference = CaseReference::parse(&reference).ok_or(ApiError::NotFound)?;
-    let found = db::run(&state.pool, move |conn| {
-        let Some(row) = db::requests::find_by_reference(conn, reference.as_str())? else {
-            return Ok::<_, db::DbError>(None);
-        };
-        let queue = db::queues::find(conn, &row.queue_slug)?;
-        Ok(Some((row, queue.name)))
-    })
-    .await?;
-    let (row, queue_name) = found
-        .filter(|(row, _)| submitted_by(row.partner_id.as_deref(), &partner))
+    let (row, queue_name) = crate::app::requests::submitted_by(&state, &partner, reference)
+        .await?
         .ok_or(ApiError::NotFound)?;
     Ok(HttpResponse::Ok().json(RequestSummary::of(&row, queue_name)))
 }
@@ -272,13 +234,8 @@ pub struct DuplicateCandidates {
     params(("reference" = String, Path, description = "The reference, like TF-7K3M-9QXD")),
     responses(
         (status = 200, description = "Possible duplicates, most likely first", body = DuplicateCandidates),
-        (status = 401, description = "No API token, or an unknown or revoked one: reading always needs a partner token, even where anonymous submission is allowed (`unauthorized`)", body = ErrorBody,
-            headers(("WWW-Authenticate" = String, description = "Bearer"))),
-        (status = 404, description = "No such request, or not one this partner submitted: both answer alike (`not_found`)", body = ErrorBody),
-        (status = 429, description = "Too many requests from this address (`rate_limited`)", body = ErrorBody,
-            headers(("Retry-After" = u64, description = "Seconds until the next call can succeed"))),
-        (status = 500, description = "A failure on our side, logged with its cause (`internal_error`)", body = ErrorBody),
-        (status = 503, description = "The database is unreachable (`unavailable`)", body = ErrorBody),
+        ReadErrors,
+        ServerErrors,
     ),
     security(("bearer" = []))
 )]
@@ -289,27 +246,13 @@ pub async fn get_duplicates(
 ) -> Result<HttpResponse, ApiError> {
     let partner = reader(&state, &req).await?;
     let reference = CaseReference::parse(&reference).ok_or(ApiError::NotFound)?;
-    let lookup = reference.to_string();
-    let asking = partner.clone();
-    let found = db::run(&state.pool, move |conn| {
-        let Some(row) = db::requests::find_by_reference(conn, &lookup)? else {
-            return Ok(None);
-        };
-        if !submitted_by(row.partner_id.as_deref(), &asking) {
-            return Ok(None);
-        }
-        Ok(Some(db::duplicates::candidates_of(conn, &row.id)?))
-    })
-    .await?;
-    // Only the partner's own other requests: a candidate it did not submit would tell it
-    // that someone else asked for help for the same person, and under which reference.
-    let candidates = found
-        .ok_or(ApiError::NotFound)?
-        .into_iter()
-        .filter(|c| submitted_by(c.partner_id.as_deref(), &partner));
+    let candidates = crate::app::requests::duplicates_for(&state, &partner, reference.clone())
+        .await?
+        .ok_or(ApiError::NotFound)?;
     Ok(HttpResponse::Ok().json(DuplicateCandidates {
         reference: reference.to_string(),
         candidates: candidates
+            .into_iter()
             .map(|c| DuplicateCandidate {
                 reference: c.reference,
                 score: f64::from(c.score_per_mille) / 1000.0,
@@ -425,11 +368,8 @@ fn parse_row(
         description = "An array of 1 to 500 requests, each as for `POST /api/v1/requests`; at most 4 MiB"),
     responses(
         (status = 200, description = "At least one row was valid: one result per row, in order; the valid rows are stored (all in one transaction)", body = BatchResponse),
-        (status = 400, description = "The body is not JSON (`malformed_json`)", body = ErrorBody),
-        (status = 401, description = "No valid API token where one is required, or a revoked one (`unauthorized`)", body = ErrorBody,
-            headers(("WWW-Authenticate" = String, description = "Bearer"))),
+        SubmitErrors,
         (status = 413, description = "The body is over 4 MiB (`body_too_large`)", body = ErrorBody),
-        (status = 415, description = "Content-Type is not application/json (`unsupported_media_type`)", body = ErrorBody),
         (status = 422, description = "Nothing is stored (`invalid_fields`): the body is not an array of 1 to 500 requests, `atomic` is not `true` or `false`, no row is valid, or (with `atomic=true`) a row is invalid. Fields are named `[index].field`, `[index]` for a row that is not an object.", body = ErrorBody,
             example = json!({"error": "invalid_fields", "message": "the request has invalid fields", "errors": [
                 {"field": "[1].applicant.full_name", "code": "full_name_missing", "message": "please enter the full name of the person who needs help"},
@@ -437,8 +377,7 @@ fn parse_row(
             ]})),
         (status = 429, description = "Too many requests from this address (`rate_limited`), or the valid rows would pass the partner's daily quota (`quota_exceeded`)", body = ErrorBody,
             headers(("Retry-After" = u64, description = "Seconds until the next call can succeed"))),
-        (status = 500, description = "A failure on our side, logged with its cause (`internal_error`)", body = ErrorBody),
-        (status = 503, description = "The database is unreachable (`unavailable`)", body = ErrorBody),
+        ServerErrors,
     ),
     security((), ("bearer" = []))
 )]
@@ -493,17 +432,10 @@ pub async fn create_batch(
     let created = if valid.is_empty() {
         Vec::new()
     } else {
-        let settings = state.settings.clone();
         let actor = actor_of(partner.as_ref());
         let partner_id = partner.map(|p| p.id);
-        state
-            .intake
-            .submit(settings, valid, actor, partner_id, now)
-            .await?
+        crate::app::intake::submit(&state, valid, actor, partner_id, now).await?
     };
-    if created.iter().any(|c| c.mails > 0) {
-        state.mail.wake();
-    }
     let mut created = created.into_iter();
     let results: Vec<BatchResult> = parsed
         .into_iter()
@@ -511,7 +443,6 @@ pub async fn create_batch(
         .map(|(index, row)| match row {
             Ok(_) => {
                 let c = created.next().expect("one stored request per valid row");
-                state.metrics.intake(c.row.category, c.row.source);
                 BatchResult {
                     index,
                     status: RowStatus::Created,

@@ -80,6 +80,17 @@ impl From<DbError> for ApiError {
     }
 }
 
+impl From<crate::app::Error> for ApiError {
+    fn from(e: crate::app::Error) -> Self {
+        use crate::app::Error;
+        match e {
+            Error::NotFound | Error::Forbidden => ApiError::NotFound,
+            Error::Db(db) => db.into(),
+            other => ApiError::Internal(other.into()),
+        }
+    }
+}
+
 impl From<SubmitError> for ApiError {
     fn from(e: SubmitError) -> Self {
         match e {
@@ -133,6 +144,67 @@ impl ResponseError for ApiError {
     }
 }
 
+/// The error answers several `/api/v1` operations share, declared once for the OpenAPI
+/// document; an operation lists its own beside them.
+pub mod responses {
+    use super::ErrorBody;
+
+    /// Every operation: failures on our side.
+    #[derive(utoipa::IntoResponses)]
+    pub enum ServerErrors {
+        #[response(
+            status = 500,
+            description = "A failure on our side, logged with its cause (`internal_error`)"
+        )]
+        Internal(ErrorBody),
+        #[response(
+            status = 503,
+            description = "The database is unreachable (`unavailable`)"
+        )]
+        Unavailable(ErrorBody),
+    }
+
+    /// The operations that take a JSON body and store requests.
+    #[derive(utoipa::IntoResponses)]
+    pub enum SubmitErrors {
+        #[response(status = 400, description = "The body is not JSON (`malformed_json`)")]
+        MalformedJson(ErrorBody),
+        #[response(
+            status = 401,
+            description = "No valid API token where one is required, or a revoked one (`unauthorized`)",
+            headers(("WWW-Authenticate" = String, description = "Bearer"))
+        )]
+        Unauthorized(ErrorBody),
+        #[response(
+            status = 415,
+            description = "Content-Type is not application/json (`unsupported_media_type`)"
+        )]
+        UnsupportedMediaType(ErrorBody),
+    }
+
+    /// The operations that read a request a partner submitted.
+    #[derive(utoipa::IntoResponses)]
+    pub enum ReadErrors {
+        #[response(
+            status = 401,
+            description = "No API token, or an unknown or revoked one: reading always needs a partner token, even where anonymous submission is allowed (`unauthorized`)",
+            headers(("WWW-Authenticate" = String, description = "Bearer"))
+        )]
+        Unauthorized(ErrorBody),
+        #[response(
+            status = 404,
+            description = "No such request, or not one this partner submitted: both answer alike (`not_found`)"
+        )]
+        NotFound(ErrorBody),
+        #[response(
+            status = 429,
+            description = "Too many requests from this address (`rate_limited`)",
+            headers(("Retry-After" = u64, description = "Seconds until the next call can succeed"))
+        )]
+        RateLimited(ErrorBody),
+    }
+}
+
 /// Errors of the HTML pages.
 #[derive(Debug, thiserror::Error)]
 pub enum PageError {
@@ -150,6 +222,17 @@ impl From<DbError> for PageError {
             DbError::Pool(_) | DbError::Connect(_) | DbError::Commit(_) => {
                 PageError::Unavailable(e)
             }
+            other => PageError::Internal(other.into()),
+        }
+    }
+}
+
+impl From<crate::app::Error> for PageError {
+    fn from(e: crate::app::Error) -> Self {
+        use crate::app::Error;
+        match e {
+            Error::NotFound | Error::Forbidden => PageError::NotFound,
+            Error::Db(db) => db.into(),
             other => PageError::Internal(other.into()),
         }
     }

@@ -8,10 +8,9 @@ use chrono::Utc;
 use super::errors::{html, PageError};
 use super::form::{self, FormValues};
 use super::{lang, AppState};
-use crate::db;
 use crate::domain::vocab::{Program, ReferralProgram, SivStatus, SubmitterKind, UsTie};
 use crate::domain::Actor;
-use crate::domain::{Category, FieldError, Language, Location, Source};
+use crate::domain::{FieldError, Language, Location, Source};
 use crate::i18n::{self, Tr};
 
 #[derive(Template)]
@@ -267,18 +266,9 @@ async fn submit(
         Err(errors) => return render_form(language, true, values, errors),
     };
 
-    let settings = state.settings.clone();
-    let created = state
-        .intake
-        .submit(settings, vec![request], Actor::PublicForm, None, now)
+    let created = crate::app::intake::submit(&state, vec![request], Actor::PublicForm, None, now)
         .await?
         .remove(0);
-    if created.mails > 0 {
-        state.mail.wake();
-    }
-    state
-        .metrics
-        .intake(created.row.category, created.row.source);
     Ok(HttpResponse::SeeOther()
         .insert_header((
             header::LOCATION,
@@ -327,22 +317,17 @@ async fn show_confirmation(
         return Err(PageError::NotFound);
     }
     let path = format!("/submitted/{token}");
-    let found = db::run(&state.pool, move |conn| {
-        let Some(row) = db::requests::find_by_receipt(conn, &token)? else {
-            return Ok::<_, db::DbError>(None);
-        };
-        // The plain code is shown once, and erased: only its hash stays.
-        let fresh = Utc::now().naive_utc() - row.created_at
-            < chrono::Duration::hours(STATUS_CODE_SHOWN_HOURS);
-        let code = db::requests::take_status_code(conn, &row.id)?.filter(|_| fresh);
-        let category: Category = row.category;
-        let guidance = db::requests::guidance_for(conn, category)?;
-        Ok(Some((row, category, guidance, code)))
-    })
-    .await?;
-    let Some((row, category, guidance, status_code)) = found else {
+    let shown_for = chrono::Duration::hours(STATUS_CODE_SHOWN_HOURS);
+    let now = Utc::now().naive_utc();
+    let Some(crate::app::requests::Confirmation {
+        row,
+        guidance,
+        status_code,
+    }) = crate::app::requests::confirmation(&state, token, shown_for, now).await?
+    else {
         return Err(PageError::NotFound);
     };
+    let category = row.category;
     let language = asked.unwrap_or(row.language);
     let tr = Tr(language);
     let (guidance, next_steps) = match (language, guidance) {

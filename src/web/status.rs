@@ -6,11 +6,9 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use std::collections::HashMap;
-use subtle::ConstantTimeEq;
 
 use super::errors::{html, PageError};
 use super::{lang, AppState};
-use crate::db;
 use crate::domain::reference::status_code_hash;
 use crate::domain::{CaseReference, Language, Status};
 use crate::i18n::{self, Tr};
@@ -84,29 +82,15 @@ async fn check(
     let typed = form.get("reference").map(|s| s.trim()).unwrap_or("");
     let given = status_code_hash(form.get("code").map(String::as_str).unwrap_or(""));
     let reference = CaseReference::parse(typed);
-    let found = db::run(&state.pool, move |conn| {
-        let row = match reference {
-            Some(r) => db::requests::find_by_reference(conn, r.as_str())?,
-            None => None,
-        };
-        // Compared in constant time, and against a stand-in when there is no request, so
-        // a wrong code looks and takes like an unknown reference.
-        let stored = match &row {
-            Some(r) => db::requests::status_code_hash(conn, &r.id)?,
-            None => None,
-        }
-        .unwrap_or_else(|| "-".repeat(64));
-        let matches = bool::from(given.as_bytes().ct_eq(stored.as_bytes()));
-        let Some(row) = row.filter(|_| matches) else {
-            return Ok(None);
-        };
-        let (category, status) = (row.category, row.status);
-        let guidance = db::requests::guidance_for(conn, category)?;
-        Ok(Some((row.updated_at, category, status, guidance)))
-    })
-    .await?;
+    let found = crate::app::requests::status(&state, reference, given).await?;
     let tr = Tr(language);
-    let Some((updated_at, category, status, guidance)) = found else {
+    let Some(crate::app::requests::StatusSeen {
+        updated_at,
+        category,
+        status,
+        guidance,
+    }) = found
+    else {
         let page = StatusPage {
             tr,
             switch: Some("/status"),

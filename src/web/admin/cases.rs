@@ -305,14 +305,13 @@ struct CasePage {
 impl CasePage {
     /// The programs claimed, in plain words (staff pages are English).
     fn programs(&self) -> String {
-        use crate::domain::vocab::Program;
         let claimed: Vec<&str> = self
             .d
             .case
             .claimed_programs
-            .split(',')
-            .filter(|p| !p.is_empty())
-            .map(|p| p.parse::<Program>().map_or(p, |program| program.label()))
+            .0
+            .iter()
+            .map(|p| p.label())
             .collect();
         if claimed.is_empty() {
             "none".to_string()
@@ -507,13 +506,23 @@ pub async fn case_action(
 
 // ---- walk-in requests ----
 
-pub async fn new_request_form(staff: Staff) -> Result<HttpResponse, AdminError> {
-    staff.require(Permission::EnterRequests)?;
+pub async fn new_request_form(
+    staff: Allowed<need::EnterRequests>,
+) -> Result<HttpResponse, AdminError> {
+    walk_in_form(&staff, FormValues::new(), Vec::new())
+}
+
+/// The walk-in form, empty or shown again with what was typed and what is wrong with it.
+fn walk_in_form(
+    staff: &Staff,
+    values: FormValues,
+    errors: Vec<crate::domain::FieldError>,
+) -> Result<HttpResponse, AdminError> {
     crate::web::pages::render_form_for(
         crate::i18n::Tr::default(),
         None,
-        FormValues::new(),
-        Vec::new(),
+        values,
+        errors,
         "/admin/requests/new",
         Some(&staff.csrf),
     )
@@ -522,43 +531,24 @@ pub async fn new_request_form(staff: Staff) -> Result<HttpResponse, AdminError> 
 
 pub async fn create_request(
     state: web::Data<AppState>,
-    staff: Staff,
-    form: web::Form<HashMap<String, String>>,
+    posted: Posted<need::EnterRequests, FormValues>,
 ) -> Result<HttpResponse, AdminError> {
-    staff.require(Permission::EnterRequests)?;
-    staff.check_csrf(&form)?;
-    let values: FormValues = form.into_inner();
+    let Posted {
+        staff,
+        form: values,
+        ..
+    } = posted;
     let now = Utc::now();
     let mut request =
         match crate::web::pages::parse_form(&values, Source::StaffEntered, now.date_naive()) {
             Ok(r) => r,
-            Err(errors) => {
-                return crate::web::pages::render_form_for(
-                    crate::i18n::Tr::default(),
-                    None,
-                    values,
-                    errors,
-                    "/admin/requests/new",
-                    Some(&staff.csrf),
-                )
-                .map_err(|e| AdminError::Internal(anyhow::anyhow!("{e}")))
-            }
+            Err(errors) => return walk_in_form(&staff, values, errors),
         };
     request.entered_by = Some(staff.id.clone());
-    let actor = staff.actor();
-    let settings = state.settings.clone();
-    let created = state
-        .intake
-        .submit(settings, vec![request], actor, None, now)
+    let created = crate::app::intake::submit(&state, vec![request], staff.actor(), None, now)
         .await
         .map_err(|e| AdminError::Internal(e.into()))?
         .remove(0);
-    if created.mails > 0 {
-        state.mail.wake();
-    }
-    state
-        .metrics
-        .intake(created.row.category, created.row.source);
     Ok(see_other(&format!(
         "/admin/requests/{}",
         created.row.reference
@@ -567,140 +557,25 @@ pub async fn create_request(
 
 // ---- CSV export ----
 
-/// Prefixes cells a spreadsheet would run as a formula.
-pub(super) fn cell(value: &str) -> String {
-    if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{value}")
-    } else {
-        value.to_string()
-    }
-}
-
-const EXPORT_BATCH: i64 = 1000;
+pub(super) use crate::app::export::cell;
 
 pub async fn export_csv(
     state: web::Data<AppState>,
-    staff: Staff,
+    staff: Allowed<need::ExportCases>,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, AdminError> {
-    staff.require(Permission::ExportCases)?;
     let query = query.into_inner();
-    if let Some(slug) = &query.queue {
-        if !staff.can_work_queue(slug) {
-            return Err(AdminError::Forbidden);
-        }
-    }
     let now = Utc::now().naive_utc();
     let filter = query.filter(&staff, now);
     let order = query.order();
-    let with_notes = staff.can(Permission::ExportNotes);
     let description = query.query_string(None);
-    let mut header = vec![
-        "reference",
-        "created_at",
-        "source",
-        "category",
-        "priority",
-        "status",
-        "queue",
-        "assignee",
-        "location",
-        "household_size",
-        "siv_status",
-        "referral_program",
-        "us_tie",
-        "urgent_danger",
-        "urgent_medical",
-        "applicant_full_name",
-        "applicant_date_of_birth",
-        "applicant_phone",
-        "applicant_whatsapp",
-        "applicant_email",
-        "submitter_kind",
-        "submitter_name",
-        "submitter_organization",
-        "submitter_email",
-        "submitter_phone",
-        "siv_case_number",
-        "referred_by",
-        "description",
-    ];
-    if with_notes {
-        header.push("internal_notes");
-    }
-    let mut after: Option<Cursor> = None;
-    Ok(super::stream_export(
-        state.pool.clone(),
-        "cases.csv",
-        header,
-        staff.actor(),
-        "exported",
-        move |exported| format!("{exported} cases as CSV ({description})"),
-        move |conn| {
-            let (rows, next) = db::cases::list(conn, &filter, order, after.as_ref(), EXPORT_BATCH)?;
-            let mut records = Vec::with_capacity(rows.len());
-            let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
-            let personal = db::cases::personal_data_for(conn, &ids)?;
-            let notes = if with_notes {
-                db::cases::notes_for(conn, &ids)?
-            } else {
-                HashMap::new()
-            };
-            let assignee_ids: Vec<String> =
-                rows.iter().filter_map(|r| r.assignee_id.clone()).collect();
-            let names = db::cases::user_names(conn, &assignee_ids)?;
-            for r in &rows {
-                let p = personal.get(&r.id);
-                let pd = |f: fn(&crate::db::models::PersonalDataRow) -> Option<String>| {
-                    p.and_then(f).unwrap_or_default()
-                };
-                let mut rec = vec![
-                    r.reference.clone(),
-                    r.created_at.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
-                    r.source.to_string(),
-                    r.category.to_string(),
-                    r.priority.to_string(),
-                    r.status.to_string(),
-                    r.queue_slug.clone(),
-                    r.assignee_id
-                        .as_ref()
-                        .and_then(|id| names.get(id).cloned())
-                        .unwrap_or_default(),
-                    r.applicant_location.to_string(),
-                    r.household_size.map(|n| n.to_string()).unwrap_or_default(),
-                    r.siv_status.to_string(),
-                    r.referral_program.to_string(),
-                    r.us_tie.to_string(),
-                    r.urgent_danger.to_string(),
-                    r.urgent_medical.to_string(),
-                    pd(|p| Some(p.applicant_full_name.clone())),
-                    pd(|p| p.applicant_date_of_birth.map(|d| d.to_string())),
-                    pd(|p| p.applicant_phone.clone()),
-                    pd(|p| p.applicant_whatsapp.clone()),
-                    pd(|p| p.applicant_email.clone()),
-                    r.submitter_kind.to_string(),
-                    pd(|p| p.submitter_name.clone()),
-                    pd(|p| p.submitter_organization.clone()),
-                    pd(|p| p.submitter_email.clone()),
-                    pd(|p| p.submitter_phone.clone()),
-                    pd(|p| p.siv_case_number.clone()),
-                    pd(|p| p.referred_by.clone()),
-                    pd(|p| p.description.clone()),
-                ];
-                if with_notes {
-                    rec.push(
-                        notes
-                            .get(&r.id)
-                            .cloned()
-                            .unwrap_or_default()
-                            .join("\n---\n"),
-                    );
-                }
-                records.push(rec.iter().map(|v| cell(v)).collect());
-            }
-            let more = next.is_some();
-            after = next;
-            Ok(super::ExportBatch { records, more })
-        },
-    ))
+    let rx = crate::app::cases::export(
+        &state,
+        &staff,
+        query.queue.clone(),
+        filter,
+        order,
+        description,
+    )?;
+    Ok(super::csv_download(rx, "cases.csv"))
 }

@@ -3,11 +3,13 @@
 //! is that, plus a form `F` whose CSRF token matched the session's.
 //!
 //! In that order: an anonymous visitor goes to the login page, a role without the
-//! permission gets 403, a stale form gets 403 "form expired", and only then is the form read.
+//! permission gets 403, a body that is no form or too large gets what `web::Form` answers
+//! (415, 413), and a stale form gets 403 "form expired".
 
 use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpRequest};
 use serde::de::DeserializeOwned;
+use serde::Deserialize;
 use std::future::Future;
 use std::marker::PhantomData;
 use std::ops::Deref;
@@ -88,26 +90,28 @@ pub struct Posted<P, F> {
     need: PhantomData<P>,
 }
 
+/// The form as posted: the session's CSRF token beside the fields `F` reads.
+#[derive(Deserialize)]
+struct WithToken<F> {
+    #[serde(default)]
+    csrf: String,
+    #[serde(flatten)]
+    form: F,
+}
+
+/// Errors are actix-web's own for the body (413 too large, 415 not a form, 400 garbled, as
+/// for any `web::Form`), and `AdminError`'s for the checks.
 impl<P: Needs, F: DeserializeOwned + 'static> FromRequest for Posted<P, F> {
     type Error = actix_web::Error;
     type Future = Pin<Box<dyn Future<Output = Result<Self, actix_web::Error>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let staff = Allowed::<P>::from_request(req, payload);
-        // Read as `web::Form` reads: 415 unless urlencoded, 413 past the form limit.
-        let body = web::Form::<Vec<(String, String)>>::from_request(req, payload);
+        let form = web::Form::<WithToken<F>>::from_request(req, payload);
         Box::pin(async move {
             let Allowed(staff, _) = staff.await?;
-            let web::Form(fields) = body.await?;
-            let sent = fields
-                .iter()
-                .find(|(name, _)| name == "csrf")
-                .map_or("", |(_, value)| value.as_str());
-            csrf_matches(&staff, sent)?;
-            let form = serde_urlencoded::to_string(&fields)
-                .map_err(serde::de::Error::custom)
-                .and_then(|encoded| serde_urlencoded::from_str(&encoded))
-                .map_err(|e| AdminError::Invalid(format!("the form is not complete: {e}")))?;
+            let WithToken { csrf, form } = form.await?.into_inner();
+            csrf_matches(&staff, &csrf)?;
             Ok(Posted {
                 staff,
                 form,

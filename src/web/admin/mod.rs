@@ -273,23 +273,9 @@ where
     .await?)
 }
 
-/// A CSV writer whose output starts with the UTF-8 byte order mark. Excel reads a CSV
-/// without one in the computer's legacy code page, which turns Dari and Pashto into
-/// question marks and mojibake; with it, Excel (and every other reader) knows it is UTF-8.
-pub fn csv_writer_with_bom() -> csv::Writer<Vec<u8>> {
-    csv::Writer::from_writer(b"\xEF\xBB\xBF".to_vec())
-}
+pub use crate::app::export::{csv_writer_with_bom, ExportBatch};
 
-/// One batch of a CSV export: its records, and whether more batches follow.
-pub struct ExportBatch {
-    pub records: Vec<Vec<String>>,
-    pub more: bool,
-}
-
-/// A CSV export built batch by batch on the blocking pool and streamed as it goes (no row
-/// cap, bounded memory). When the last batch has gone, the export's audit row is written
-/// with `detail(rows exported)`; a client that goes away ends it early.
-#[allow(clippy::too_many_arguments)]
+/// A CSV export built batch by batch and streamed as it goes; see `app::export::stream`.
 pub fn stream_export<F, D>(
     pool: crate::db::Pool,
     filename: &'static str,
@@ -297,49 +283,33 @@ pub fn stream_export<F, D>(
     actor: Actor,
     action: &'static str,
     detail: D,
-    mut next_batch: F,
+    next_batch: F,
 ) -> HttpResponse
 where
     F: FnMut(&mut crate::db::DbConnection) -> Result<ExportBatch, DbError> + Send + 'static,
     D: FnOnce(usize) -> String + Send + 'static,
 {
-    let (tx, rx) = tokio::sync::mpsc::channel::<web::Bytes>(4);
-    actix_web::rt::task::spawn_blocking(move || {
-        let result = (|| -> Result<(), DbError> {
-            let mut conn = pool.get()?;
-            let mut w = csv_writer_with_bom();
-            let _ = w.write_record(&header);
-            let mut exported = 0usize;
-            loop {
-                let batch = next_batch(&mut conn)?;
-                for record in &batch.records {
-                    let _ = w.write_record(record);
-                }
-                exported += batch.records.len();
-                let chunk = std::mem::replace(&mut w, csv::Writer::from_writer(Vec::new()))
-                    .into_inner()
-                    .map_err(|e| DbError::Corrupt(format!("csv: {e}")))?;
-                if tx.blocking_send(web::Bytes::from(chunk)).is_err() || !batch.more {
-                    break; // done, or the client went away
-                }
-            }
-            let now = chrono::Utc::now().naive_utc();
-            crate::db::cases::audit(&mut conn, None, &actor, action, detail(exported), now)
-        })();
-        if let Err(e) = result {
-            tracing::error!(error = %e, export = filename, "CSV export failed");
-        }
-    });
-    csv_download(rx, filename)
+    let export = crate::app::export::Export {
+        filename,
+        header,
+        actor,
+        action,
+    };
+    csv_download(
+        crate::app::export::stream(pool, export, detail, next_batch),
+        filename,
+    )
 }
 
 /// A CSV download streamed from the chunks a blocking export task sends.
 pub fn csv_download(
-    rx: tokio::sync::mpsc::Receiver<web::Bytes>,
+    rx: tokio::sync::mpsc::Receiver<Vec<u8>>,
     filename: &'static str,
 ) -> HttpResponse {
     let stream = futures_util::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|b| (Ok::<_, actix_web::Error>(b), rx))
+        rx.recv()
+            .await
+            .map(|b| (Ok::<_, actix_web::Error>(web::Bytes::from(b)), rx))
     });
     HttpResponse::Ok()
         .content_type("text/csv; charset=utf-8")
