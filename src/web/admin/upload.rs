@@ -225,23 +225,14 @@ pub async fn upload(
     let mut stored = 0;
     let blocked = all_or_nothing && has_errors;
     if !(valid.is_empty() || blocked) {
-        let settings = state.settings.clone();
-        let actor = staff.actor();
         let requests: Vec<_> = valid.iter().map(|(_, r)| r.clone()).collect();
-        let now = Utc::now();
-        let created = state
-            .intake
-            .submit(settings, requests, actor, None, now)
+        let created = crate::app::intake::submit(&state, requests, staff.actor(), None, Utc::now())
             .await
             .map_err(|e| AdminError::Internal(e.into()))?;
         for ((at, _), c) in valid.iter().zip(&created) {
             results[*at].reference = Some(c.row.reference.clone());
-            state.metrics.intake(c.row.category, c.row.source);
         }
         stored = created.len();
-        if created.iter().any(|c| c.mails > 0) {
-            state.mail.wake();
-        }
     }
     let error = (has_errors && all_or_nothing)
         .then(|| "nothing was stored: fix the rows below and upload the file again".to_string());
