@@ -330,11 +330,16 @@ pub async fn login(
         return Ok(Login::Locked);
     }
     let user = user.filter(|u| u.active);
-    let hash = user
-        .as_ref()
-        .map(|u| u.password_hash.clone())
-        .unwrap_or_else(|| dummy_hash().to_string());
-    let right = off_runtime(move || verify_password(&password, &hash)).await?;
+    // The dummy hash is made on first use: also off the runtime.
+    let hash = user.as_ref().map(|u| u.password_hash.clone());
+    let right = off_runtime(move || {
+        let hash = match &hash {
+            Some(hash) => hash.as_str(),
+            None => dummy_hash(),
+        };
+        verify_password(&password, hash)
+    })
+    .await?;
     let Some(user) = user else {
         return Ok(Login::Refused);
     };
