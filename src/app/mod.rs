@@ -2,18 +2,28 @@
 //! audit rows, the outbox rows it causes, the worker's wake-up and the metrics, and answers
 //! a typed result. Web handlers and CLI commands parse, call one, and render.
 
+pub mod audit;
 pub mod cases;
+pub mod dashboard;
 pub mod duplicates;
 pub mod export;
 pub mod intake;
+pub mod outbox;
+pub mod partners;
 pub mod purge;
 pub mod requests;
+pub mod settings;
 pub mod staff;
+pub mod users;
 
 use std::sync::Arc;
 
+use chrono::NaiveDateTime;
+
 use crate::config::Settings;
-use crate::db::{DbError, Pool};
+use crate::db::{self, DbConnection, DbError, Pool};
+use crate::domain::staff::Permission;
+use crate::domain::Actor;
 use crate::email::Waker;
 
 /// What the use cases share: built once by `startup::Application`, cloned into every
@@ -69,3 +79,28 @@ impl From<crate::email::MailError> for Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// `Forbidden` unless `staff`'s role has permission `p`.
+pub(crate) fn require(staff: &staff::Staff, p: Permission) -> Result<()> {
+    if staff.can(p) {
+        Ok(())
+    } else {
+        Err(Error::Forbidden)
+    }
+}
+
+/// Runs a settings change and writes its audit row (no case) in the same transaction.
+pub(crate) fn audited<T>(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    action: &'static str,
+    detail: String,
+    now: NaiveDateTime,
+    change: impl FnOnce(&mut DbConnection) -> Result<T, DbError>,
+) -> Result<T, DbError> {
+    db::write_transaction(conn, |conn| {
+        let out = change(conn)?;
+        db::cases::audit(conn, None, actor, action, detail, now)?;
+        Ok(out)
+    })
+}

@@ -9,11 +9,10 @@ use serde::Deserialize;
 use std::collections::HashMap;
 
 use super::cases::who;
-use super::{page, AdminError, Nav, Staff};
+use super::{need, page, AdminError, Allowed, Nav};
 use crate::db;
 use crate::db::audit::{AuditEntry, AuditFilter};
 use crate::db::cases::Cursor;
-use crate::domain::staff::Permission;
 use crate::domain::Actor;
 use crate::web::AppState;
 
@@ -127,23 +126,21 @@ struct AuditPage {
 /// `GET /admin/audit`
 pub async fn audit_page(
     state: web::Data<AppState>,
-    staff: Staff,
+    staff: Allowed<need::ViewAuditLog>,
     query: web::Query<AuditQuery>,
 ) -> Result<HttpResponse, AdminError> {
-    staff.require(Permission::ViewAuditLog)?;
     let query = query.into_inner();
     let filter = query.filter()?;
     let after = match query.after.as_deref().filter(|a| !a.is_empty()) {
         Some(raw) => Some(Cursor::decode(raw).ok_or(AdminError::NotFound)?),
         None => None,
     };
-    let (entries, next, named, actions) = db::run(&state.pool, move |conn| {
-        let (entries, next) = db::audit::list(conn, &filter, after.as_ref(), PAGE_SIZE)?;
-        let named = db::audit::named_actors(conn)?;
-        let actions = db::audit::actions(conn)?;
-        Ok((entries, next, named, actions))
-    })
-    .await?;
+    let crate::app::audit::Page {
+        entries,
+        next,
+        named,
+        actions,
+    } = crate::app::audit::page(&state, &staff, filter, after, PAGE_SIZE).await?;
     let names = names_of(&named);
     // Every kind of actor, then each staff account and each partner with a token.
     let actors: Vec<(String, String)> = Actor::FIXED
@@ -165,10 +162,9 @@ pub async fn audit_page(
 /// `GET /admin/audit.csv`: the filtered log, streamed.
 pub async fn audit_csv(
     state: web::Data<AppState>,
-    staff: Staff,
+    staff: Allowed<need::ViewAuditLog>,
     query: web::Query<AuditQuery>,
 ) -> Result<HttpResponse, AdminError> {
-    staff.require(Permission::ViewAuditLog)?;
     let query = query.into_inner();
     let filter = query.filter()?;
     let description = query.query_string(None);

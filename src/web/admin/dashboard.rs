@@ -4,8 +4,7 @@ use actix_web::{web, HttpResponse};
 use askama::Template;
 use chrono::Utc;
 
-use super::{page, AdminError, Nav, Staff};
-use crate::db::{self, dashboard::SlaTargets};
+use super::{need, page, AdminError, Allowed, Nav};
 use crate::domain::staff::Permission;
 use crate::domain::{Category, Priority, Status};
 use crate::web::AppState;
@@ -71,34 +70,19 @@ const CHART_HEIGHT: i64 = 120;
 
 pub async fn dashboard(
     state: web::Data<AppState>,
-    staff: Staff,
+    staff: Allowed<need::ViewDashboard>,
 ) -> Result<HttpResponse, AdminError> {
-    staff.require(Permission::ViewDashboard)?;
     let now = Utc::now().naive_utc();
     let sla = state.settings.sla_hours;
-    let targets = SlaTargets {
-        urgent_hours: sla[0].into(),
-        high_hours: sla[1].into(),
-        normal_hours: sla[2].into(),
-    };
-    let (mut d, queues, names) = db::run(&state.pool, move |conn| {
-        let d = db::dashboard::load(conn, now, targets, 20)?;
-        let queues = db::queues::all(conn)?;
-        let ids: Vec<String> = d.workload.keys().flatten().cloned().collect();
-        let names = db::cases::user_names(conn, &ids)?;
-        Ok((d, queues, names))
-    })
-    .await?;
-    let (breach_rows, breach_total) = (std::mem::take(&mut d.breaches), d.breach_total);
     let first_day = now.date() - chrono::Duration::days(PARTNER_DAYS - 1);
-    let (partners, per_day) = db::run(&state.pool, move |conn| {
-        let since = first_day.and_time(chrono::NaiveTime::MIN);
-        Ok((
-            db::partners::list(conn)?,
-            db::partners::per_day(conn, since)?,
-        ))
-    })
-    .await?;
+    let crate::app::dashboard::Figures {
+        dashboard: mut d,
+        queues,
+        names,
+        partners,
+        per_day,
+    } = crate::app::dashboard::load(&state, &staff, now, first_day).await?;
+    let (breach_rows, breach_total) = (std::mem::take(&mut d.breaches), d.breach_total);
     let days: Vec<chrono::NaiveDate> = (0..PARTNER_DAYS)
         .map(|i| first_day + chrono::Duration::days(i))
         .collect();

@@ -5,12 +5,10 @@ use actix_web::{web, HttpResponse};
 use askama::Template;
 use chrono::Utc;
 use serde::Deserialize;
-use std::collections::HashMap;
 
-use super::{audited, page, see_other, AdminError, Nav, Staff};
-use crate::db::outbox::{OutboxCounts, OutboxStatus};
-use crate::db::{self, outbox::OutboxRow};
-use crate::domain::staff::Permission;
+use super::{need, page, see_other, AdminError, Allowed, Nav, Posted};
+use crate::app::outbox::Retry;
+use crate::db::outbox::{OutboxCounts, OutboxRow, OutboxStatus};
 use crate::email;
 use crate::web::AppState;
 
@@ -59,21 +57,14 @@ fn item(row: OutboxRow) -> MailItem {
 
 pub async fn outbox(
     state: web::Data<AppState>,
-    staff: Staff,
+    staff: Allowed<need::ViewAuditLog>,
     query: web::Query<OutboxQuery>,
 ) -> Result<HttpResponse, AdminError> {
-    staff.require(Permission::ViewAuditLog)?;
     let status = query
         .status
         .as_deref()
         .and_then(|s| s.parse::<OutboxStatus>().ok());
-    let (counts, rows) = db::run(&state.pool, move |conn| {
-        Ok((
-            db::outbox::counts(conn)?,
-            db::outbox::list(conn, status, 200)?,
-        ))
-    })
-    .await?;
+    let (counts, rows) = crate::app::outbox::list(&state, &staff, status).await?;
     page(OutboxPage {
         nav: Nav::of(&staff),
         counts,
@@ -82,35 +73,26 @@ pub async fn outbox(
     })
 }
 
+/// What the retry buttons send: `id`, or `all_dead=yes`.
+#[derive(Deserialize)]
+pub struct RetryForm {
+    #[serde(default)]
+    id: String,
+    #[serde(default)]
+    all_dead: String,
+}
+
 /// `POST /admin/outbox/retry` with `id`, or `all_dead=yes`.
 pub async fn retry(
     state: web::Data<AppState>,
-    staff: Staff,
-    form: web::Form<HashMap<String, String>>,
+    posted: Posted<need::ViewAuditLog, RetryForm>,
 ) -> Result<HttpResponse, AdminError> {
-    staff.require(Permission::ViewAuditLog)?;
-    staff.check_csrf(&form)?;
-    let now = Utc::now().naive_utc();
-    if form.get("all_dead").is_some_and(|v| !v.is_empty()) {
-        audited(
-            &state,
-            &staff,
-            "mail_retried",
-            "all dead mail".into(),
-            move |conn| db::outbox::retry_all_dead(conn, now),
-        )
-        .await?;
+    let Posted { staff, form, .. } = posted;
+    let which = if form.all_dead.is_empty() {
+        Retry::One(form.id)
     } else {
-        let id = form.get("id").cloned().unwrap_or_default();
-        let detail = format!("mail {id}");
-        let found = audited(&state, &staff, "mail_retried", detail, move |conn| {
-            db::outbox::retry(conn, &id, now)
-        })
-        .await?;
-        if !found {
-            return Err(AdminError::NotFound);
-        }
-    }
-    state.mail.wake();
+        Retry::AllDead
+    };
+    crate::app::outbox::retry(&state, &staff, which, Utc::now().naive_utc()).await?;
     Ok(see_other("/admin/outbox?status=pending"))
 }

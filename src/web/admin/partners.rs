@@ -5,22 +5,13 @@
 use actix_web::{web, HttpResponse};
 use askama::Template;
 use chrono::{NaiveDateTime, Utc};
-use rand::Rng;
-use std::collections::HashMap;
+use serde::Deserialize;
 
-use super::auth::sha256_hex;
-use super::{audited, see_other, status_for, AdminError, Nav, Staff};
-use crate::db;
-use crate::db::models::{ApiTokenRow, PartnerRow};
-use crate::domain::staff::Permission;
+use super::{need, see_other, status_for, AdminError, Allowed, Nav, Posted, Staff};
+use crate::app::partners::{Issued, NewSecret};
+use crate::app::Error;
 use crate::web::errors::html;
 use crate::web::AppState;
-
-type Form = web::Form<HashMap<String, String>>;
-
-fn field(f: &HashMap<String, String>, k: &str) -> String {
-    f.get(k).map(|s| s.trim().to_string()).unwrap_or_default()
-}
 
 pub struct TokenItem {
     pub id: String,
@@ -38,19 +29,6 @@ pub struct PartnerItem {
     /// The webhook URL as stored, or as just typed when it was refused.
     pub webhook_url: String,
     pub has_webhook: bool,
-}
-
-/// A token just issued: its only appearance.
-pub struct Issued {
-    pub partner: String,
-    pub name: String,
-    pub token: String,
-}
-
-/// A webhook signing secret just made: its only appearance.
-pub struct NewSecret {
-    pub partner: String,
-    pub secret: String,
 }
 
 /// What the page shows besides the partners: a secret shown once, or an error with the
@@ -91,10 +69,7 @@ async fn partners_page(
     staff: &Staff,
     shown: Shown,
 ) -> Result<HttpResponse, AdminError> {
-    let (partners, tokens) = db::run(&state.pool, |conn| {
-        Ok((db::partners::list(conn)?, db::partners::tokens(conn)?))
-    })
-    .await?;
+    let (partners, tokens) = crate::app::partners::list(state, staff).await?;
     let status = status_for(&shown.error);
     let items = partners
         .into_iter()
@@ -143,288 +118,134 @@ async fn partners_page(
 /// `GET /admin/partners`.
 pub async fn partners(
     state: web::Data<AppState>,
-    staff: Staff,
+    staff: Allowed<need::ManagePartners>,
 ) -> Result<HttpResponse, AdminError> {
-    staff.require(Permission::ManagePartners)?;
     partners_page(&state, &staff, Shown::default()).await
 }
 
-/// The partner with this id, or 404.
-async fn find_partner(state: &AppState, id: &str) -> Result<PartnerRow, AdminError> {
-    let id = id.to_string();
-    db::run(&state.pool, move |conn| db::partners::find(conn, &id))
-        .await?
-        .ok_or(AdminError::NotFound)
+/// What the partner forms send: a name (partner or token), a daily quota, a webhook URL
+/// and whether to make its signing secret anew.
+#[derive(Deserialize)]
+pub struct PartnerForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    daily_quota: String,
+    #[serde(default)]
+    webhook_url: String,
+    #[serde(default)]
+    new_secret: String,
 }
 
-/// An empty field is unlimited; otherwise a whole number of requests per day.
-fn parse_quota(raw: &str) -> Result<Option<i32>, String> {
-    if raw.is_empty() {
-        return Ok(None);
+type Form = Posted<need::ManagePartners, PartnerForm>;
+
+/// The page again with the use case's message, or its error.
+async fn refused(state: &AppState, staff: &Staff, e: Error) -> Result<HttpResponse, AdminError> {
+    match e {
+        Error::Invalid(msg) => partners_page(state, staff, Shown::error(msg)).await,
+        e => Err(e.into()),
     }
-    raw.parse::<i32>()
-        .ok()
-        .filter(|q| (0..=1_000_000).contains(q))
-        .map(Some)
-        .ok_or_else(|| {
-            "the daily quota is a whole number from 0 to 1000000, or empty for no limit".into()
-        })
 }
 
 /// `POST /admin/partners`: a new partner organization.
 pub async fn create_partner(
     state: web::Data<AppState>,
-    staff: Staff,
-    form: Form,
+    posted: Form,
 ) -> Result<HttpResponse, AdminError> {
-    staff.require(Permission::ManagePartners)?;
-    staff.check_csrf(&form)?;
-    let name = field(&form, "name");
-    if name.is_empty() || name.chars().count() > 200 {
-        let error = Shown::error("give the partner a name (up to 200 characters)");
-        return partners_page(&state, &staff, error).await;
+    let Posted { staff, form, .. } = posted;
+    let name = form.name.trim().to_string();
+    let now = Utc::now().naive_utc();
+    match crate::app::partners::create(&state, &staff, name, form.daily_quota.trim(), now).await {
+        Ok(()) => Ok(see_other("/admin/partners")),
+        Err(e) => refused(&state, &staff, e).await,
     }
-    let quota = match parse_quota(&field(&form, "daily_quota")) {
-        Ok(q) => q,
-        Err(e) => return partners_page(&state, &staff, Shown::error(e)).await,
-    };
-    let lookup = name.clone();
-    if db::run(&state.pool, move |conn| {
-        db::partners::name_taken(conn, &lookup)
-    })
-    .await?
-    {
-        let error = Shown::error(format!("a partner named \"{name}\" already exists"));
-        return partners_page(&state, &staff, error).await;
-    }
-    let row = PartnerRow {
-        id: uuid::Uuid::new_v4().to_string(),
-        name,
-        daily_quota: quota,
-        created_at: Utc::now().naive_utc(),
-        webhook_url: None,
-        webhook_secret: None,
-    };
-    let detail = format!("partner {} created", row.id);
-    audited(&state, &staff, "partner_created", detail, move |conn| {
-        db::partners::insert(conn, &row)
-    })
-    .await?;
-    Ok(see_other("/admin/partners"))
 }
 
 /// `POST /admin/partners/{id}/quota`.
 pub async fn set_quota(
     state: web::Data<AppState>,
-    staff: Staff,
+    posted: Form,
     id: web::Path<String>,
-    form: Form,
 ) -> Result<HttpResponse, AdminError> {
-    staff.require(Permission::ManagePartners)?;
-    staff.check_csrf(&form)?;
-    let quota = match parse_quota(&field(&form, "daily_quota")) {
-        Ok(q) => q,
-        Err(e) => return partners_page(&state, &staff, Shown::error(e)).await,
-    };
-    let id = id.into_inner();
-    let detail = format!(
-        "partner {id} daily quota {}",
-        quota.map_or("unlimited".to_string(), |q| q.to_string())
-    );
-    let changed = audited(&state, &staff, "partner_quota_set", detail, move |conn| {
-        db::partners::set_quota(conn, &id, quota)
-    })
-    .await?;
-    if changed == 0 {
-        return Err(AdminError::NotFound);
+    let Posted { staff, form, .. } = posted;
+    let (id, quota) = (id.into_inner(), form.daily_quota.trim());
+    let now = Utc::now().naive_utc();
+    match crate::app::partners::set_quota(&state, &staff, id, quota, now).await {
+        Ok(()) => Ok(see_other("/admin/partners")),
+        Err(e) => refused(&state, &staff, e).await,
     }
-    Ok(see_other("/admin/partners"))
-}
-
-/// A new secret (API token or webhook secret): 32 random bytes, hex, after a prefix that
-/// makes it recognizable (`ctp_` for tokens, `whsec_` for webhook secrets).
-fn new_secret(prefix: &str) -> String {
-    let bytes: [u8; 32] = rand::rng().random();
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    format!("{prefix}{hex}")
 }
 
 /// `POST /admin/partners/{id}/tokens`: issues a token and shows it this once.
 pub async fn issue_token(
     state: web::Data<AppState>,
-    staff: Staff,
+    posted: Form,
     id: web::Path<String>,
-    form: Form,
 ) -> Result<HttpResponse, AdminError> {
-    staff.require(Permission::ManagePartners)?;
-    staff.check_csrf(&form)?;
-    let name = field(&form, "name");
-    if name.is_empty() || name.chars().count() > 100 {
-        let error = Shown::error("give the token a name (up to 100 characters)");
-        return partners_page(&state, &staff, error).await;
+    let Posted { staff, form, .. } = posted;
+    let (id, name) = (id.into_inner(), form.name.trim().to_string());
+    let now = Utc::now().naive_utc();
+    match crate::app::partners::issue_token(&state, &staff, id, name, now).await {
+        Ok(issued) => {
+            let shown = Shown {
+                issued: Some(issued),
+                ..Shown::default()
+            };
+            partners_page(&state, &staff, shown).await
+        }
+        Err(e) => refused(&state, &staff, e).await,
     }
-    let partner_id = id.into_inner();
-    let partner = find_partner(&state, &partner_id).await?;
-    let token = new_secret("ctp_");
-    let row = ApiTokenRow {
-        id: uuid::Uuid::new_v4().to_string(),
-        partner_id,
-        name: name.clone(),
-        token_hash: sha256_hex(&token),
-        created_at: Utc::now().naive_utc(),
-        last_used_at: None,
-        revoked_at: None,
-    };
-    let detail = format!("token {} issued to partner {}", row.id, row.partner_id);
-    audited(&state, &staff, "api_token_issued", detail, move |conn| {
-        db::partners::insert_token(conn, &row)
-    })
-    .await?;
-    let issued = Issued {
-        partner: partner.name,
-        name,
-        token,
-    };
-    let shown = Shown {
-        issued: Some(issued),
-        ..Shown::default()
-    };
-    partners_page(&state, &staff, shown).await
 }
 
 /// `POST /admin/partners/tokens/{id}/revoke`.
 pub async fn revoke_token(
     state: web::Data<AppState>,
-    staff: Staff,
+    posted: Form,
     id: web::Path<String>,
-    form: Form,
 ) -> Result<HttpResponse, AdminError> {
-    staff.require(Permission::ManagePartners)?;
-    staff.check_csrf(&form)?;
-    let id = id.into_inner();
-    let detail = format!("token {id} revoked");
+    let Posted { staff, .. } = posted;
     let now = Utc::now().naive_utc();
-    let revoked = audited(&state, &staff, "api_token_revoked", detail, move |conn| {
-        db::partners::revoke_token(conn, &id, now)
-    })
-    .await?;
-    if !revoked {
-        return Err(AdminError::NotFound);
-    }
+    crate::app::partners::revoke_token(&state, &staff, id.into_inner(), now).await?;
     Ok(see_other("/admin/partners"))
-}
-
-/// A webhook URL as an admin typed it: a full http(s) address with a host and no user name
-/// or password (the signature authenticates the app), at most 2,000 characters.
-fn parse_webhook_url(raw: &str) -> Result<String, String> {
-    let refused = || {
-        "Webhook URL: enter a full address starting with https:// (or http://), without a user \
-         name or password, e.g. https://partner.example/hooks/case-triage"
-            .to_string()
-    };
-    if raw.chars().count() > 2000 {
-        return Err("Webhook URL: use an address of at most 2000 characters".into());
-    }
-    let url = url::Url::parse(raw).map_err(|_| refused())?;
-    let usable = matches!(url.scheme(), "https" | "http")
-        && url.host_str().is_some_and(|h| !h.is_empty())
-        && url.username().is_empty()
-        && url.password().is_none();
-    if usable {
-        Ok(url.to_string())
-    } else {
-        Err(refused())
-    }
 }
 
 /// `POST /admin/partners/{id}/webhook`: sets, changes or (empty URL) removes the partner's
 /// webhook. A first webhook, or `new_secret=on`, makes a signing secret shown this once.
 pub async fn set_webhook(
     state: web::Data<AppState>,
-    staff: Staff,
+    posted: Form,
     id: web::Path<String>,
-    form: Form,
 ) -> Result<HttpResponse, AdminError> {
-    staff.require(Permission::ManagePartners)?;
-    staff.check_csrf(&form)?;
+    let Posted { staff, form, .. } = posted;
     let partner_id = id.into_inner();
-    let partner = find_partner(&state, &partner_id).await?;
-    let typed = field(&form, "webhook_url");
-    if typed.is_empty() {
-        let detail = format!("partner {partner_id} webhook removed");
-        audited(
-            &state,
-            &staff,
-            "partner_webhook_removed",
-            detail,
-            move |conn| db::partners::set_webhook(conn, &partner_id, None, None),
-        )
-        .await?;
-        return Ok(see_other("/admin/partners"));
-    }
-    let url = match parse_webhook_url(&typed) {
-        Ok(url) => url,
-        Err(e) => {
+    let typed = form.webhook_url.trim().to_string();
+    let renew = form.new_secret.trim() == "on";
+    let now = Utc::now().naive_utc();
+    let set = crate::app::partners::set_webhook(
+        &state,
+        &staff,
+        partner_id.clone(),
+        typed.clone(),
+        renew,
+        now,
+    )
+    .await;
+    match set {
+        Ok(Some(secret)) => {
             let shown = Shown {
-                typed_webhook: Some((partner_id, typed)),
-                ..Shown::error(e)
-            };
-            return partners_page(&state, &staff, shown).await;
-        }
-    };
-    let renew = partner.webhook_secret.is_none() || field(&form, "new_secret") == "on";
-    let secret = renew.then(|| new_secret("whsec_"));
-    let detail = format!(
-        "partner {partner_id} webhook set to {url}{}",
-        if renew {
-            " with a new signing secret"
-        } else {
-            ""
-        }
-    );
-    let stored = secret.clone();
-    audited(&state, &staff, "partner_webhook_set", detail, move |conn| {
-        db::partners::set_webhook(conn, &partner_id, Some(&url), stored.as_deref())
-    })
-    .await?;
-    match secret {
-        Some(secret) => {
-            let shown = Shown {
-                secret: Some(NewSecret {
-                    partner: partner.name,
-                    secret,
-                }),
+                secret: Some(secret),
                 ..Shown::default()
             };
             partners_page(&state, &staff, shown).await
         }
-        None => Ok(see_other("/admin/partners")),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn webhook_urls_must_be_full_http_addresses_without_credentials() {
-        assert_eq!(
-            parse_webhook_url("https://partner.example/hooks/ct").unwrap(),
-            "https://partner.example/hooks/ct"
-        );
-        assert!(parse_webhook_url("http://127.0.0.1:9000/h").is_ok());
-        for bad in [
-            "partner.example/hooks",
-            "ftp://partner.example/",
-            "https://user:pw@partner.example/",
-            "https://user@partner.example/",
-            "javascript:alert(1)",
-            "https://",
-        ] {
-            let e = parse_webhook_url(bad).unwrap_err();
-            assert!(e.starts_with("Webhook URL:"), "{bad}: {e}");
+        Ok(None) => Ok(see_other("/admin/partners")),
+        Err(Error::Invalid(msg)) => {
+            let shown = Shown {
+                typed_webhook: Some((partner_id, typed)),
+                ..Shown::error(msg)
+            };
+            partners_page(&state, &staff, shown).await
         }
-        let long = format!("https://partner.example/{}", "a".repeat(2000));
-        assert!(parse_webhook_url(&long).unwrap_err().contains("2000"));
+        Err(e) => Err(e.into()),
     }
 }

@@ -4,25 +4,20 @@
 use actix_web::{web, HttpResponse};
 use askama::Template;
 use chrono::Utc;
-use std::collections::HashMap;
+use serde::{Deserialize, Deserializer};
+use std::collections::BTreeMap;
 
-use super::auth::{
-    check_new_password, create_user as create_account, hash_password, CreateUserError,
-};
-use super::{audited, see_other, status_for, AdminError, Nav, Staff};
-use crate::db;
+use super::auth::{check_new_password, hash_password};
+use super::{need, see_other, status_for, AdminError, Allowed, Nav, Posted, Staff};
+use crate::app::settings::QueueSettings;
+use crate::app::users::{NewUser, UserChange};
+use crate::app::Error;
 use crate::domain::fields::ContactEmail;
-use crate::domain::staff::{Permission, Role};
+use crate::domain::staff::Role;
 use crate::domain::vocab::Location;
-use crate::domain::{route, Category, Priority, QueueSlug, RoutingFacts, RoutingRule, Source};
+use crate::domain::{Category, Priority, QueueSlug, RoutingFacts, RoutingRule, Source};
 use crate::web::errors::html;
 use crate::web::AppState;
-
-type Form = web::Form<HashMap<String, String>>;
-
-fn field(f: &HashMap<String, String>, k: &str) -> String {
-    f.get(k).map(|s| s.trim().to_string()).unwrap_or_default()
-}
 
 // ---- users ----
 
@@ -43,25 +38,51 @@ struct UsersPage {
     roles: Vec<(&'static str, &'static str)>,
     queues: Vec<(String, String)>,
     error: Option<String>,
-    form: HashMap<String, String>,
+    form: UserForm,
+}
+
+/// What the user forms send: a new account's name and email, and for new and existing
+/// accounts the role, a password, `active`, and a `queue:{slug}` box per queue worked.
+#[derive(Default, Deserialize)]
+pub struct UserForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    role: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    active: String,
+    #[serde(flatten)]
+    queues: ChosenQueues,
+}
+
+/// The queues whose `queue:{slug}` box was ticked, sorted.
+#[derive(Default)]
+struct ChosenQueues(Vec<String>);
+
+impl<'de> Deserialize<'de> for ChosenQueues {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let fields = BTreeMap::<String, String>::deserialize(d)?;
+        Ok(ChosenQueues(
+            fields
+                .into_iter()
+                .filter(|(_, v)| !v.is_empty())
+                .filter_map(|(k, _)| k.strip_prefix("queue:").map(str::to_string))
+                .collect(),
+        ))
+    }
 }
 
 async fn users_page(
     state: &AppState,
     staff: &Staff,
     error: Option<String>,
-    form: HashMap<String, String>,
+    form: UserForm,
 ) -> Result<HttpResponse, AdminError> {
-    let (users, queues) = db::run(&state.pool, |conn| {
-        let users = db::staff::list(conn)?;
-        let mut items = Vec::new();
-        for u in users {
-            let queues = db::staff::memberships(conn, &u.id)?;
-            items.push((u, queues));
-        }
-        Ok((items, db::queues::all(conn)?))
-    })
-    .await?;
+    let (users, queues) = crate::app::users::list(state, staff).await?;
     let status = status_for(&error);
     let body = UsersPage {
         nav: Nav::of(staff),
@@ -85,150 +106,86 @@ async fn users_page(
     Ok(html(status, body))
 }
 
-pub async fn users(state: web::Data<AppState>, staff: Staff) -> Result<HttpResponse, AdminError> {
-    staff.require(Permission::ManageUsers)?;
-    users_page(&state, &staff, None, HashMap::new()).await
+pub async fn users(
+    state: web::Data<AppState>,
+    staff: Allowed<need::ManageUsers>,
+) -> Result<HttpResponse, AdminError> {
+    users_page(&state, &staff, None, UserForm::default()).await
 }
 
-fn chosen_queues(f: &HashMap<String, String>) -> Vec<String> {
-    let mut qs: Vec<String> = f
-        .iter()
-        .filter(|(k, v)| k.starts_with("queue:") && !v.is_empty())
-        .map(|(k, _)| k["queue:".len()..].to_string())
-        .collect();
-    qs.sort();
-    qs
+/// The argon2 hash of `password`, made on the blocking pool.
+async fn hashed(password: String) -> Result<String, AdminError> {
+    web::block(move || hash_password(&password))
+        .await
+        .map_err(|e| AdminError::Internal(e.into()))?
 }
 
 pub async fn create_user(
     state: web::Data<AppState>,
-    staff: Staff,
-    form: Form,
+    posted: Posted<need::ManageUsers, UserForm>,
 ) -> Result<HttpResponse, AdminError> {
-    staff.require(Permission::ManageUsers)?;
-    staff.check_csrf(&form)?;
-    let f = form.into_inner();
-    let role: Role = match field(&f, "role").parse() {
-        Ok(r) => r,
-        Err(_) => return users_page(&state, &staff, Some("choose a role".into()), f).await,
+    let Posted { staff, form, .. } = posted;
+    let Ok(role) = form.role.trim().parse::<Role>() else {
+        return users_page(&state, &staff, Some("choose a role".into()), form).await;
     };
-    let password = field(&f, "password");
+    let password = form.password.trim().to_string();
     if let Err(msg) = check_new_password(&password, &password) {
-        return users_page(&state, &staff, Some(msg.to_string()), f).await;
+        return users_page(&state, &staff, Some(msg.to_string()), form).await;
     }
-    let hash = web::block(move || hash_password(&password))
-        .await
-        .map_err(|e| AdminError::Internal(e.into()))??;
-    let (email, name, queues) = (field(&f, "email"), field(&f, "name"), chosen_queues(&f));
-    let actor = staff.actor();
+    let new = NewUser {
+        email: form.email.trim().to_string(),
+        name: form.name.trim().to_string(),
+        role,
+        password_hash: hashed(password).await?,
+        queues: form.queues.0.clone(),
+    };
     let now = Utc::now().naive_utc();
-    let result = db::run(&state.pool, move |conn| {
-        db::write_transaction(conn, |conn| {
-            match create_account(conn, &email, &name, role, hash, now) {
-                Ok(user) => {
-                    db::staff::set_memberships(conn, &user.id, &queues)?;
-                    db::cases::audit(
-                        conn,
-                        None,
-                        &actor,
-                        "user_created",
-                        format!("{} as {}", user.display_name, role.as_str()),
-                        now,
-                    )?;
-                    Ok(Ok(()))
-                }
-                Err(CreateUserError::Db(e)) => Err(e),
-                Err(e) => Ok(Err(e.to_string())),
-            }
-        })
-    })
-    .await?;
-    match result {
+    match crate::app::users::create(&state, &staff, new, now).await {
         Ok(()) => Ok(see_other("/admin/users")),
-        Err(msg) => users_page(&state, &staff, Some(msg), f).await,
+        Err(Error::Invalid(msg)) => users_page(&state, &staff, Some(msg), form).await,
+        Err(e) => Err(e.into()),
     }
 }
 
 pub async fn update_user(
     state: web::Data<AppState>,
-    staff: Staff,
+    posted: Posted<need::ManageUsers, UserForm>,
     id: web::Path<String>,
-    form: Form,
 ) -> Result<HttpResponse, AdminError> {
-    staff.require(Permission::ManageUsers)?;
-    staff.check_csrf(&form)?;
-    let f = form.into_inner();
+    let Posted { staff, form, .. } = posted;
     let id = id.into_inner();
-    let role: Role = field(&f, "role")
+    let role: Role = form
+        .role
+        .trim()
         .parse()
         .map_err(|_| AdminError::Invalid("choose a role".into()))?;
-    let active = !field(&f, "active").is_empty();
-    if id == staff.id && (!active || role != Role::Admin) {
-        return users_page(
-            &state,
-            &staff,
-            Some("you cannot remove your own admin access".into()),
-            HashMap::new(),
-        )
-        .await;
+    let active = !form.active.trim().is_empty();
+    let again = |msg: String| users_page(&state, &staff, Some(msg), UserForm::default());
+    match crate::app::users::keeps_own_access(&staff, &id, role, active) {
+        Ok(()) => {}
+        Err(Error::Invalid(msg)) => return again(msg).await,
+        Err(e) => return Err(e.into()),
     }
-    let password = field(&f, "password");
-    let hash = if password.is_empty() {
+    let password = form.password.trim().to_string();
+    let password_hash = if password.is_empty() {
         None
     } else {
         if let Err(msg) = check_new_password(&password, &password) {
-            return users_page(&state, &staff, Some(msg.to_string()), HashMap::new()).await;
+            return again(msg.to_string()).await;
         }
-        Some(
-            web::block(move || hash_password(&password))
-                .await
-                .map_err(|e| AdminError::Internal(e.into()))??,
-        )
+        Some(hashed(password).await?)
     };
-    let queues = chosen_queues(&f);
-    let actor = staff.actor();
+    let change = UserChange {
+        role,
+        active,
+        password_hash,
+        queues: form.queues.0,
+    };
     let now = Utc::now().naive_utc();
-    let found = db::run(&state.pool, move |conn| {
-        db::write_transaction(conn, |conn| {
-            let Some(user) = db::staff::find(conn, &id)? else {
-                return Ok(false);
-            };
-            db::staff::update_role_and_status(conn, &id, role.as_str(), active)?;
-            db::staff::set_memberships(conn, &id, &queues)?;
-            if let Some(hash) = &hash {
-                db::staff::set_password(conn, &id, hash)?;
-            }
-            if !active || hash.is_some() || user.role != role {
-                // A changed account logs in again with what it may now do.
-                db::staff::delete_user_sessions(conn, &id)?;
-            }
-            db::cases::audit(
-                conn,
-                None,
-                &actor,
-                "user_updated",
-                format!(
-                    "{}: role {}, {}{}, queues [{}]",
-                    user.display_name,
-                    role.as_str(),
-                    if active { "active" } else { "deactivated" },
-                    if hash.is_some() {
-                        ", password reset"
-                    } else {
-                        ""
-                    },
-                    queues.join(", ")
-                ),
-                now,
-            )?;
-            Ok(true)
-        })
-    })
-    .await?;
-    if found {
-        Ok(see_other("/admin/users"))
-    } else {
-        Err(AdminError::NotFound)
+    match crate::app::users::update(&state, &staff, id, change, now).await {
+        Ok(()) => Ok(see_other("/admin/users")),
+        Err(Error::Invalid(msg)) => again(msg).await,
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -257,27 +214,55 @@ struct RulesPage {
     sources: Vec<(&'static str, &'static str)>,
     locations: Vec<(&'static str, &'static str)>,
     error: Option<String>,
-    test: HashMap<String, String>,
+    test: RuleForm,
     test_result: Option<String>,
 }
 
 impl RulesPage {
     fn tested(&self, key: &str, value: &str) -> bool {
-        self.test.get(key).map(String::as_str) == Some(value)
+        let sent = match key {
+            "category" => &self.test.category,
+            "priority" => &self.test.priority,
+            "source" => &self.test.source,
+            "location" => &self.test.location,
+            _ => return false,
+        };
+        sent == value
     }
+}
+
+/// What the rule forms send: a rule to save, or (its conditions only) a sample request
+/// to test the rules against.
+#[derive(Default, Deserialize)]
+pub struct RuleForm {
+    #[serde(default)]
+    id: String,
+    #[serde(default)]
+    position: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    category: String,
+    #[serde(default)]
+    priority: String,
+    #[serde(default)]
+    source: String,
+    #[serde(default)]
+    location: String,
+    #[serde(default)]
+    queue: String,
+    #[serde(default)]
+    enabled: String,
 }
 
 async fn rules_page(
     state: &AppState,
     staff: &Staff,
     error: Option<String>,
-    test: HashMap<String, String>,
+    test: RuleForm,
     test_result: Option<String>,
 ) -> Result<HttpResponse, AdminError> {
-    let (rules, queues) = db::run(&state.pool, |conn| {
-        Ok((db::settings::rule_rows(conn)?, db::queues::all(conn)?))
-    })
-    .await?;
+    let (rules, queues) = crate::app::settings::rules(state, staff).await?;
     let status = status_for(&error);
     let body = RulesPage {
         nav: Nav::of(staff),
@@ -320,17 +305,16 @@ async fn rules_page(
     Ok(html(status, body))
 }
 
-pub async fn rules(state: web::Data<AppState>, staff: Staff) -> Result<HttpResponse, AdminError> {
-    staff.require(Permission::ManageRules)?;
-    rules_page(&state, &staff, None, HashMap::new(), None).await
+pub async fn rules(
+    state: web::Data<AppState>,
+    staff: Allowed<need::ManageRules>,
+) -> Result<HttpResponse, AdminError> {
+    rules_page(&state, &staff, None, RuleForm::default(), None).await
 }
 
-/// An optional condition: empty means "any".
-fn condition<T: std::str::FromStr>(
-    f: &HashMap<String, String>,
-    k: &str,
-) -> Result<Option<T>, String> {
-    let v = field(f, k);
+/// An optional condition sent as field `k`: empty means "any".
+fn condition<T: std::str::FromStr>(raw: &str, k: &str) -> Result<Option<T>, String> {
+    let v = raw.trim();
     if v.is_empty() {
         return Ok(None);
     }
@@ -339,14 +323,14 @@ fn condition<T: std::str::FromStr>(
         .map_err(|_| format!("{k}: choose one of the options"))
 }
 
-fn parse_rule(f: &HashMap<String, String>) -> Result<RoutingRule, String> {
-    let id = Some(field(f, "id"))
+fn parse_rule(f: &RuleForm) -> Result<RoutingRule, String> {
+    let id = Some(f.id.trim().to_string())
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-    let position = field(f, "position").parse::<i32>().map_err(|_| {
+    let position = f.position.trim().parse::<i32>().map_err(|_| {
         "position: give a whole number; lower numbers are checked first".to_string()
     })?;
-    let name = field(f, "name");
+    let name = f.name.trim().to_string();
     if name.is_empty() || name.chars().count() > 200 {
         return Err("name: give the rule a short name".into());
     }
@@ -354,117 +338,65 @@ fn parse_rule(f: &HashMap<String, String>) -> Result<RoutingRule, String> {
         id,
         position,
         name,
-        category: condition(f, "category")?,
-        priority: condition(f, "priority")?,
-        source: condition(f, "source")?,
-        location: condition(f, "location")?,
-        queue: QueueSlug::parse(&field(f, "queue"))
-            .map_err(|_| "queue: choose a queue".to_string())?,
-        enabled: !field(f, "enabled").is_empty(),
+        category: condition(&f.category, "category")?,
+        priority: condition(&f.priority, "priority")?,
+        source: condition(&f.source, "source")?,
+        location: condition(&f.location, "location")?,
+        queue: QueueSlug::parse(f.queue.trim()).map_err(|_| "queue: choose a queue".to_string())?,
+        enabled: !f.enabled.trim().is_empty(),
     })
 }
 
+type RuleFormPosted = Posted<need::ManageRules, RuleForm>;
+
 pub async fn save_rule(
     state: web::Data<AppState>,
-    staff: Staff,
-    form: Form,
+    posted: RuleFormPosted,
 ) -> Result<HttpResponse, AdminError> {
-    staff.require(Permission::ManageRules)?;
-    staff.check_csrf(&form)?;
+    let Posted { staff, form, .. } = posted;
+    let again = |msg: String| rules_page(&state, &staff, Some(msg), RuleForm::default(), None);
     let rule = match parse_rule(&form) {
         Ok(r) => r,
-        Err(msg) => return rules_page(&state, &staff, Some(msg), HashMap::new(), None).await,
+        Err(msg) => return again(msg).await,
     };
-    let actor = staff.actor();
     let now = Utc::now().naive_utc();
-    let saved = db::run(&state.pool, move |conn| {
-        db::write_transaction(conn, |conn| {
-            if db::queues::all(conn)?
-                .iter()
-                .all(|q| q.slug != rule.queue.as_str())
-            {
-                return Ok(false);
-            }
-            db::settings::save_rule(conn, &rule, now)?;
-            db::cases::audit(
-                conn,
-                None,
-                &actor,
-                "rule_saved",
-                format!(
-                    "{} (position {}) -> {}",
-                    rule.name,
-                    rule.position,
-                    rule.queue.as_str()
-                ),
-                now,
-            )?;
-            Ok(true)
-        })
-    })
-    .await?;
-    if saved {
-        state.intake.forget_setup();
-        Ok(see_other("/admin/rules"))
-    } else {
-        rules_page(
-            &state,
-            &staff,
-            Some("queue: that queue does not exist".into()),
-            HashMap::new(),
-            None,
-        )
-        .await
+    match crate::app::settings::save_rule(&state, &staff, rule, now).await {
+        Ok(()) => Ok(see_other("/admin/rules")),
+        Err(Error::Invalid(msg)) => again(msg).await,
+        Err(e) => Err(e.into()),
     }
 }
 
 pub async fn delete_rule(
     state: web::Data<AppState>,
-    staff: Staff,
+    posted: RuleFormPosted,
     id: web::Path<String>,
-    form: Form,
 ) -> Result<HttpResponse, AdminError> {
-    staff.require(Permission::ManageRules)?;
-    staff.check_csrf(&form)?;
-    let actor = staff.actor();
-    let id = id.into_inner();
+    let Posted { staff, .. } = posted;
     let now = Utc::now().naive_utc();
-    db::run(&state.pool, move |conn| {
-        db::write_transaction(conn, |conn| {
-            if db::settings::delete_rule(conn, &id)? > 0 {
-                db::cases::audit(conn, None, &actor, "rule_deleted", id.clone(), now)?;
-            }
-            Ok(())
-        })
-    })
-    .await?;
-    state.intake.forget_setup();
+    crate::app::settings::delete_rule(&state, &staff, id.into_inner(), now).await?;
     Ok(see_other("/admin/rules"))
 }
 
 /// "Test this rule set against a sample request": which rule wins and where it goes.
 pub async fn test_rule(
     state: web::Data<AppState>,
-    staff: Staff,
-    form: Form,
+    posted: RuleFormPosted,
 ) -> Result<HttpResponse, AdminError> {
-    staff.require(Permission::ManageRules)?;
-    staff.check_csrf(&form)?;
-    let f = form.into_inner();
+    let Posted { staff, form, .. } = posted;
     let facts = (|| -> Result<RoutingFacts, String> {
         Ok(RoutingFacts {
-            category: condition(&f, "category")?.ok_or("category: choose one")?,
-            priority: condition(&f, "priority")?.ok_or("priority: choose one")?,
-            source: condition(&f, "source")?.ok_or("source: choose one")?,
-            location: condition(&f, "location")?.ok_or("location: choose one")?,
+            category: condition(&form.category, "category")?.ok_or("category: choose one")?,
+            priority: condition(&form.priority, "priority")?.ok_or("priority: choose one")?,
+            source: condition(&form.source, "source")?.ok_or("source: choose one")?,
+            location: condition(&form.location, "location")?.ok_or("location: choose one")?,
         })
     })();
     let facts = match facts {
         Ok(f) => f,
-        Err(msg) => return rules_page(&state, &staff, Some(msg), f, None).await,
+        Err(msg) => return rules_page(&state, &staff, Some(msg), form, None).await,
     };
-    let (rules, default_queue) = db::run(&state.pool, db::requests::routing_table).await?;
-    let d = route(&rules, &facts, &default_queue);
+    let d = crate::app::settings::test_rules(&state, &staff, facts).await?;
     let result = match d.rule_name {
         Some(name) => format!("Goes to queue \"{}\" by rule \"{name}\".", d.queue.as_str()),
         None => format!(
@@ -472,7 +404,7 @@ pub async fn test_rule(
             d.queue.as_str()
         ),
     };
-    rules_page(&state, &staff, None, f, Some(result)).await
+    rules_page(&state, &staff, None, form, Some(result)).await
 }
 
 // ---- guidance ----
@@ -490,7 +422,7 @@ async fn guidance_page(
     staff: &Staff,
     error: Option<String>,
 ) -> Result<HttpResponse, AdminError> {
-    let rows = db::run(&state.pool, db::settings::guidance_rows).await?;
+    let rows = crate::app::settings::guidance(state, staff).await?;
     let items = Category::ALL
         .iter()
         .map(|c| {
@@ -517,50 +449,41 @@ async fn guidance_page(
 
 pub async fn guidance(
     state: web::Data<AppState>,
-    staff: Staff,
+    staff: Allowed<need::ManageRules>,
 ) -> Result<HttpResponse, AdminError> {
-    staff.require(Permission::ManageRules)?;
     guidance_page(&state, &staff, None).await
+}
+
+/// What the guidance form sends: the category, its guidance text and its next steps.
+#[derive(Deserialize)]
+pub struct GuidanceForm {
+    #[serde(default)]
+    category: String,
+    #[serde(default)]
+    body: String,
+    #[serde(default)]
+    next_steps: String,
 }
 
 pub async fn save_guidance(
     state: web::Data<AppState>,
-    staff: Staff,
-    form: Form,
+    posted: Posted<need::ManageRules, GuidanceForm>,
 ) -> Result<HttpResponse, AdminError> {
-    staff.require(Permission::ManageRules)?;
-    staff.check_csrf(&form)?;
-    let category: Category = match field(&form, "category").parse() {
+    let Posted { staff, form, .. } = posted;
+    let category: Category = match form.category.trim().parse() {
         Ok(c) => c,
         Err(_) => return guidance_page(&state, &staff, Some("unknown category".into())).await,
     };
-    let (body, next) = (field(&form, "body"), field(&form, "next_steps"));
-    if body.is_empty()
-        || next.is_empty()
-        || body.chars().count() > 5000
-        || next.chars().count() > 2000
-    {
-        return guidance_page(
-            &state,
-            &staff,
-            Some(
-                "both texts are needed (guidance up to 5,000 characters, next steps up to 2,000)"
-                    .into(),
-            ),
-        )
-        .await;
-    }
+    let (body, next) = (
+        form.body.trim().to_string(),
+        form.next_steps.trim().to_string(),
+    );
     let now = Utc::now().naive_utc();
-    audited(
-        &state,
-        &staff,
-        "guidance_saved",
-        category.as_str().to_string(),
-        move |conn| db::settings::save_guidance(conn, category.as_str(), &body, &next, now),
-    )
-    .await?;
-    state.intake.forget_setup();
-    Ok(see_other("/admin/guidance"))
+    match crate::app::settings::save_guidance(&state, &staff, category, body, next, now).await {
+        Ok(()) => Ok(see_other("/admin/guidance")),
+        Err(Error::Invalid(msg)) => guidance_page(&state, &staff, Some(msg)).await,
+        Err(e) => Err(e.into()),
+    }
 }
 
 // ---- queues ----
@@ -578,7 +501,7 @@ async fn queues_page(
     staff: &Staff,
     error: Option<String>,
 ) -> Result<HttpResponse, AdminError> {
-    let queues = db::run(&state.pool, db::queues::all).await?;
+    let queues = crate::app::settings::queues(state, staff).await?;
     let status = status_for(&error);
     Ok(html(
         status,
@@ -591,8 +514,10 @@ async fn queues_page(
     ))
 }
 
-pub async fn queues(state: web::Data<AppState>, staff: Staff) -> Result<HttpResponse, AdminError> {
-    staff.require(Permission::ManageQueues)?;
+pub async fn queues(
+    state: web::Data<AppState>,
+    staff: Allowed<need::ManageQueues>,
+) -> Result<HttpResponse, AdminError> {
     queues_page(&state, &staff, None).await
 }
 
@@ -611,32 +536,44 @@ fn parse_addresses(raw: &str) -> Result<String, String> {
     Ok(out.join(","))
 }
 
+/// What the queue form sends.
+#[derive(Deserialize)]
+pub struct QueueForm {
+    #[serde(default)]
+    slug: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    notify_emails: String,
+}
+
+/// The queue as the form describes it, or the message saying what to correct.
+fn parse_queue(form: &QueueForm) -> Result<QueueSettings, String> {
+    let slug = QueueSlug::parse(form.slug.trim()).map_err(|msg| format!("short name {msg}"))?;
+    let name = form.name.trim().to_string();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err("give the queue a name".into());
+    }
+    Ok(QueueSettings {
+        slug,
+        name,
+        description: form.description.trim().to_string(),
+        notify_emails: parse_addresses(form.notify_emails.trim())?,
+    })
+}
+
 pub async fn save_queue(
     state: web::Data<AppState>,
-    staff: Staff,
-    form: Form,
+    posted: Posted<need::ManageQueues, QueueForm>,
 ) -> Result<HttpResponse, AdminError> {
-    staff.require(Permission::ManageQueues)?;
-    staff.check_csrf(&form)?;
-    let slug = match QueueSlug::parse(&field(&form, "slug")) {
-        Ok(s) => s,
-        Err(msg) => return queues_page(&state, &staff, Some(format!("short name {msg}"))).await,
-    };
-    let name = field(&form, "name");
-    if name.is_empty() || name.chars().count() > 100 {
-        return queues_page(&state, &staff, Some("give the queue a name".into())).await;
-    }
-    let emails = match parse_addresses(&field(&form, "notify_emails")) {
-        Ok(e) => e,
+    let Posted { staff, form, .. } = posted;
+    let queue = match parse_queue(&form) {
+        Ok(q) => q,
         Err(msg) => return queues_page(&state, &staff, Some(msg)).await,
     };
-    let description = field(&form, "description");
     let now = Utc::now().naive_utc();
-    let detail = slug.as_str().to_string();
-    audited(&state, &staff, "queue_saved", detail, move |conn| {
-        db::settings::save_queue(conn, slug.as_str(), &name, &description, &emails, now)
-    })
-    .await?;
-    state.intake.forget_setup();
+    crate::app::settings::save_queue(&state, &staff, queue, now).await?;
     Ok(see_other("/admin/queue-settings"))
 }
