@@ -188,22 +188,24 @@ fn create_staff(
     role: &str,
     queues: &[String],
 ) -> anyhow::Result<()> {
-    use crate::app::staff::{self, NewAccount};
+    use crate::app::users::{self, NewUser};
     let role: crate::domain::staff::Role = role
         .parse()
         .map_err(|e| anyhow::anyhow!("invalid --role: {e}"))?;
     let password = read_password()?;
-    staff::check_new_password(&password, &password).map_err(|m| anyhow::anyhow!("{m}"))?;
+    crate::app::staff::check_new_password(&password, &password)
+        .map_err(|m| anyhow::anyhow!("{m}"))?;
     let pool = startup::prepare_database(settings)?;
     let mut conn = pool.get()?;
-    let account = NewAccount {
+    let new = NewUser {
         email: email.to_string(),
         name: name.to_string(),
         role,
+        password_hash: String::new(),
         queues: queues.to_vec(),
     };
     let now = chrono::Utc::now().naive_utc();
-    let user = staff::create_from_cli(&mut conn, &account, &password, now)?;
+    let user = users::create_from_cli(&mut conn, new, &password, now)?;
     println!("created {} account for {}", role.as_str(), user.email);
     Ok(())
 }

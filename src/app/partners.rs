@@ -4,9 +4,8 @@
 
 use chrono::NaiveDateTime;
 use rand::Rng;
-use sha2::{Digest, Sha256};
 
-use super::staff::Staff;
+use super::staff::{sha256_hex, Staff};
 use super::{audited, require, AppState, Error, Result};
 use crate::db;
 use crate::db::models::{ApiTokenRow, PartnerRow};
@@ -99,14 +98,6 @@ pub async fn set_quota(
         return Err(Error::NotFound);
     }
     Ok(())
-}
-
-/// The SHA-256 of a token, in hex: what is stored and looked up.
-fn sha256_hex(value: &str) -> String {
-    Sha256::digest(value.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 /// A new secret (API token or webhook secret): 32 random bytes, hex, after a prefix that

@@ -9,7 +9,8 @@ use rand::Rng;
 use sha2::{Digest, Sha256};
 use totp_rs::{Builder, Secret, Totp};
 
-use super::{AppState, Error, Result};
+use super::users::{create_account, CreateUserError};
+use super::{audited, AppState, Error, Result};
 use crate::db::models::UserRow;
 use crate::db::{self, DbConnection, DbError};
 use crate::domain::fields::ContactEmail;
@@ -119,120 +120,6 @@ pub fn check_new_password(password: &str, confirm: &str) -> Result<(), &'static 
         return Err("the two passwords are not the same");
     }
     Ok(())
-}
-
-/// Checks the name of a new account.
-fn check_name(name: &str) -> Result<&str, CreateUserError> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 100 {
-        return Err(CreateUserError::BadName);
-    }
-    Ok(name)
-}
-
-/// Creates a staff account. Shared by the admin screen, the setup link and the CLI.
-pub fn create_user(
-    conn: &mut DbConnection,
-    email: &str,
-    name: &str,
-    role: Role,
-    password_hash: String,
-    now: NaiveDateTime,
-) -> Result<UserRow, CreateUserError> {
-    let email = ContactEmail::parse(email).map_err(|_| CreateUserError::BadEmail)?;
-    let name = check_name(name)?;
-    let user = UserRow {
-        id: uuid::Uuid::new_v4().to_string(),
-        email: email.as_str().to_lowercase(),
-        display_name: name.to_string(),
-        password_hash,
-        role,
-        active: true,
-        failed_logins: 0,
-        last_failed_login_at: None,
-        created_at: now,
-        totp_secret: None,
-        totp_enabled: false,
-        totp_last_step: None,
-        recovery_codes: String::new(),
-    };
-    if db::staff::find_by_email(conn, &user.email)?.is_some() {
-        return Err(CreateUserError::Exists);
-    }
-    db::staff::insert_user(conn, &user)?;
-    Ok(user)
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum CreateUserError {
-    #[error("the email address is not valid")]
-    BadEmail,
-    #[error("the name must have 1 to 100 characters")]
-    BadName,
-    #[error("an account with this email address already exists")]
-    Exists,
-    #[error(transparent)]
-    Db(#[from] DbError),
-}
-
-impl From<diesel::result::Error> for CreateUserError {
-    fn from(e: diesel::result::Error) -> Self {
-        CreateUserError::Db(e.into())
-    }
-}
-
-/// A staff account to create, as an admin (or the operator) asked for it.
-#[derive(Debug, Clone)]
-pub struct NewAccount {
-    pub email: String,
-    pub name: String,
-    pub role: Role,
-    /// Queues a caseworker works, by short name.
-    pub queues: Vec<String>,
-}
-
-/// Creates `account` with its queues, audited as `actor`, in one transaction.
-pub(crate) fn create_account(
-    conn: &mut DbConnection,
-    actor: &Actor,
-    account: &NewAccount,
-    password_hash: String,
-    now: NaiveDateTime,
-) -> Result<UserRow, CreateUserError> {
-    let NewAccount {
-        email,
-        name,
-        role,
-        queues,
-    } = account;
-    db::write_transaction(conn, |conn| {
-        let user = create_user(conn, email, name, *role, password_hash, now)?;
-        db::staff::set_memberships(conn, &user.id, queues)?;
-        let detail = format!("{} as {}", user.display_name, role.as_str());
-        db::cases::audit(conn, None, actor, "user_created", detail, now)?;
-        Ok(user)
-    })
-}
-
-/// The operator creates an account from the command line (no runtime there: hashing and
-/// storing run on this thread).
-pub fn create_from_cli(
-    conn: &mut DbConnection,
-    account: &NewAccount,
-    password: &str,
-    now: NaiveDateTime,
-) -> Result<UserRow> {
-    check_new_password(password, password).map_err(|m| Error::Invalid(m.into()))?;
-    let hash = hash_password(password)?;
-    create_account(conn, &Actor::Cli, account, hash, now).map_err(invalid)
-}
-
-/// A refused account as the message for the person, a database failure as itself.
-fn invalid(e: CreateUserError) -> Error {
-    match e {
-        CreateUserError::Db(e) => Error::Db(e),
-        other => Error::Invalid(other.to_string()),
-    }
 }
 
 // ---- sessions and logging in ----
@@ -425,10 +312,13 @@ pub async fn create_first_admin(
         return Err(Error::NotFound);
     }
     check_new_password(&password, confirm).map_err(|m| Error::Invalid(m.into()))?;
+    // The details are checked again when the account is stored; here, before the slow hash.
     if ContactEmail::parse(email).is_err() {
-        return Err(invalid(CreateUserError::BadEmail));
+        return Err(Error::Invalid(CreateUserError::BadEmail.to_string()));
     }
-    check_name(name).map_err(invalid)?;
+    if name.trim().is_empty() || name.trim().chars().count() > 100 {
+        return Err(Error::Invalid(CreateUserError::BadName.to_string()));
+    }
     let hash = off_runtime(move || hash_password(&password)).await??;
     let (email, name, token) = (email.to_string(), name.to_string(), sha256_hex(token));
     let hours = app.settings.session_hours;
@@ -439,11 +329,12 @@ pub async fn create_first_admin(
                     "this setup link has already been used".into(),
                 ));
             }
-            let user =
-                create_user(conn, &email, &name, Role::Admin, hash, now).map_err(|e| match e {
+            let user = create_account(conn, &email, &name, Role::Admin, hash, now).map_err(
+                |e| match e {
                     CreateUserError::Db(e) => e,
                     other => DbError::Corrupt(other.to_string()),
-                })?;
+                },
+            )?;
             Ok(open_session(conn, &user.id, false, hours, now)?)
         })
     })
@@ -550,9 +441,8 @@ pub async fn confirm_totp(
         .join(",");
     let (id, actor) = (staff.id.clone(), staff.actor());
     db::run(&app.pool, move |conn| {
-        db::write_transaction(conn, |conn| {
-            db::staff::enable_totp(conn, &id, step, &hashes)?;
-            db::cases::audit(conn, None, &actor, "totp_enabled", String::new(), now)
+        audited(conn, &actor, "totp_enabled", String::new(), now, |conn| {
+            db::staff::enable_totp(conn, &id, step, &hashes)
         })
     })
     .await?;
@@ -572,9 +462,8 @@ pub async fn disable_totp(
     }
     let (id, actor) = (staff.id.clone(), staff.actor());
     db::run(&app.pool, move |conn| {
-        db::write_transaction(conn, |conn| {
-            db::staff::set_totp_secret(conn, &id, None)?;
-            db::cases::audit(conn, None, &actor, "totp_disabled", String::new(), now)
+        audited(conn, &actor, "totp_disabled", String::new(), now, |conn| {
+            db::staff::set_totp_secret(conn, &id, None)
         })
     })
     .await?;

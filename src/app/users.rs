@@ -4,12 +4,13 @@
 
 use chrono::NaiveDateTime;
 
-use super::staff::Staff;
+use super::staff::{check_new_password, hash_password, Staff};
 use super::{require, AppState, Error, Result};
 use crate::db::models::{QueueRow, UserRow};
 use crate::db::{self, DbConnection, DbError};
 use crate::domain::fields::ContactEmail;
 use crate::domain::staff::{Permission, Role};
+use crate::domain::Actor;
 
 /// Every account with the queues it works, and every queue (for the checkboxes).
 pub async fn list(
@@ -42,26 +43,52 @@ pub async fn create(app: &AppState, staff: &Staff, new: NewUser, now: NaiveDateT
     require(staff, Permission::ManageUsers)?;
     let actor = staff.actor();
     db::run_as(&app.pool, move |conn| {
-        db::write_transaction(conn, |conn| {
-            let user = create_account(
-                conn,
-                &new.email,
-                &new.name,
-                new.role,
-                new.password_hash,
-                now,
-            )
-            .map_err(|e| match e {
-                CreateUserError::Db(e) => Error::Db(e),
-                e => Error::Invalid(e.to_string()),
-            })?;
-            db::staff::set_memberships(conn, &user.id, &new.queues)?;
-            let detail = format!("{} as {}", user.display_name, new.role.as_str());
-            db::cases::audit(conn, None, &actor, "user_created", detail, now)?;
-            Ok(())
-        })
+        store(conn, &actor, new, now).map(drop)
     })
     .await
+}
+
+/// The operator creates an account from the command line (`admin create`): no runtime
+/// there, so the password is checked, hashed and stored on this thread.
+pub fn create_from_cli(
+    conn: &mut DbConnection,
+    new: NewUser,
+    password: &str,
+    now: NaiveDateTime,
+) -> Result<UserRow> {
+    check_new_password(password, password).map_err(|m| Error::Invalid(m.into()))?;
+    let new = NewUser {
+        password_hash: hash_password(password)?,
+        ..new
+    };
+    store(conn, &Actor::Cli, new, now)
+}
+
+/// Stores the account `new` with its queues and its audit row, in one transaction.
+fn store(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    new: NewUser,
+    now: NaiveDateTime,
+) -> Result<UserRow> {
+    db::write_transaction(conn, |conn| {
+        let user = create_account(
+            conn,
+            &new.email,
+            &new.name,
+            new.role,
+            new.password_hash,
+            now,
+        )
+        .map_err(|e| match e {
+            CreateUserError::Db(e) => Error::Db(e),
+            e => Error::Invalid(e.to_string()),
+        })?;
+        db::staff::set_memberships(conn, &user.id, &new.queues)?;
+        let detail = format!("{} as {}", user.display_name, new.role.as_str());
+        db::cases::audit(conn, None, actor, "user_created", detail, now)?;
+        Ok(user)
+    })
 }
 
 /// Creates a staff account.

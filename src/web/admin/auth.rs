@@ -26,9 +26,15 @@ pub const SESSION_COOKIE: &str = "ct_session";
 const LOGIN_CSRF_COOKIE: &str = "ct_login_csrf";
 
 pub use crate::app::staff::{
-    check_new_password, create_user, hash_password, issue_setup_link, sha256_hex, verify_password,
-    CreateUserError, Staff, LOCKOUT_MINUTES, MAX_FAILED_LOGINS, MIN_PASSWORD_CHARS,
+    check_new_password, issue_setup_link, sha256_hex, verify_password, Staff, LOCKOUT_MINUTES,
+    MAX_FAILED_LOGINS, MIN_PASSWORD_CHARS,
 };
+pub use crate::app::users::{create_account as create_user, CreateUserError};
+
+/// Hashes a password with argon2id and a fresh salt. Slow on purpose: call off the runtime.
+pub fn hash_password(password: &str) -> Result<String, AdminError> {
+    Ok(staff::hash_password(password)?)
+}
 
 /// Checks a web handler makes of the person behind the session.
 impl Staff {
