@@ -249,30 +249,6 @@ pub fn status_for(error: &Option<String>) -> StatusCode {
     }
 }
 
-/// Runs a change and writes its audit row in the same transaction.
-pub async fn audited<T, F>(
-    state: &crate::web::AppState,
-    staff: &Staff,
-    action: &'static str,
-    detail: String,
-    change: F,
-) -> Result<T, AdminError>
-where
-    F: FnOnce(&mut crate::db::DbConnection) -> Result<T, DbError> + Send + 'static,
-    T: Send + 'static,
-{
-    let actor = staff.actor();
-    let now = chrono::Utc::now().naive_utc();
-    Ok(crate::db::run(&state.pool, move |conn| {
-        crate::db::write_transaction(conn, |conn| {
-            let out = change(conn)?;
-            crate::db::cases::audit(conn, None, &actor, action, detail, now)?;
-            Ok(out)
-        })
-    })
-    .await?)
-}
-
 pub use crate::app::export::{csv_writer_with_bom, ExportBatch};
 
 /// A CSV export built batch by batch and streamed as it goes; see `app::export::stream`.
