@@ -10,14 +10,13 @@ use std::collections::HashMap;
 
 use super::cases::who;
 use super::{need, page, AdminError, Allowed, Nav};
-use crate::db;
+use crate::app::audit::names_of;
 use crate::db::audit::{AuditEntry, AuditFilter};
 use crate::db::cases::Cursor;
 use crate::domain::Actor;
 use crate::web::AppState;
 
 pub const PAGE_SIZE: i64 = 100;
-const EXPORT_BATCH: i64 = 1000;
 
 /// The filters as they appear in the query string.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -100,17 +99,6 @@ fn item(e: &AuditEntry, names: &HashMap<String, String>) -> AuditItem {
     }
 }
 
-/// Display names of every staff account and partner, by id.
-fn names_of(named: &[(Actor, String)]) -> HashMap<String, String> {
-    named
-        .iter()
-        .filter_map(|(actor, name)| {
-            let id = actor.staff_id().or(actor.partner_id())?;
-            Some((id.to_string(), name.clone()))
-        })
-        .collect()
-}
-
 #[derive(Template)]
 #[template(path = "admin/audit.html")]
 struct AuditPage {
@@ -168,47 +156,6 @@ pub async fn audit_csv(
     let query = query.into_inner();
     let filter = query.filter()?;
     let description = query.query_string(None);
-    let mut names = None;
-    let mut after: Option<Cursor> = None;
-    Ok(super::stream_export(
-        state.pool.clone(),
-        "audit-log.csv",
-        vec![
-            "created_at",
-            "actor",
-            "actor_name",
-            "action",
-            "reference",
-            "detail",
-        ],
-        staff.actor(),
-        "audit_exported",
-        move |exported| format!("{exported} audit events as CSV ({description})"),
-        move |conn| {
-            if names.is_none() {
-                names = Some(names_of(&db::audit::named_actors(conn)?));
-            }
-            let names = names.as_ref().expect("set above");
-            let (entries, next) = db::audit::list(conn, &filter, after.as_ref(), EXPORT_BATCH)?;
-            let records = entries
-                .iter()
-                .map(|e| {
-                    vec![
-                        e.event
-                            .created_at
-                            .format("%Y-%m-%dT%H:%M:%S%.3fZ")
-                            .to_string(),
-                        e.event.actor.to_string(),
-                        super::cases::cell(&who(&e.event.actor, names)),
-                        e.event.action.clone(),
-                        e.reference.clone().unwrap_or_default(),
-                        super::cases::cell(&e.event.detail),
-                    ]
-                })
-                .collect();
-            let more = next.is_some();
-            after = next;
-            Ok(super::ExportBatch { records, more })
-        },
-    ))
+    let rx = crate::app::audit::export(&state, &staff, filter, description, who)?;
+    Ok(super::csv_download(rx, "audit-log.csv"))
 }

@@ -557,8 +557,6 @@ pub async fn create_request(
 
 // ---- CSV export ----
 
-pub(super) use crate::app::export::cell;
-
 pub async fn export_csv(
     state: web::Data<AppState>,
     staff: Allowed<need::ExportCases>,

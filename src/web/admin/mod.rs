@@ -21,7 +21,6 @@ use askama::Template;
 
 use crate::db::DbError;
 use crate::domain::staff::Permission;
-use crate::domain::Actor;
 use crate::web::errors::{html, MessagePage};
 pub use auth::Staff;
 pub use guard::{need, Allowed, Posted};
@@ -247,34 +246,6 @@ pub fn status_for(error: &Option<String>) -> StatusCode {
     } else {
         StatusCode::OK
     }
-}
-
-pub use crate::app::export::{csv_writer_with_bom, ExportBatch};
-
-/// A CSV export built batch by batch and streamed as it goes; see `app::export::stream`.
-pub fn stream_export<F, D>(
-    pool: crate::db::Pool,
-    filename: &'static str,
-    header: Vec<&'static str>,
-    actor: Actor,
-    action: &'static str,
-    detail: D,
-    next_batch: F,
-) -> HttpResponse
-where
-    F: FnMut(&mut crate::db::DbConnection) -> Result<ExportBatch, DbError> + Send + 'static,
-    D: FnOnce(usize) -> String + Send + 'static,
-{
-    let export = crate::app::export::Export {
-        filename,
-        header,
-        actor,
-        action,
-    };
-    csv_download(
-        crate::app::export::stream(pool, export, detail, next_batch),
-        filename,
-    )
 }
 
 /// A CSV download streamed from the chunks a blocking export task sends.

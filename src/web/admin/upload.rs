@@ -12,7 +12,8 @@ use futures_util::StreamExt;
 use std::collections::HashMap;
 
 use super::guard::csrf_matches;
-use super::{csv_writer_with_bom, need, page, AdminError, Allowed, Nav, Staff};
+use super::{need, page, AdminError, Allowed, Nav, Staff};
+use crate::app::export::csv_writer_with_bom;
 use crate::domain::Source;
 use crate::web::form;
 use crate::web::AppState;
