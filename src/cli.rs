@@ -5,8 +5,10 @@
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
+use crate::app::{self, outbox::Retry};
 use crate::config::Settings;
 use crate::db::{self, outbox::OutboxStatus};
+use crate::domain::Actor;
 use crate::email;
 use crate::startup::{self, Application};
 
@@ -290,7 +292,7 @@ fn recount(settings: &Settings, fix: bool) -> anyhow::Result<()> {
     let pool = startup::prepare_database(settings)?;
     let mut conn = pool.get().context("cannot open the database")?;
     if fix {
-        let fresh = db::counts::rebuild(&mut conn)?;
+        let fresh = app::counts::rebuild(&mut conn)?;
         println!(
             "rebuilt the counts: {} states, {} hourly counts",
             fresh.states.len(),
@@ -298,9 +300,7 @@ fn recount(settings: &Settings, fix: bool) -> anyhow::Result<()> {
         );
         return Ok(());
     }
-    let kept = db::counts::maintained(&mut conn)?;
-    let fresh = db::counts::recount(&mut conn)?;
-    let differ = kept.differences(&fresh);
+    let app::counts::Checked { differ, fresh } = app::counts::check(&mut conn)?;
     anyhow::ensure!(
         differ == 0,
         "{differ} count(s) differ from a fresh count; `recount --fix` replaces them"
@@ -323,7 +323,7 @@ fn outbox(settings: &Settings, command: OutboxCommand) -> anyhow::Result<()> {
                 .map(|s| s.parse::<OutboxStatus>())
                 .transpose()
                 .map_err(anyhow::Error::msg)?;
-            let rows = db::outbox::list(&mut conn, status, limit)?;
+            let (c, rows) = app::outbox::listing(&mut conn, status, limit)?;
             println!(
                 "{:<36}  {:<14}  {:<28}  {:<7}  {:>8}  {:<19}  last error",
                 "id", "kind", "recipient", "status", "attempts", "next attempt (UTC)"
@@ -345,18 +345,17 @@ fn outbox(settings: &Settings, command: OutboxCommand) -> anyhow::Result<()> {
                     row.last_error.as_deref().unwrap_or("-"),
                 );
             }
-            let c = db::outbox::counts(&mut conn)?;
             println!("pending {}, sent {}, dead {}", c.pending, c.sent, c.dead);
             Ok(())
         }
         OutboxCommand::Retry { all_dead: true, .. } => {
-            let n = db::outbox::retry_all_dead(&mut conn, now)?;
+            let n = app::outbox::requeue(&mut conn, &Actor::Cli, Retry::AllDead, now)?;
             println!("{n} dead mail(s) queued again");
             Ok(())
         }
         OutboxCommand::Retry { id, .. } => {
             let id = id.unwrap_or_default();
-            if db::outbox::retry(&mut conn, &id, now)? {
+            if app::outbox::requeue(&mut conn, &Actor::Cli, Retry::One(id.clone()), now)? > 0 {
                 println!("mail {id} queued again");
                 Ok(())
             } else {

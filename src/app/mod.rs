@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod cases;
+pub mod counts;
 pub mod dashboard;
 pub mod duplicates;
 pub mod export;

@@ -4,10 +4,11 @@
 use chrono::NaiveDateTime;
 
 use super::staff::Staff;
-use super::{audited, require, AppState, Error, Result};
-use crate::db;
+use super::{require, AppState, Error, Result};
 use crate::db::outbox::{OutboxCounts, OutboxRow, OutboxStatus};
+use crate::db::{self, DbConnection, DbError};
 use crate::domain::staff::Permission;
+use crate::domain::Actor;
 
 /// How many rows the outbox page lists.
 const LISTED: i64 = 200;
@@ -40,25 +41,50 @@ pub enum Retry {
 pub async fn retry(app: &AppState, staff: &Staff, which: Retry, now: NaiveDateTime) -> Result<()> {
     require(staff, Permission::ViewAuditLog)?;
     let actor = staff.actor();
-    let found = db::run(&app.pool, move |conn| match which {
-        Retry::AllDead => {
-            let detail = "all dead mail".to_string();
-            audited(conn, &actor, "mail_retried", detail, now, |conn| {
-                db::outbox::retry_all_dead(conn, now)
-            })?;
-            Ok(true)
-        }
-        Retry::One(id) => {
-            let detail = format!("mail {id}");
-            audited(conn, &actor, "mail_retried", detail, now, |conn| {
-                db::outbox::retry(conn, &id, now)
-            })
-        }
-    })
-    .await?;
-    if !found {
+    let queued = db::run(&app.pool, move |conn| requeue(conn, &actor, which, now)).await?;
+    if queued == 0 {
         return Err(Error::NotFound);
     }
     app.mail.wake();
     Ok(())
+}
+
+/// Queues `which` mail again on `conn`, with its audit row when any was queued; how many
+/// were. The command line calls it on a connection of its own (a running server's worker
+/// finds them on its next round).
+pub fn requeue(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    which: Retry,
+    now: NaiveDateTime,
+) -> Result<usize, DbError> {
+    db::write_transaction(conn, |conn| {
+        let (queued, detail) = match which {
+            Retry::AllDead => (
+                db::outbox::retry_all_dead(conn, now)?,
+                "all dead mail".to_string(),
+            ),
+            Retry::One(id) => (
+                usize::from(db::outbox::retry(conn, &id, now)?),
+                format!("mail {id}"),
+            ),
+        };
+        if queued > 0 {
+            db::cases::audit(conn, None, actor, "mail_retried", detail, now)?;
+        }
+        Ok(queued)
+    })
+}
+
+/// The counts by status and the latest `limit` mail (with `status` only, when given), on
+/// a connection of its own: the command line's listing.
+pub fn listing(
+    conn: &mut DbConnection,
+    status: Option<OutboxStatus>,
+    limit: i64,
+) -> Result<(OutboxCounts, Vec<OutboxRow>), DbError> {
+    Ok((
+        db::outbox::counts(conn)?,
+        db::outbox::list(conn, status, limit)?,
+    ))
 }
