@@ -23,6 +23,7 @@ pub mod cases;
 pub mod counts;
 pub mod dashboard;
 pub mod duplicates;
+pub mod forecast;
 pub mod models;
 pub mod outbox;
 pub mod partners;
