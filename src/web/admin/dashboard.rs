@@ -50,6 +50,7 @@ pub struct DashboardPage {
     show_links: bool,
     partner_days: Vec<String>,
     partner_rows: Vec<(String, Vec<i64>, i64)>,
+    forecast: super::forecast::ForecastView,
 }
 
 /// Days shown in the requests-per-partner table, today included.
@@ -89,6 +90,8 @@ pub async fn dashboard(
         Ok((d, queues, names))
     })
     .await?;
+    let forecast =
+        crate::app::forecast::dashboard_forecast(&state.pool, &state.settings, now).await?;
     let (breach_rows, breach_total) = (std::mem::take(&mut d.breaches), d.breach_total);
     let first_day = now.date() - chrono::Duration::days(PARTNER_DAYS - 1);
     let (partners, per_day) = db::run(&state.pool, move |conn| {
@@ -240,5 +243,6 @@ pub async fn dashboard(
         sla,
         partner_days: days.iter().map(|d| d.format("%d %b").to_string()).collect(),
         partner_rows,
+        forecast: super::forecast::ForecastView::of(&forecast),
     })
 }
