@@ -69,6 +69,8 @@ pub struct QueueView {
     pub littles: String,
     pub measured: String,
     pub backtest: String,
+    /// Whether there is anything to draw: requests open now or in the history.
+    pub has_chart: bool,
     pub chart: Chart,
 }
 
@@ -176,7 +178,9 @@ fn projection_text(p: &Projection) -> ProjectionText {
 }
 
 fn queue_view(q: &QueueForecast, now: NaiveDateTime, id: &str) -> QueueView {
+    let idle = q.backlog == 0 && q.inflow < 0.1;
     let trend = match q.trend {
+        _ if idle => "Nothing open and nothing arriving lately".to_string(),
         Trend::Clearing { days } => format!(
             "Clears in {} at the recent pace (closing {} a day more than arrive)",
             days_text(days),
@@ -191,9 +195,14 @@ fn queue_view(q: &QueueForecast, now: NaiveDateTime, id: &str) -> QueueView {
     let with_more = q
         .with_more
         .iter()
-        .map(|(_, d)| d.map_or_else(|| "does not clear".to_string(), days_text))
+        .map(|(_, d)| match d {
+            _ if q.backlog == 0 => "nothing open".to_string(),
+            None => "does not clear".to_string(),
+            Some(d) => days_text(*d),
+        })
         .collect();
     let needed = match q.needed {
+        _ if q.backlog == 0 => "none: nothing open".to_string(),
         None => "not measured".to_string(),
         Some(0) => "none: clears in time".to_string(),
         Some(n) => format!("{n} more"),
@@ -243,13 +252,14 @@ fn queue_view(q: &QueueForecast, now: NaiveDateTime, id: &str) -> QueueView {
         littles,
         measured,
         backtest,
+        has_chart: q.backlog > 0 || q.history.iter().any(|h| h.received > 0 || h.backlog > 0),
         chart: chart(q, now, id),
     }
 }
 
 /// A round number at least `n`: 1, 2 or 5 times a power of ten.
 fn nice_ceiling(n: f64) -> f64 {
-    let n = n.max(1.0);
+    let n = n.max(2.0);
     let p = 10f64.powf(n.log10().floor());
     [1.0, 2.0, 5.0, 10.0]
         .into_iter()
@@ -376,7 +386,7 @@ mod tests {
 
     #[test]
     fn axis_tops_are_round() {
-        assert_eq!(nice_ceiling(0.0), 1.0);
+        assert_eq!(nice_ceiling(0.0), 2.0);
         assert_eq!(nice_ceiling(7.0), 10.0);
         assert_eq!(nice_ceiling(120.0), 200.0);
         assert_eq!(nice_ceiling(4_100.0), 5_000.0);
