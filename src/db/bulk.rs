@@ -1,7 +1,9 @@
 //! Synthetic requests in bulk, for load tests and demonstrations (`case-triage demo-data`).
 //!
 //! Rows are made up but shaped like real intake: the category mix, priorities, routing by
-//! the stored rules, ages spread over the last 90 days, every status (closed ones with
+//! the stored rules, ages spread over the last 90 days with a surge at the end (inflow
+//! doubling over the last 20 days, so that the dashboard forecast has one to show), closings
+//! by made-up caseworkers (so that it can measure a pace per caseworker), every status (closed ones with
 //! `closed_at` and `is_open = false`), some repeat applicants (so duplicate matching has
 //! work to do), Dari/Pashto names in Arabic script, personal data, duplicate keys and the
 //! audit trail intake would write. They go in with multi-row inserts in large transactions,
@@ -26,6 +28,11 @@ use crate::domain::{
 const PER_TRANSACTION: usize = 10_000;
 /// How far back the made-up requests go.
 const DAYS: i64 = 90;
+/// Over the last this many days the daily inflow rises steadily to twice what it was.
+const SURGE_DAYS: i64 = 20;
+/// One made-up caseworker (`demo-caseworker-NNN`, no account) closes for every this many
+/// requests, so that each closes about as many a day as a real one might.
+const REQUESTS_PER_CASEWORKER: u64 = 2_000;
 
 const LATIN_GIVEN: &[&str] = &[
     "Ahmad",
@@ -172,6 +179,7 @@ pub fn fill(
     let mut recent: Vec<Person> = Vec::with_capacity(1024);
     // References are 40 random bits: among a million, a repeat is likely (birthday bound).
     let mut references = std::collections::HashSet::with_capacity(count.min(10_000_000) as usize);
+    let caseworkers = (count / REQUESTS_PER_CASEWORKER).clamp(1, 500) as u32;
     let mut left = count;
     while left > 0 {
         let n = left.min(PER_TRANSACTION as u64) as usize;
@@ -198,6 +206,7 @@ pub fn fill(
                 &rules,
                 &default_queue,
                 now,
+                caseworkers,
                 &mut counts,
             );
             let last = rows.requests.last_mut().expect("just added");
@@ -303,6 +312,20 @@ fn status(rng: &mut StdRng, age_days: i64) -> Status {
     }
 }
 
+/// How long ago a made-up request came in: evenly over `DAYS`, except that over the last
+/// `SURGE_DAYS` the rate rises in a straight line to twice that (drawn by rejection).
+fn surge_age(rng: &mut StdRng) -> Duration {
+    let span = SURGE_DAYS * 86_400;
+    loop {
+        let secs = rng.random_range(0..DAYS * 86_400);
+        // Weight 1 before the surge, 1 + (span − secs) / span within it; accepted at w / 2.
+        let weight = span + (span - secs).max(0);
+        if rng.random_range(0..2 * span) < weight {
+            return Duration::seconds(secs);
+        }
+    }
+}
+
 /// Adds a made-up request about `p` to `rows`.
 fn add_request(
     rows: &mut RequestRows,
@@ -311,9 +334,10 @@ fn add_request(
     rules: &[crate::domain::RoutingRule],
     default_queue: &crate::domain::QueueSlug,
     now: NaiveDateTime,
+    caseworkers: u32,
     counts: &mut Counts,
 ) {
-    let age = Duration::seconds(rng.random_range(0..DAYS * 86_400));
+    let age = surge_age(rng);
     let created = now - age;
     let (category, priority) = category(rng);
     let source = *pick(rng, &[Source::WebForm, Source::WebForm, Source::PartnerApi]);
@@ -410,9 +434,10 @@ fn add_request(
     ));
     if let Some(at) = closed_at {
         counts.closed += 1;
+        let closer = format!("demo-caseworker-{:03}", rng.random_range(0..caseworkers));
         rows.audit.push(AuditEventRow::new(
             rid,
-            &Actor::DemoData,
+            &Actor::Staff(closer),
             "status_changed",
             format!("status new -> {}", status.as_str()),
             at,
@@ -484,6 +509,7 @@ pub fn raw_intakes(
                         &rules,
                         &default_queue,
                         now,
+                        1,
                         &mut counts,
                     );
                     // A new request is open with status new, like intake's.
