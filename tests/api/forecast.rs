@@ -58,7 +58,7 @@ fn request(n: usize, received: NaiveDateTime, closed: Option<NaiveDateTime>) -> 
 
 /// The history as of noon on `today`; returns the references of the surge's open requests,
 /// oldest first.
-async fn fill(app: &TestApp, today: NaiveDate) -> Vec<String> {
+pub async fn fill(app: &TestApp, today: NaiveDate) -> Vec<String> {
     let at = |day: i64, h: u32| (today - Duration::days(day)).and_hms_opt(h, 0, 0).unwrap();
     let mut rows = RequestRows::default();
     let mut n = 0;
