@@ -101,10 +101,10 @@ pub struct Closures {
     pub age_seconds: f64,
 }
 
-/// Who closed how many requests of which queue since `since`: the audit rows of the window
-/// (through `audit_events (created_at, id)`) whose status change is the request's current
-/// closing (`closed_at` is the moment of the row). A request reopened and closed again
-/// counts once, for its last closing.
+/// Who closed how many requests of which queue since `since`: the status changes of the
+/// window (through the partial index `audit_events_status_changed`) that are the request's
+/// current closing (`closed_at` is the moment of the row), each joined to its request by
+/// key. A request reopened and closed again counts once, for its last closing.
 pub fn closures_since(
     conn: &mut DbConnection,
     since: NaiveDateTime,

@@ -1,3 +1,4 @@
+DROP INDEX audit_events_status_changed;
 DROP TABLE case_hour_counts;
 CREATE TABLE case_hour_counts (
     kind TEXT NOT NULL,

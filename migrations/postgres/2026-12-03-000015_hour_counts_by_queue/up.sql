@@ -29,3 +29,8 @@ SELECT 'open', date_trunc('hour', created_at), queue_slug, priority, '', 0, COUN
 FROM case_requests
 WHERE is_open
 GROUP BY date_trunc('hour', created_at), queue_slug, priority;
+
+-- The forecast's pace per caseworker reads the last days' closings (src/db/forecast.rs):
+-- only status changes are in this index, so intake's audit rows do not write it.
+CREATE INDEX audit_events_status_changed ON audit_events (created_at, request_id, actor)
+    WHERE action = 'status_changed';
