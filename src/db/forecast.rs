@@ -58,9 +58,10 @@ pub fn open_hours(conn: &mut DbConnection) -> Result<Vec<OpenHour>, DbError> {
     use diesel::sql_types::BigInt;
     let rows: Vec<(String, NaiveDateTime, String, i64)> = case_hour_counts::table
         .filter(case_hour_counts::kind.eq(OPEN))
+        // In the primary key's order: the rows are read grouped, without a sort.
         .group_by((
-            case_hour_counts::queue_slug,
             case_hour_counts::hour,
+            case_hour_counts::queue_slug,
             case_hour_counts::priority,
         ))
         .select((
@@ -69,7 +70,11 @@ pub fn open_hours(conn: &mut DbConnection) -> Result<Vec<OpenHour>, DbError> {
             case_hour_counts::priority,
             sql::<BigInt>("CAST(SUM(n) AS BIGINT)"),
         ))
-        .order(case_hour_counts::hour)
+        .order((
+            case_hour_counts::hour,
+            case_hour_counts::queue_slug,
+            case_hour_counts::priority,
+        ))
         .load(conn)?;
     rows.into_iter()
         .filter(|r| r.3 != 0)
