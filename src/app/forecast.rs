@@ -7,7 +7,7 @@ use chrono::{Duration, NaiveDate, NaiveDateTime};
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::config::Settings;
-use crate::db::forecast::{Closures, Day, OpenHour};
+use crate::db::forecast::{Closures, Day, OpenDay};
 use crate::db::{self, DbConnection, DbError, Pool};
 use crate::domain::forecast::{self as f, Backtest, BreachForecast, Projection, Trend};
 use crate::domain::{Actor, Priority};
@@ -118,7 +118,7 @@ pub fn load(
     let today = now.date();
     let first = today - Duration::days(HISTORY_DAYS);
     let days = db::forecast::daily(conn, first.and_time(chrono::NaiveTime::MIN))?;
-    let open = db::forecast::open_hours(conn)?;
+    let open = db::forecast::open_days(conn)?;
     let closures = db::forecast::closures_since(conn, now - Duration::days(STAFF_WINDOW_DAYS))?;
     let queue_rows = db::queues::all(conn)?;
 
@@ -134,7 +134,7 @@ pub fn load(
     let none = BTreeMap::new();
     let mut queues = Vec::new();
     for q in &queue_rows {
-        let q_open: Vec<OpenHour> = open.iter().filter(|o| o.queue == q.slug).cloned().collect();
+        let q_open: Vec<OpenDay> = open.iter().filter(|o| o.queue == q.slug).cloned().collect();
         let q_closures: Vec<&Closures> = closures.iter().filter(|c| c.queue == q.slug).collect();
         queues.push(ctx.queue(
             Some(q.slug.clone()),
@@ -238,7 +238,7 @@ impl Context {
         slug: Option<String>,
         name: String,
         days: &BTreeMap<NaiveDate, Day>,
-        open: &[OpenHour],
+        open: &[OpenDay],
         closures: &[&Closures],
     ) -> QueueForecast {
         let backlog: i64 = open.iter().map(|o| o.n).sum();
@@ -267,16 +267,21 @@ impl Context {
         let closures_rate = f::smoothed(&closed_days, self.alpha);
         let b = backlog as f64;
 
-        let hours: Vec<f::OpenHour> = open
+        let days_open: Vec<f::Open> = open
             .iter()
-            .map(|o| f::OpenHour {
-                hour: o.hour,
+            .map(|o| f::Open {
+                from: o.day,
                 priority: o.priority,
                 n: o.n,
             })
             .collect();
-        let breaches =
-            f::breaches_ahead(&hours, closures_rate, BREACH_DAYS, self.now, self.sla_hours);
+        let breaches = f::breaches_ahead(
+            &days_open,
+            closures_rate,
+            BREACH_DAYS,
+            self.now,
+            self.sla_hours,
+        );
 
         let mut workers = BTreeSet::new();
         let (mut closed_n, mut age) = (0i64, 0.0);

@@ -7,8 +7,8 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use std::collections::BTreeMap;
 
-use super::counts::{self, OPEN};
-use super::schema::{case_hour_counts, case_requests};
+use super::counts;
+use super::schema::case_requests;
 use super::{DbConnection, DbError};
 use crate::domain::Priority;
 
@@ -42,51 +42,53 @@ pub fn daily(
     Ok(out)
 }
 
-/// Open requests of one queue received in one hour, of one priority.
+/// Open requests of one queue and priority received on one day (UTC).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OpenHour {
+pub struct OpenDay {
     pub queue: String,
-    pub hour: NaiveDateTime,
+    /// The start of the day.
+    pub day: NaiveDateTime,
     pub priority: Priority,
     pub n: i64,
 }
 
-/// Every open request counted by queue, hour received and priority, oldest hour first,
-/// stripes added up in the database.
-pub fn open_hours(conn: &mut DbConnection) -> Result<Vec<OpenHour>, DbError> {
-    use diesel::dsl::sql;
-    use diesel::sql_types::BigInt;
-    let rows: Vec<(String, NaiveDateTime, String, i64)> = case_hour_counts::table
-        .filter(case_hour_counts::kind.eq(OPEN))
-        // In the primary key's order: the rows are read grouped, without a sort.
-        .group_by((
-            case_hour_counts::hour,
-            case_hour_counts::queue_slug,
-            case_hour_counts::priority,
-        ))
-        .select((
-            case_hour_counts::queue_slug,
-            case_hour_counts::hour,
-            case_hour_counts::priority,
-            sql::<BigInt>("CAST(SUM(n) AS BIGINT)"),
-        ))
-        .order((
-            case_hour_counts::hour,
-            case_hour_counts::queue_slug,
-            case_hour_counts::priority,
-        ))
-        .load(conn)?;
+#[derive(QueryableByName)]
+struct OpenRow {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    queue: String,
+    #[diesel(sql_type = diesel::sql_types::Timestamp)]
+    day: NaiveDateTime,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    priority: String,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
+/// Every open request counted by queue, day received and priority, oldest day first: the
+/// hourly counts added up in the database, so that a few thousand rows come back at most.
+pub fn open_days(conn: &mut DbConnection) -> Result<Vec<OpenDay>, DbError> {
+    const SELECT: &str = "SELECT queue_slug AS queue, {day} AS day, priority, \
+         CAST(SUM(n) AS BIGINT) AS n FROM case_hour_counts WHERE kind = 'open' \
+         GROUP BY {day}, queue_slug, priority HAVING SUM(n) <> 0 \
+         ORDER BY {day}, queue_slug, priority";
+    let rows: Vec<OpenRow> = match conn {
+        DbConnection::Sqlite(c) => {
+            diesel::sql_query(SELECT.replace("{day}", "date(hour) || ' 00:00:00'")).load(c)?
+        }
+        DbConnection::Postgres(c) => {
+            diesel::sql_query(SELECT.replace("{day}", "date_trunc('day', hour)")).load(c)?
+        }
+    };
     rows.into_iter()
-        .filter(|r| r.3 != 0)
-        .map(|(queue, hour, priority, n)| {
-            let priority = priority.parse::<Priority>().map_err(|_| {
+        .map(|r| {
+            let priority = r.priority.parse::<Priority>().map_err(|_| {
                 DbError::Corrupt("case_hour_counts.priority holds an unknown value".into())
             })?;
-            Ok(OpenHour {
-                queue,
-                hour,
+            Ok(OpenDay {
+                queue: r.queue,
+                day: r.day,
                 priority,
-                n,
+                n: r.n,
             })
         })
         .collect()

@@ -88,10 +88,11 @@ pub fn trend(backlog: f64, inflow: f64, closures: f64) -> Trend {
     }
 }
 
-/// Open requests received in one hour, of one priority, in the order the queue lists them.
+/// Open requests of one priority received in one stretch of time (an hour, a day) that
+/// starts at `from`; a list of them is in the order the queue lists requests, oldest first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct OpenHour {
-    pub hour: NaiveDateTime,
+pub struct Open {
+    pub from: NaiveDateTime,
     pub priority: Priority,
     pub n: i64,
 }
@@ -101,7 +102,7 @@ pub struct OpenHour {
 pub struct BreachForecast {
     /// Open requests past their target by then: urgent, high, normal.
     pub by_priority: [i64; 3],
-    /// The first hour whose requests the pace does not reach at all (the list starts there).
+    /// Where the first stretch the pace does not reach at all starts (the list starts there).
     pub untouched_from: Option<NaiveDateTime>,
 }
 
@@ -121,10 +122,10 @@ pub fn priority_index(p: Priority) -> usize {
 
 /// Requests are taken oldest first (the queue's order) at `closures` a day; whatever is
 /// still open at `now + horizon_days` and was received more than its target before then is
-/// a breach. `open` must be oldest first; `target_hours` is urgent, high, normal. Ages are
-/// to the hour: a request counts as received at the start of its hour.
+/// a breach. `open` must be oldest first; `target_hours` is urgent, high, normal. A request
+/// counts as received at the start of its stretch.
 pub fn breaches_ahead(
-    open: &[OpenHour],
+    open: &[Open],
     closures: f64,
     horizon_days: u32,
     now: NaiveDateTime,
@@ -140,10 +141,10 @@ pub fn breaches_ahead(
             continue;
         }
         if left == bucket.n && out.untouched_from.is_none() {
-            out.untouched_from = Some(bucket.hour);
+            out.untouched_from = Some(bucket.from);
         }
         let i = priority_index(bucket.priority);
-        if bucket.hour + Duration::hours(target_hours[i].into()) <= then {
+        if bucket.from + Duration::hours(target_hours[i].into()) <= then {
             out.by_priority[i] += left;
         }
     }
@@ -258,23 +259,23 @@ mod tests {
     fn the_pace_takes_the_oldest_first_and_the_rest_breach_by_their_targets() {
         let now = at("2026-03-20 12:00");
         let open = [
-            OpenHour {
-                hour: at("2026-03-01 09:00"),
+            Open {
+                from: at("2026-03-01 09:00"),
                 priority: Priority::Normal,
                 n: 10,
             },
-            OpenHour {
-                hour: at("2026-03-10 09:00"),
+            Open {
+                from: at("2026-03-10 09:00"),
                 priority: Priority::Normal,
                 n: 10,
             },
-            OpenHour {
-                hour: at("2026-03-20 09:00"),
+            Open {
+                from: at("2026-03-20 09:00"),
                 priority: Priority::Urgent,
                 n: 3,
             },
-            OpenHour {
-                hour: at("2026-03-20 10:00"),
+            Open {
+                from: at("2026-03-20 10:00"),
                 priority: Priority::Normal,
                 n: 5,
             },
