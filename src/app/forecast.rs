@@ -18,8 +18,10 @@ pub const HISTORY_DAYS: i64 = 60;
 pub const HORIZONS: [u32; 2] = [14, 30];
 /// How far ahead projected SLA breaches look, in days.
 pub const BREACH_DAYS: u32 = 7;
-/// How far back closures per caseworker and the age of closed requests are measured.
+/// How far back closures per caseworker and the age of closed requests are measured...
 pub const STAFF_WINDOW_DAYS: i64 = 14;
+/// ...reading at most this many of the latest closings (a surge of them costs no more).
+pub const CLOSINGS_READ: i64 = 1_000;
 /// How old the backtested forecast is, in days.
 pub const BACKTEST_DAYS: u32 = 14;
 /// The "N more caseworkers" the staffing table tries.
@@ -53,14 +55,14 @@ pub struct QueueForecast {
     pub projections: Vec<Projection>,
     pub trend: Trend,
     pub breaches: BreachForecast,
-    /// Caseworkers who closed a request of this queue in the staffing window.
+    /// Caseworkers who closed a request of this queue among the closings read.
     pub caseworkers: usize,
     /// Days to clear with each of `EXTRA_WORKERS` more; `None` where it does not clear.
     pub with_more: Vec<(u32, Option<f64>)>,
     /// More caseworkers needed to clear within the target.
     pub needed: Option<u32>,
     /// Mean wait by Little's law (backlog / inflow), and measured: the mean age at closing
-    /// of the requests closed in the staffing window, in days.
+    /// of the requests among the closings read, in days.
     pub littles_wait_days: Option<f64>,
     pub measured_wait_days: Option<f64>,
     pub backtest: Option<Backtest>,
@@ -88,9 +90,12 @@ pub struct Forecast {
     pub queues: Vec<QueueForecast>,
     /// The next requests to pass their target, soonest first (`BREACH_LIST` at most).
     pub breaches: Vec<ProjectedBreach>,
-    /// Requests closed a day per caseworker who closed any, over the staffing window.
+    /// Requests closed a day per caseworker who closed any, over the closings read.
     pub per_caseworker: Option<f64>,
     pub caseworkers: usize,
+    /// Where the closings read start: `STAFF_WINDOW_DAYS` ago, or later when there were more
+    /// than `CLOSINGS_READ` since.
+    pub closings_from: NaiveDateTime,
 }
 
 /// The forecast as of `now`, for every queue and in total.
@@ -119,10 +124,16 @@ pub fn load(
     let first = today - Duration::days(HISTORY_DAYS);
     let days = db::forecast::daily(conn, first.and_time(chrono::NaiveTime::MIN))?;
     let open = db::forecast::open_days(conn)?;
-    let closures = db::forecast::closures_since(conn, now - Duration::days(STAFF_WINDOW_DAYS))?;
+    let closings = db::forecast::latest_closings(
+        conn,
+        now - Duration::days(STAFF_WINDOW_DAYS),
+        CLOSINGS_READ,
+    )?;
+    let staff_days = ((now - closings.from).num_seconds() as f64 / 86_400.0).max(1.0 / 24.0);
+    let closures = closings.groups;
     let queue_rows = db::queues::all(conn)?;
 
-    let (per_caseworker, caseworkers) = per_caseworker(&closures);
+    let (per_caseworker, caseworkers) = per_caseworker(&closures, staff_days);
     let ctx = Context {
         now,
         first,
@@ -205,11 +216,12 @@ pub fn load(
         breaches,
         per_caseworker,
         caseworkers,
+        closings_from: closings.from,
     })
 }
 
 /// Closures a day per caseworker who closed any in the window, and how many did.
-fn per_caseworker(closures: &[Closures]) -> (Option<f64>, usize) {
+fn per_caseworker(closures: &[Closures], days: f64) -> (Option<f64>, usize) {
     let mut staff = BTreeSet::new();
     let mut n = 0;
     for c in closures {
@@ -218,8 +230,7 @@ fn per_caseworker(closures: &[Closures]) -> (Option<f64>, usize) {
             n += c.n;
         }
     }
-    let rate =
-        (!staff.is_empty()).then(|| n as f64 / (staff.len() as f64 * STAFF_WINDOW_DAYS as f64));
+    let rate = (!staff.is_empty()).then(|| n as f64 / (staff.len() as f64 * days));
     (rate, staff.len())
 }
 

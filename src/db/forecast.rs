@@ -20,23 +20,54 @@ pub struct Day {
 }
 
 /// Per queue, per day from `since` on: received and closed. Days with neither are left out.
+/// The hourly counts are added up by day in the database.
 pub fn daily(
     conn: &mut DbConnection,
     since: NaiveDateTime,
 ) -> Result<BTreeMap<String, BTreeMap<NaiveDate, Day>>, DbError> {
+    use diesel::sql_types::Timestamp;
+    #[derive(QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        kind: String,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        queue: String,
+        #[diesel(sql_type = Timestamp)]
+        day: NaiveDateTime,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    const SELECT: &str = "SELECT kind, queue_slug AS queue, {day} AS day, \
+         CAST(SUM(n) AS BIGINT) AS n FROM case_hour_counts \
+         WHERE kind IN ('received', 'closed') AND hour >= {since} \
+         GROUP BY kind, {day}, queue_slug";
+    let rows: Vec<Row> = match conn {
+        DbConnection::Sqlite(c) => diesel::sql_query(
+            SELECT
+                .replace("{day}", "date(hour) || ' 00:00:00'")
+                .replace("{since}", "?"),
+        )
+        .bind::<Timestamp, _>(since)
+        .load(c)?,
+        DbConnection::Postgres(c) => diesel::sql_query(
+            SELECT
+                .replace("{day}", "date_trunc('day', hour)")
+                .replace("{since}", "$1"),
+        )
+        .bind::<Timestamp, _>(since)
+        .load(c)?,
+    };
     let mut out: BTreeMap<String, BTreeMap<NaiveDate, Day>> = BTreeMap::new();
-    for kind in [counts::RECEIVED, counts::CLOSED] {
-        for (k, n) in counts::hours(conn, kind, since)? {
-            let day = out
-                .entry(k.queue)
-                .or_default()
-                .entry(k.hour.date())
-                .or_default();
-            if kind == counts::RECEIVED {
-                day.received += n;
-            } else {
-                day.closed += n;
-            }
+    for r in rows {
+        let day = out
+            .entry(r.queue)
+            .or_default()
+            .entry(r.day.date())
+            .or_default();
+        if r.kind == counts::RECEIVED {
+            day.received += r.n;
+        } else {
+            day.closed += r.n;
         }
     }
     Ok(out)
@@ -108,35 +139,80 @@ pub struct Closures {
     pub age_seconds: f64,
 }
 
-/// Who closed how many requests of which queue since `since`: the status changes of the
-/// window (through the partial index `audit_events_status_changed`) that are the request's
-/// current closing (`closed_at` is the moment of the row), each joined to its request by
-/// key. A request reopened and closed again counts once, for its last closing.
-pub fn closures_since(
+/// The latest closings: who closed how many requests of which queue, and since when.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Closings {
+    pub groups: Vec<Closures>,
+    /// Where the closings read start: `since`, or, when there were more than the limit
+    /// since then, the moment of the oldest one read.
+    pub from: NaiveDateTime,
+}
+
+/// The latest `limit` status changes since `since` (through the partial index
+/// `audit_events_status_changed`, newest first) that are their request's current closing
+/// (`closed_at` is the moment of the row), each joined to its request by key, grouped by
+/// actor and queue. A request reopened and closed again counts once, for its last closing.
+/// Bounded by `limit`, so that a surge of closings costs no more to read.
+pub fn latest_closings(
     conn: &mut DbConnection,
     since: NaiveDateTime,
-) -> Result<Vec<Closures>, DbError> {
-    use diesel::sql_types::Timestamp;
-    const FROM: &str = "FROM audit_events a JOIN case_requests r ON r.id = a.request_id \
-         WHERE a.created_at >= {since} AND a.action = 'status_changed' \
-         AND r.closed_at = a.created_at GROUP BY a.actor, r.queue_slug";
-    Ok(match conn {
-        DbConnection::Sqlite(c) => diesel::sql_query(format!(
-            "SELECT a.actor AS actor, r.queue_slug AS queue, COUNT(*) AS n, \
-             CAST(SUM((julianday(r.closed_at) - julianday(r.created_at)) * 86400.0) AS REAL) \
-             AS age_seconds {}",
-            FROM.replace("{since}", "?")
-        ))
-        .bind::<Timestamp, _>(since)
-        .load(c)?,
-        DbConnection::Postgres(c) => diesel::sql_query(format!(
-            "SELECT a.actor AS actor, r.queue_slug AS queue, COUNT(*) AS n, \
-             CAST(SUM(EXTRACT(EPOCH FROM (r.closed_at - r.created_at))) AS DOUBLE PRECISION) \
-             AS age_seconds {}",
-            FROM.replace("{since}", "$1")
-        ))
-        .bind::<Timestamp, _>(since)
-        .load(c)?,
+    limit: i64,
+) -> Result<Closings, DbError> {
+    use diesel::sql_types::{BigInt, Timestamp};
+    const LATEST: &str = "SELECT created_at, request_id, actor FROM audit_events \
+         WHERE action = 'status_changed' AND created_at >= {since} \
+         ORDER BY created_at DESC LIMIT {limit}";
+    const GROUPED: &str = "SELECT a.actor AS actor, r.queue_slug AS queue, COUNT(*) AS n, \
+         {age} AS age_seconds FROM ({latest}) a JOIN case_requests r ON r.id = a.request_id \
+         WHERE r.closed_at = a.created_at GROUP BY a.actor, r.queue_slug";
+    #[derive(QueryableByName)]
+    struct Oldest {
+        #[diesel(sql_type = Timestamp)]
+        created_at: NaiveDateTime,
+    }
+    let latest =
+        |since: &str, limit: &str| LATEST.replace("{since}", since).replace("{limit}", limit);
+    let (groups, oldest): (Vec<Closures>, Vec<Oldest>) = match conn {
+        DbConnection::Sqlite(c) => {
+            let age = "CAST(SUM((julianday(r.closed_at) - julianday(r.created_at)) * 86400.0) \
+                 AS REAL)";
+            let sql = GROUPED
+                .replace("{age}", age)
+                .replace("{latest}", &latest("?", "?"));
+            let oldest = format!("{} OFFSET ?", latest("?", "1"));
+            (
+                diesel::sql_query(sql)
+                    .bind::<Timestamp, _>(since)
+                    .bind::<BigInt, _>(limit)
+                    .load(c)?,
+                diesel::sql_query(oldest)
+                    .bind::<Timestamp, _>(since)
+                    .bind::<BigInt, _>(limit - 1)
+                    .load(c)?,
+            )
+        }
+        DbConnection::Postgres(c) => {
+            let age = "CAST(SUM(EXTRACT(EPOCH FROM (r.closed_at - r.created_at))) \
+                 AS DOUBLE PRECISION)";
+            let sql = GROUPED
+                .replace("{age}", age)
+                .replace("{latest}", &latest("$1", "$2"));
+            let oldest = format!("{} OFFSET $2", latest("$1", "1"));
+            (
+                diesel::sql_query(sql)
+                    .bind::<Timestamp, _>(since)
+                    .bind::<BigInt, _>(limit)
+                    .load(c)?,
+                diesel::sql_query(oldest)
+                    .bind::<Timestamp, _>(since)
+                    .bind::<BigInt, _>(limit - 1)
+                    .load(c)?,
+            )
+        }
+    };
+    Ok(Closings {
+        groups,
+        from: oldest.first().map_or(since, |o| o.created_at.max(since)),
     })
 }
 

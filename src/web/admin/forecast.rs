@@ -5,7 +5,8 @@
 use chrono::{Duration, NaiveDateTime};
 
 use crate::app::forecast::{
-    Forecast, QueueForecast, BACKTEST_DAYS, BREACH_DAYS, HISTORY_DAYS, HORIZONS, STAFF_WINDOW_DAYS,
+    Forecast, QueueForecast, BACKTEST_DAYS, BREACH_DAYS, CLOSINGS_READ, HISTORY_DAYS, HORIZONS,
+    STAFF_WINDOW_DAYS,
 };
 use crate::domain::forecast::{self as f, Projection, Trend};
 
@@ -91,16 +92,31 @@ pub struct ForecastView {
     pub target_days: u32,
     pub history_days: i64,
     pub breach_days: u32,
-    pub staff_days: i64,
+    /// Which closings the pace per caseworker and the measured wait are read from.
+    pub closings: String,
     pub backtest_days: u32,
 }
 
 impl ForecastView {
     pub fn of(fc: &Forecast) -> Self {
+        let since = fc.now - fc.closings_from;
+        let closings = if since >= Duration::days(STAFF_WINDOW_DAYS) - Duration::minutes(1) {
+            format!("the last {STAFF_WINDOW_DAYS} days")
+        } else if since >= Duration::days(2) {
+            format!(
+                "the latest {CLOSINGS_READ} closings, over the last {} days",
+                since.num_days()
+            )
+        } else {
+            format!(
+                "the latest {CLOSINGS_READ} closings, over the last {} hours",
+                since.num_hours().max(1)
+            )
+        };
         let per_caseworker = match fc.per_caseworker {
             Some(r) => format!(
-                "{} closed a day per caseworker (over the last {STAFF_WINDOW_DAYS} days, \
-                 counting the {} caseworkers who closed any)",
+                "{} closed a day per caseworker (over {closings}, counting the {} caseworkers \
+                 who closed any)",
                 one_decimal(r),
                 fc.caseworkers
             ),
@@ -137,7 +153,7 @@ impl ForecastView {
             target_days: fc.target_days,
             history_days: HISTORY_DAYS,
             breach_days: BREACH_DAYS,
-            staff_days: STAFF_WINDOW_DAYS,
+            closings,
             backtest_days: BACKTEST_DAYS,
         }
     }
@@ -212,7 +228,7 @@ fn queue_view(q: &QueueForecast, now: NaiveDateTime, id: &str) -> QueueView {
         |d| format!("{} days", one_decimal(d)),
     );
     let measured = q.measured_wait_days.map_or_else(
-        || format!("none closed in the last {STAFF_WINDOW_DAYS} days"),
+        || "none closed lately".to_string(),
         |d| format!("{} days", one_decimal(d)),
     );
     let backtest = match &q.backtest {
