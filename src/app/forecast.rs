@@ -184,9 +184,16 @@ pub fn load(
             continue;
         };
         for p in Priority::ALL.iter().copied() {
+            // None projected: nothing to look for (and no index range to read through).
+            if q.breaches.by_priority[f::priority_index(p)] == 0 {
+                continue;
+            }
             let target = Duration::hours(sla_hours[f::priority_index(p)].into());
             // Not past the target yet, and past it by `then`.
             let from = from.max(now - target + Duration::microseconds(1));
+            if from > then - target {
+                continue;
+            }
             let rows =
                 db::forecast::open_between(conn, slug, p, from, then - target, BREACH_LIST as i64)?;
             breaches.extend(
