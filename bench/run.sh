@@ -222,7 +222,8 @@ for BACKEND in $BACKENDS; do
     row "$BACKEND" "start to first 200 (loaded)" "" "" "$STARTUP_MS" "" "ms"
     drain_mail
     login
-    page "dashboard /admin" /admin
+    page "dashboard /admin, with the forecast" /admin
+    grep -q 'id="forecast-h"' "$WORK/page" || { echo "FAIL: the dashboard has no forecast" >&2; exit 1; }
     queue=$(grep -o 'href="/admin/queues/[a-z0-9_-]*"' "$WORK/page" | head -n1 | sed 's/.*queues\///; s/"$//')
     page "queue page 1 (/admin/queues/$queue)" "/admin/queues/$queue"
     ref=$(grep -o 'TF-[0-9A-Z]\{4\}-[0-9A-Z]\{4\}' "$WORK/page" | head -n1)

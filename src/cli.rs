@@ -149,7 +149,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             seconds,
         } => {
             startup::prepare_database(&settings)?;
-            let r = db::bulk::raw_intakes(
+            let r = app::demo::raw_intakes(
                 &settings.database,
                 connections,
                 std::time::Duration::from_secs(seconds),
@@ -221,7 +221,7 @@ fn demo_data(settings: &Settings, count: u64, seed: u64) -> anyhow::Result<()> {
         .context("cannot open the database")?;
     let started = std::time::Instant::now();
     let now = chrono::Utc::now().naive_utc();
-    let c = db::bulk::fill(&mut conn, count, seed, now, |done| {
+    let c = app::demo::fill(&mut conn, count, seed, now, |done| {
         let secs = started.elapsed().as_secs_f64().max(0.001);
         eprint!(
             "\r{done}/{count} requests ({:.0}%), {:.0} per second   ",

@@ -76,6 +76,15 @@ impl fmt::Debug for DatabaseUrl {
     }
 }
 
+/// How the dashboard forecasts (docs/product/forecast.md).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ForecastSettings {
+    /// The weight of the latest day in the smoothed daily rates (0 < α ≤ 1).
+    pub alpha: f64,
+    /// The staffing table's target: clear the backlog within this many days.
+    pub target_days: u32,
+}
+
 #[derive(Debug, Clone)]
 pub struct Settings {
     /// `BIND`: address to listen on.
@@ -101,6 +110,9 @@ pub struct Settings {
     /// `SLA_URGENT_HOURS`, `SLA_HIGH_HOURS`, `SLA_NORMAL_HOURS`: how long an open request
     /// of each priority may wait before the dashboard lists it as a breach.
     pub sla_hours: [u32; 3],
+    /// `FORECAST_ALPHA` and `FORECAST_TARGET_DAYS`: the dashboard forecast's smoothing and
+    /// the days within which the staffing table aims to clear a backlog.
+    pub forecast: ForecastSettings,
     /// `DEDUP_THRESHOLD` and `DEDUP_ROUTE_TO_ORIGINAL`: when a request is flagged as a
     /// possible duplicate, and whether it then follows the earlier request's queue.
     pub dedup: DedupPolicy,
@@ -285,6 +297,18 @@ impl Settings {
             sla_hours[i] = parse_number(get(var), sla_hours[i], 1..=8760)
                 .map_err(|v| bad(var, &v, "a number of hours from 1 to 8760"))?;
         }
+        let forecast = ForecastSettings {
+            alpha: match get("FORECAST_ALPHA") {
+                None => 0.25,
+                Some(raw) => raw
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|a| *a > 0.0 && *a <= 1.0)
+                    .ok_or_else(|| bad("FORECAST_ALPHA", raw, "a number above 0, at most 1"))?,
+            },
+            target_days: parse_number(get("FORECAST_TARGET_DAYS"), 14, 1..=365)
+                .map_err(|v| bad("FORECAST_TARGET_DAYS", &v, "a number of days from 1 to 365"))?,
+        };
         let threshold = match get("DEDUP_THRESHOLD") {
             None => DEFAULT_THRESHOLD,
             Some(raw) => raw
@@ -340,6 +364,7 @@ impl Settings {
             cookie_secure,
             session_hours,
             sla_hours,
+            forecast,
             dedup: DedupPolicy {
                 threshold,
                 route_to_original,

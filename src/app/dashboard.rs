@@ -22,6 +22,17 @@ pub struct Figures {
     pub partners: Vec<PartnerRow>,
     /// Requests per partner name and day, from `first_day` on.
     pub per_day: Vec<(String, NaiveDate, i64)>,
+    /// Where the backlog is heading.
+    pub forecast: super::forecast::Forecast,
+}
+
+/// The figures but the forecast, read in one blocking call.
+struct Rest {
+    dashboard: Dashboard,
+    queues: Vec<QueueRow>,
+    names: HashMap<String, String>,
+    partners: Vec<PartnerRow>,
+    per_day: Vec<(String, NaiveDate, i64)>,
 }
 
 /// The figures at `now` under the configured SLA, partners' requests from `first_day` on.
@@ -38,19 +49,30 @@ pub async fn load(
         high_hours: sla[1].into(),
         normal_hours: sla[2].into(),
     };
-    Ok(db::run(&app.pool, move |conn| {
+    // The forecast and the rest are read at once, on two connections.
+    let forecast = super::forecast::dashboard_forecast(&app.pool, &app.settings, now);
+    let rest = db::run(&app.pool, move |conn| {
         let dashboard = db::dashboard::load(conn, now, targets, BREACHES_LISTED)?;
         let queues = db::queues::all(conn)?;
         let ids: Vec<String> = dashboard.workload.keys().flatten().cloned().collect();
         let names = db::cases::user_names(conn, &ids)?;
         let since = first_day.and_time(NaiveTime::MIN);
-        Ok(Figures {
+        Ok(Rest {
             dashboard,
             queues,
             names,
             partners: db::partners::list(conn)?,
             per_day: db::partners::per_day(conn, since)?,
         })
+    });
+    let (forecast, rest) = futures_util::future::join(forecast, rest).await;
+    let (forecast, rest) = (forecast?, rest?);
+    Ok(Figures {
+        dashboard: rest.dashboard,
+        queues: rest.queues,
+        names: rest.names,
+        partners: rest.partners,
+        per_day: rest.per_day,
+        forecast,
     })
-    .await?)
 }

@@ -331,11 +331,11 @@ fn store_one(
         }
         _ => p.decision.clone(),
     };
-    let mut row = build_row(p.request, classification, &decision, reference, token, now);
+    let mut row = rows::request(p.request, classification, &decision, reference, token, now);
     row.partner_id = partner_id.map(str::to_string);
 
-    let personal = personal_row(&row.id, p.request);
-    let mut audit = audit_rows(&row, classification, &decision, actor);
+    let personal = rows::personal(&row.id, p.request);
+    let mut audit = rows::audit(&row, classification, &decision, actor);
     if !duplicates.is_empty() {
         audit.push(duplicate_audit_row(&row, &duplicates));
     }
@@ -645,103 +645,111 @@ fn duplicate_audit_row(row: &CaseRequestRow, duplicates: &[Duplicate]) -> AuditE
     )
 }
 
-fn build_row(
-    r: &NewCaseRequest,
-    c: &Classification,
-    d: &RoutingDecision,
-    reference: CaseReference,
-    receipt_token: String,
-    now: DateTime<Utc>,
-) -> CaseRequestRow {
-    let now = now.naive_utc();
-    CaseRequestRow {
-        id: db::models::new_row_id(),
-        reference: reference.to_string(),
-        receipt_token,
-        source: r.source,
-        submitter_kind: r.submitter.kind,
-        applicant_location: r.applicant.location,
-        household_size: r.applicant.household_size.map(i32::from),
-        siv_status: r.siv_status,
-        referral_program: r.referral_program,
-        claimed_programs: crate::domain::vocab::Programs(
-            r.claimed_programs.iter().copied().collect(),
-        ),
-        us_tie: r.us_tie,
-        urgent_danger: r.danger,
-        urgent_medical: r.medical,
-        category: c.category,
-        category_reason: c.category_reason.to_string(),
-        priority: c.priority,
-        priority_reason: c.priority_reason.clone(),
-        queue_slug: d.queue.as_str().to_string(),
-        routing_rule_id: d.rule_id.clone(),
-        routing_rule_name: d.rule_name.clone(),
-        status: Status::New,
-        consent_at: now,
-        created_at: now,
-        updated_at: now,
-        assignee_id: None,
-        entered_by: r.entered_by.clone(),
-        closed_at: None,
-        is_open: true,
-        language: r.language,
-        partner_id: None,
-    }
-}
+/// The rows of a new request, one copy of each: intake and the demo data build them here.
+pub mod rows {
+    use super::*;
 
-fn personal_row(request_id: &str, r: &NewCaseRequest) -> PersonalDataRow {
-    let text = |o: Option<&str>| o.map(str::to_string);
-    PersonalDataRow {
-        request_id: request_id.to_string(),
-        submitter_name: text(r.submitter.name.as_ref().map(|n| n.as_str())),
-        submitter_email: text(r.submitter.email.as_ref().map(|e| e.as_str())),
-        submitter_phone: text(r.submitter.phone.as_ref().map(|p| p.as_str())),
-        submitter_organization: r.submitter.organization.clone(),
-        applicant_full_name: r.applicant.full_name.as_str().to_string(),
-        applicant_date_of_birth: r.applicant.date_of_birth,
-        applicant_phone: text(r.applicant.phone.as_ref().map(|p| p.as_str())),
-        applicant_whatsapp: text(r.applicant.whatsapp.as_ref().map(|p| p.as_str())),
-        applicant_email: text(r.applicant.email.as_ref().map(|e| e.as_str())),
-        siv_case_number: r.siv_case_number.as_ref().map(|n| n.to_string()),
-        referred_by: r.referred_by.clone(),
-        description: r.description.clone(),
-    }
-}
-
-fn audit_rows(
-    row: &CaseRequestRow,
-    c: &Classification,
-    d: &RoutingDecision,
-    actor: &Actor,
-) -> Vec<AuditEventRow> {
-    let id = Some(row.id.as_str());
-    let routed = match (&d.rule_id, &d.rule_name) {
-        (Some(_), Some(name)) => format!("to {} by rule \"{name}\"", d.queue.as_str()),
-        // Routed after the earlier request it may duplicate.
-        (None, Some(why)) => format!("to {}: {why}", d.queue.as_str()),
-        _ => format!("to {} (default queue: no rule matched)", d.queue.as_str()),
-    };
-    vec![
-        AuditEventRow::new(
-            id,
-            actor,
-            "created",
-            format!(
-                "via {}; category {} ({}); priority {} ({})",
-                row.source, c.category, c.category_reason, c.priority, c.priority_reason
+    /// The request row of a new request, received at `now`: status new, unassigned.
+    pub fn request(
+        r: &NewCaseRequest,
+        c: &Classification,
+        d: &RoutingDecision,
+        reference: CaseReference,
+        receipt_token: String,
+        now: DateTime<Utc>,
+    ) -> CaseRequestRow {
+        let now = now.naive_utc();
+        CaseRequestRow {
+            id: crate::db::models::new_row_id(),
+            reference: reference.to_string(),
+            receipt_token,
+            source: r.source,
+            submitter_kind: r.submitter.kind,
+            applicant_location: r.applicant.location,
+            household_size: r.applicant.household_size.map(i32::from),
+            siv_status: r.siv_status,
+            referral_program: r.referral_program,
+            claimed_programs: crate::domain::vocab::Programs(
+                r.claimed_programs.iter().copied().collect(),
             ),
-            row.created_at,
-        ),
-        // Routing follows creation; a microsecond keeps the timeline in that order.
-        AuditEventRow::new(
-            id,
-            &Actor::System,
-            "routed",
-            routed,
-            row.created_at + chrono::Duration::microseconds(1),
-        ),
-    ]
+            us_tie: r.us_tie,
+            urgent_danger: r.danger,
+            urgent_medical: r.medical,
+            category: c.category,
+            category_reason: c.category_reason.to_string(),
+            priority: c.priority,
+            priority_reason: c.priority_reason.clone(),
+            queue_slug: d.queue.as_str().to_string(),
+            routing_rule_id: d.rule_id.clone(),
+            routing_rule_name: d.rule_name.clone(),
+            status: Status::New,
+            consent_at: now,
+            created_at: now,
+            updated_at: now,
+            assignee_id: None,
+            entered_by: r.entered_by.clone(),
+            closed_at: None,
+            is_open: true,
+            language: r.language,
+            partner_id: None,
+        }
+    }
+
+    /// Its personal data, in the row apart that purge anonymizes.
+    pub fn personal(request_id: &str, r: &NewCaseRequest) -> PersonalDataRow {
+        let text = |o: Option<&str>| o.map(str::to_string);
+        PersonalDataRow {
+            request_id: request_id.to_string(),
+            submitter_name: text(r.submitter.name.as_ref().map(|n| n.as_str())),
+            submitter_email: text(r.submitter.email.as_ref().map(|e| e.as_str())),
+            submitter_phone: text(r.submitter.phone.as_ref().map(|p| p.as_str())),
+            submitter_organization: r.submitter.organization.clone(),
+            applicant_full_name: r.applicant.full_name.as_str().to_string(),
+            applicant_date_of_birth: r.applicant.date_of_birth,
+            applicant_phone: text(r.applicant.phone.as_ref().map(|p| p.as_str())),
+            applicant_whatsapp: text(r.applicant.whatsapp.as_ref().map(|p| p.as_str())),
+            applicant_email: text(r.applicant.email.as_ref().map(|e| e.as_str())),
+            siv_case_number: r.siv_case_number.as_ref().map(|n| n.to_string()),
+            referred_by: r.referred_by.clone(),
+            description: r.description.clone(),
+        }
+    }
+
+    /// Its first two audit rows: created (with what classification said) and routed.
+    pub fn audit(
+        row: &CaseRequestRow,
+        c: &Classification,
+        d: &RoutingDecision,
+        actor: &Actor,
+    ) -> Vec<AuditEventRow> {
+        let id = Some(row.id.as_str());
+        let routed = match (&d.rule_id, &d.rule_name) {
+            (Some(_), Some(name)) => format!("to {} by rule \"{name}\"", d.queue.as_str()),
+            // Routed after the earlier request it may duplicate.
+            (None, Some(why)) => format!("to {}: {why}", d.queue.as_str()),
+            _ => format!("to {} (default queue: no rule matched)", d.queue.as_str()),
+        };
+        vec![
+            AuditEventRow::new(
+                id,
+                actor,
+                "created",
+                format!(
+                    "via {}; category {} ({}); priority {} ({})",
+                    row.source, c.category, c.category_reason, c.priority, c.priority_reason
+                ),
+                row.created_at,
+            ),
+            // Routing follows creation; a microsecond keeps the timeline in that order.
+            AuditEventRow::new(
+                id,
+                &Actor::System,
+                "routed",
+                routed,
+                row.created_at + chrono::Duration::microseconds(1),
+            ),
+        ]
+    }
 }
 
 /// Logs `requests` (one, or a batch) from any channel: the use case behind the form, the

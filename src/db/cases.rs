@@ -418,7 +418,7 @@ pub fn apply(
                         case_requests::closed_at.eq(if open { None } else { Some(now) }),
                     ))
                     .execute(conn)?;
-                let mut detail = format!("status {} → {}", state.status.label(), to.label());
+                let mut detail = crate::domain::workflow::status_change(state.status, *to);
                 if let Some(partner) = referral_partner
                     .as_deref()
                     .filter(|_| *to == crate::domain::Status::ReferredOut)

@@ -4,8 +4,8 @@
 //! Two tables, written in the same transaction as every change to a request (intake, batch
 //! intake, workflow actions, demo data):
 //! - `case_counts`: requests per (queue, category, status, priority, assignee);
-//! - `case_hour_counts`: per hour, requests received (by partner), requests closed, and
-//!   requests still open by the hour they were received (by priority).
+//! - `case_hour_counts`: per hour and queue, requests received (by partner), requests
+//!   closed, and requests still open by the hour they were received (by priority).
 //!
 //! A writer records what a row looked like before and after its change (`Tally`), and adds
 //! the difference at the end of its transaction. On PostgreSQL each transaction adds to one
@@ -88,11 +88,13 @@ pub struct StateKey {
     pub assignee: String,
 }
 
-/// The dimensions of `case_hour_counts`: priority is set for `open`, partner for `received`.
+/// The dimensions of `case_hour_counts`: priority is set for `open`, partner for `received`;
+/// the queue is the request's queue as it is now.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct HourKey {
     pub kind: &'static str,
     pub hour: NaiveDateTime,
+    pub queue: String,
     pub priority: String,
     pub partner: String,
 }
@@ -127,6 +129,7 @@ impl Tally {
             let key = HourKey {
                 kind,
                 hour: hour_of(at),
+                queue: row.queue_slug.clone(),
                 priority: priority.to_string(),
                 partner: partner.to_string(),
             };
@@ -170,6 +173,7 @@ impl Tally {
         add_to_rows!(conn, case_hour_counts, self.hours, stripe, |k| [
             kind = k.kind,
             hour = k.hour,
+            queue_slug = &k.queue,
             priority = &k.priority,
             partner_id = &k.partner
         ]);
@@ -232,19 +236,21 @@ fn hours_from(
     if let Some(since) = since {
         q = q.filter(case_hour_counts::hour.ge(since));
     }
-    let rows: Vec<(NaiveDateTime, String, String, i64)> = q
+    let rows: Vec<(NaiveDateTime, String, String, String, i64)> = q
         .select((
             case_hour_counts::hour,
+            case_hour_counts::queue_slug,
             case_hour_counts::priority,
             case_hour_counts::partner_id,
             case_hour_counts::n,
         ))
         .load(conn)?;
     let mut out: HashMap<HourKey, i64> = HashMap::new();
-    for (hour, priority, partner, n) in rows {
+    for (hour, queue, priority, partner, n) in rows {
         let key = HourKey {
             kind,
             hour,
+            queue,
             priority,
             partner,
         };

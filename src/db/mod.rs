@@ -18,11 +18,11 @@ macro_rules! insert_rows {
 pub(crate) use insert_rows;
 
 pub mod audit;
-pub mod bulk;
 pub mod cases;
 pub mod counts;
 pub mod dashboard;
 pub mod duplicates;
+pub mod forecast;
 pub mod models;
 pub mod outbox;
 pub mod partners;

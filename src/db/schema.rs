@@ -219,9 +219,10 @@ diesel::table! {
 }
 
 diesel::table! {
-    case_hour_counts (kind, hour, priority, partner_id, stripe) {
+    case_hour_counts (kind, hour, queue_slug, priority, partner_id, stripe) {
         kind -> Text,
         hour -> Timestamp,
+        queue_slug -> Text,
         priority -> Text,
         partner_id -> Text,
         stripe -> Integer,

@@ -7,6 +7,7 @@ pub mod contract;
 pub mod dedup;
 pub mod defaults;
 pub mod fields;
+pub mod forecast;
 pub mod intake;
 pub mod problem;
 pub mod reference;

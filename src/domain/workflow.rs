@@ -112,6 +112,11 @@ pub fn check(state: &CaseState, action: &CaseAction) -> Result<(), WorkflowError
     Ok(())
 }
 
+/// How the audit trail words a change of status.
+pub fn status_change(from: Status, to: Status) -> String {
+    format!("status {} → {}", from.label(), to.label())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

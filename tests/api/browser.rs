@@ -179,6 +179,16 @@ async fn a_caseworker_takes_a_request_from_the_queue_and_refers_it_out() {
     );
     browser.screenshot("referred-out").await;
 
+    // Two months of history with a surge: the dashboard's forecast has something to say.
+    crate::forecast::fill(&app, chrono::Utc::now().date_naive()).await;
+    browser.goto(&app.url("/admin")).await;
+    let growing = browser.text("#forecast-table tbody tr:first-child").await;
+    assert!(growing.contains("Growing by"), "the surge shows: {growing}");
+    browser.scroll_to("#forecast-h").await;
+    browser.screenshot("dashboard-forecast").await;
+    browser.scroll_to("#breaches-ahead-h").await;
+    browser.screenshot("dashboard-forecast-breaches").await;
+
     browser.close().await;
 }
 

@@ -214,6 +214,19 @@ impl Browser {
         assert_eq!(inner, f64::from(width), "the page is {width} px wide");
     }
 
+    /// Scrolls so that `css` is at the top of the window (for a screenshot of a part of a
+    /// long page).
+    pub async fn scroll_to(&self, css: &str) {
+        self.find(css).await;
+        self.client
+            .execute(
+                "document.querySelector(arguments[0]).scrollIntoView()",
+                vec![serde_json::json!(css)],
+            )
+            .await
+            .unwrap_or_else(|e| panic!("scroll to {css}: {e}"));
+    }
+
     /// How wide the page's content is: wider than the window means a sideways scroll.
     pub async fn content_width(&self) -> f64 {
         self.script_number("return document.documentElement.scrollWidth")

@@ -110,7 +110,7 @@ crate::on_both_backends! {
     async fn maintained_counts_match_a_recount_after_every_kind_of_write(app: TestApp) {
         let now = chrono::Utc::now().naive_utc();
         app.db(move |conn| {
-            db::bulk::fill(conn, 3_000, 11, now, |_| {})?;
+            case_triage::app::demo::fill(conn, 3_000, 11, now, |_| {})?;
             Ok(())
         })
         .await;

@@ -11,7 +11,7 @@ crate::on_both_backends! {
             let mut conn = pool.get().unwrap();
             let now = chrono::Utc::now().naive_utc();
             let mut seen = Vec::new();
-            let c = case_triage::db::bulk::fill(&mut conn, 12_345, 7, now, |n| seen.push(n))
+            let c = case_triage::app::demo::fill(&mut conn, 12_345, 7, now, |n| seen.push(n))
                 .unwrap();
             // One progress call per transaction, ending at the total.
             assert_eq!(seen, vec![10_000, 12_345]);

@@ -16,6 +16,7 @@ mod crash;
 mod demo_data;
 mod docs;
 mod duplicates;
+mod forecast;
 mod health;
 mod hostile;
 mod html;

@@ -49,6 +49,7 @@ pub struct DashboardPage {
     show_links: bool,
     partner_days: Vec<String>,
     partner_rows: Vec<(String, Vec<i64>, i64)>,
+    forecast: super::forecast::ForecastView,
 }
 
 /// Days shown in the requests-per-partner table, today included.
@@ -81,6 +82,7 @@ pub async fn dashboard(
         names,
         partners,
         per_day,
+        forecast,
     } = crate::app::dashboard::load(&state, &staff, now, first_day).await?;
     let (breach_rows, breach_total) = (std::mem::take(&mut d.breaches), d.breach_total);
     let days: Vec<chrono::NaiveDate> = (0..PARTNER_DAYS)
@@ -224,5 +226,6 @@ pub async fn dashboard(
         sla,
         partner_days: days.iter().map(|d| d.format("%d %b").to_string()).collect(),
         partner_rows,
+        forecast: super::forecast::ForecastView::of(&forecast),
     })
 }

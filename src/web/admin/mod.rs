@@ -8,6 +8,7 @@ pub mod auth;
 pub mod cases;
 pub mod dashboard;
 pub mod duplicates;
+pub mod forecast;
 pub mod guard;
 pub mod outbox;
 pub mod partners;

@@ -1,7 +1,9 @@
 //! Synthetic requests in bulk, for load tests and demonstrations (`case-triage demo-data`).
 //!
 //! Rows are made up but shaped like real intake: the category mix, priorities, routing by
-//! the stored rules, ages spread over the last 90 days, every status (closed ones with
+//! the stored rules, ages spread over the last 90 days with a surge at the end (inflow
+//! doubling over the last 20 days, so that the dashboard forecast has one to show), closings
+//! by made-up caseworkers (so that it can measure a pace per caseworker), every status (closed ones with
 //! `closed_at` and `is_open = false`), some repeat applicants (so duplicate matching has
 //! work to do), Dari/Pashto names in Arabic script, personal data, duplicate keys and the
 //! audit trail intake would write. They go in with multi-row inserts in large transactions,
@@ -11,13 +13,17 @@ use chrono::{Duration, NaiveDate, NaiveDateTime};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use super::models::{AuditEventRow, CaseRequestRow, PersonalDataRow};
-use super::requests::RequestRows;
-use super::{DbConnection, DbError};
-use crate::domain::dedup::{Birth, Profile, ProfileInput};
+use super::intake::{profile_of_request, rows};
+use crate::db::models::AuditEventRow;
+use crate::db::requests::RequestRows;
+use crate::db::{self, DbConnection, DbError};
+use crate::domain::fields::{CaseNumber, ContactEmail, PersonName, PhoneNumber};
+use crate::domain::intake::{Applicant, NewCaseRequest, Submitter};
 use crate::domain::reference::random_token;
 use crate::domain::vocab::{Language, ReferralProgram, SivStatus, SubmitterKind, UsTie};
+use crate::domain::workflow::status_change;
 use crate::domain::Actor;
+use crate::domain::Classification;
 use crate::domain::{
     route, CaseReference, Category, Location, Priority, RoutingFacts, Source, Status,
 };
@@ -26,6 +32,11 @@ use crate::domain::{
 const PER_TRANSACTION: usize = 10_000;
 /// How far back the made-up requests go.
 const DAYS: i64 = 90;
+/// Over the last this many days the daily inflow rises steadily to twice what it was.
+const SURGE_DAYS: i64 = 20;
+/// One made-up caseworker (`demo-caseworker-NNN`, no account) closes for every this many
+/// requests, so that each closes about as many a day as a real one might.
+const REQUESTS_PER_CASEWORKER: u64 = 2_000;
 
 const LATIN_GIVEN: &[&str] = &[
     "Ahmad",
@@ -161,7 +172,7 @@ pub fn fill(
     now: NaiveDateTime,
     mut progress: impl FnMut(u64),
 ) -> Result<Counts, DbError> {
-    let (rules, default_queue) = super::requests::routing_table(conn)?;
+    let (rules, default_queue) = db::requests::routing_table(conn)?;
     if let DbConnection::Sqlite(c) = conn {
         // Random ids land all over the indexes: a large page cache keeps them in memory.
         use diesel::connection::SimpleConnection;
@@ -172,6 +183,7 @@ pub fn fill(
     let mut recent: Vec<Person> = Vec::with_capacity(1024);
     // References are 40 random bits: among a million, a repeat is likely (birthday bound).
     let mut references = std::collections::HashSet::with_capacity(count.min(10_000_000) as usize);
+    let caseworkers = (count / REQUESTS_PER_CASEWORKER).clamp(1, 500) as u32;
     let mut left = count;
     while left > 0 {
         let n = left.min(PER_TRANSACTION as u64) as usize;
@@ -195,9 +207,9 @@ pub fn fill(
                 &mut rows,
                 &mut rng,
                 &person,
-                &rules,
-                &default_queue,
+                (&rules, &default_queue),
                 now,
+                caseworkers,
                 &mut counts,
             );
             let last = rows.requests.last_mut().expect("just added");
@@ -211,7 +223,7 @@ pub fn fill(
         }
         counts.audit_events += rows.audit.len() as u64;
         counts.dedup_keys += rows.key_count() as u64;
-        super::write_transaction(conn, |conn| rows.write_counts_in(conn, Some(0)))?;
+        db::write_transaction(conn, |conn| rows.write_counts_in(conn, Some(0)))?;
         counts.requests += n as u64;
         left -= n as u64;
         progress(counts.requests);
@@ -303,20 +315,89 @@ fn status(rng: &mut StdRng, age_days: i64) -> Status {
     }
 }
 
-/// Adds a made-up request about `p` to `rows`.
+/// How long ago a made-up request came in: evenly over `DAYS`, except that over the last
+/// `SURGE_DAYS` the rate rises in a straight line to twice that (drawn by rejection).
+fn surge_age(rng: &mut StdRng) -> Duration {
+    let span = SURGE_DAYS * 86_400;
+    loop {
+        let secs = rng.random_range(0..DAYS * 86_400);
+        // Weight 1 before the surge, 1 + (span − secs) / span within it; accepted at w / 2.
+        let weight = span + (span - secs).max(0);
+        if rng.random_range(0..2 * span) < weight {
+            return Duration::seconds(secs);
+        }
+    }
+}
+
+/// The request a made-up person sends: typed as intake types every request, so that the
+/// rows are built by intake's own row builders.
+fn request_of(rng: &mut StdRng, p: &Person, source: Source, category: Category) -> NewCaseRequest {
+    let made_up = "made-up data is valid";
+    let org = rng.random_ratio(30, 100);
+    NewCaseRequest {
+        source,
+        entered_by: None,
+        submitter: Submitter {
+            kind: if org {
+                SubmitterKind::Organization
+            } else {
+                SubmitterKind::SelfApplicant
+            },
+            name: org.then(|| PersonName::parse("Case Worker").expect(made_up)),
+            email: org.then(|| ContactEmail::parse("intake@ngo.example.org").expect(made_up)),
+            phone: None,
+            organization: org.then(|| "Example Relief NGO".to_string()),
+        },
+        applicant: Applicant {
+            full_name: PersonName::parse(&p.name).expect(made_up),
+            date_of_birth: p.birth,
+            phone: p
+                .phone
+                .as_deref()
+                .map(|v| PhoneNumber::parse(v).expect(made_up)),
+            whatsapp: None,
+            email: p
+                .email
+                .as_deref()
+                .map(|v| ContactEmail::parse(v).expect(made_up)),
+            location: p.location,
+            household_size: p.household.and_then(|n| u16::try_from(n).ok()),
+        },
+        siv_status: SivStatus::None,
+        siv_case_number: p
+            .case_number
+            .as_deref()
+            .map(|v| CaseNumber::parse(v).expect(made_up)),
+        referral_program: ReferralProgram::None,
+        referred_by: None,
+        claimed_programs: Default::default(),
+        us_tie: UsTie::None,
+        danger: category == Category::UrgentProtection,
+        medical: false,
+        description: Some(pick(rng, DESCRIPTIONS).to_string()),
+        language: *pick(
+            rng,
+            &[Language::En, Language::En, Language::FaAf, Language::Ps],
+        ),
+    }
+}
+
+/// Adds a made-up request about `p` to `rows`: received some time in the last weeks (more
+/// of them lately), and closed by a made-up caseworker when its status is a closed one.
 fn add_request(
     rows: &mut RequestRows,
     rng: &mut StdRng,
     p: &Person,
-    rules: &[crate::domain::RoutingRule],
-    default_queue: &crate::domain::QueueSlug,
+    (rules, default_queue): (&[crate::domain::RoutingRule], &crate::domain::QueueSlug),
     now: NaiveDateTime,
+    caseworkers: u32,
     counts: &mut Counts,
 ) {
-    let age = Duration::seconds(rng.random_range(0..DAYS * 86_400));
+    let age = surge_age(rng);
     let created = now - age;
     let (category, priority) = category(rng);
     let source = *pick(rng, &[Source::WebForm, Source::WebForm, Source::PartnerApi]);
+    let request = request_of(rng, p, source, category);
     let decision = route(
         rules,
         &RoutingFacts {
@@ -327,111 +408,50 @@ fn add_request(
         },
         default_queue,
     );
-    let status = status(rng, age.num_days());
-    let open = status.is_open();
-    let closed_at = (!open).then(|| {
-        let took = Duration::seconds(rng.random_range(3_600..=age.num_seconds().max(3_600)));
-        (created + took).min(now)
-    });
-    let id = super::models::new_row_id();
-    let kind = if rng.random_ratio(70, 100) {
-        SubmitterKind::SelfApplicant
-    } else {
-        SubmitterKind::Organization
-    };
-    rows.requests.push(CaseRequestRow {
-        id: id.clone(),
-        reference: CaseReference::generate(rng).to_string(),
-        receipt_token: random_token(rng),
-        source,
-        submitter_kind: kind,
-        applicant_location: p.location,
-        household_size: p.household,
-        siv_status: SivStatus::None,
-        referral_program: ReferralProgram::None,
-        claimed_programs: crate::domain::vocab::Programs::default(),
-        us_tie: UsTie::None,
-        urgent_danger: category == Category::UrgentProtection,
-        urgent_medical: false,
+    let classification = Classification {
         category,
-        category_reason: "demo data".into(),
+        category_reason: "demo data",
         priority,
         priority_reason: "demo data".into(),
-        queue_slug: decision.queue.as_str().into(),
-        routing_rule_id: decision.rule_id.clone(),
-        routing_rule_name: decision.rule_name.clone(),
-        status,
-        consent_at: created,
-        created_at: created,
-        updated_at: closed_at.unwrap_or(created),
-        assignee_id: None,
-        entered_by: None,
-        closed_at,
-        is_open: open,
-        language: *pick(
-            rng,
-            &[Language::En, Language::En, Language::FaAf, Language::Ps],
-        ),
-        partner_id: None,
-    });
-    let org = kind == SubmitterKind::Organization;
-    rows.personal.push(PersonalDataRow {
-        request_id: id.clone(),
-        submitter_name: org.then(|| "Case Worker".to_string()),
-        submitter_email: org.then(|| "intake@ngo.example.org".to_string()),
-        submitter_phone: None,
-        submitter_organization: org.then(|| "Example Relief NGO".to_string()),
-        applicant_full_name: p.name.clone(),
-        applicant_date_of_birth: p.birth,
-        applicant_phone: p.phone.clone(),
-        applicant_whatsapp: None,
-        applicant_email: p.email.clone(),
-        siv_case_number: p.case_number.clone(),
-        referred_by: None,
-        description: Some(pick(rng, DESCRIPTIONS).to_string()),
-    });
-    let rid = Some(id.as_str());
-    rows.audit.push(AuditEventRow::new(
-        rid,
+    };
+    let reference = CaseReference::generate(rng);
+    let receipt = random_token(rng);
+    let mut row = rows::request(
+        &request,
+        &classification,
+        &decision,
+        reference,
+        receipt,
+        created.and_utc(),
+    );
+    rows.personal.push(rows::personal(&row.id, &request));
+    rows.audit.extend(rows::audit(
+        &row,
+        &classification,
+        &decision,
         &Actor::DemoData,
-        "created",
-        format!(
-            "via {}; category {category}; priority {priority}",
-            source.as_str()
-        ),
-        created,
     ));
-    rows.audit.push(AuditEventRow::new(
-        rid,
-        &Actor::System,
-        "routed",
-        format!("to {}", decision.queue.as_str()),
-        created + Duration::microseconds(1),
-    ));
-    if let Some(at) = closed_at {
+    let status = status(rng, age.num_days());
+    if !status.is_open() {
+        let took = Duration::seconds(rng.random_range(3_600..=age.num_seconds().max(3_600)));
+        let at = (created + took).min(now);
         counts.closed += 1;
+        let closer = format!("demo-caseworker-{:03}", rng.random_range(0..caseworkers));
         rows.audit.push(AuditEventRow::new(
-            rid,
-            &Actor::DemoData,
+            Some(&row.id),
+            &Actor::Staff(closer),
             "status_changed",
-            format!("status new -> {}", status.as_str()),
+            status_change(row.status, status),
             at,
         ));
+        (row.status, row.is_open, row.closed_at, row.updated_at) = (status, false, Some(at), at);
     }
-    let phones: Vec<&str> = p.phone.iter().map(String::as_str).collect();
-    let emails: Vec<&str> = p.email.iter().map(String::as_str).collect();
-    let cases: Vec<&str> = p.case_number.iter().map(String::as_str).collect();
-    let household = p.household.and_then(|n| u16::try_from(n).ok());
-    let profile = Profile::new(ProfileInput {
-        full_name: &p.name,
-        birth: p.birth.map(Birth::Date),
-        phones: &phones,
-        emails: &emails,
-        case_numbers: &cases,
-        household_size: household,
-        location: Some(p.location.as_str()),
-    });
-    rows.add_keys(&id, &profile.blocking_keys(), created);
+    rows.add_keys(
+        &row.id,
+        &profile_of_request(&request).blocking_keys(),
+        created,
+    );
+    rows.requests.push(row);
 }
 
 /// What the raw baseline measured.
@@ -453,10 +473,10 @@ pub fn raw_intakes(
     connections: usize,
     duration: std::time::Duration,
 ) -> Result<RawResult, DbError> {
-    use super::outbox::{OutboxKind, OutboxRow};
+    use db::outbox::{OutboxKind, OutboxRow};
     use std::time::Instant;
-    let mut first = super::Manager::new(url.clone()).connect()?;
-    let (rules, default_queue) = super::requests::routing_table(&mut first)?;
+    let mut first = db::Manager::new(url.clone()).connect()?;
+    let (rules, default_queue) = db::requests::routing_table(&mut first)?;
     drop(first);
     let started = Instant::now();
     let deadline = started + duration;
@@ -466,7 +486,7 @@ pub fn raw_intakes(
             let rules = rules.clone();
             let default_queue = default_queue.clone();
             std::thread::spawn(move || -> Result<Vec<f64>, DbError> {
-                let mut conn = super::Manager::new(url).connect()?;
+                let mut conn = db::Manager::new(url).connect()?;
                 let mut rng = StdRng::from_rng(&mut rand::rng());
                 let mut latencies = Vec::new();
                 let body_text = "x".repeat(900);
@@ -481,9 +501,9 @@ pub fn raw_intakes(
                         &mut rows,
                         &mut rng,
                         &p,
-                        &rules,
-                        &default_queue,
+                        (&rules, &default_queue),
                         now,
+                        1,
                         &mut counts,
                     );
                     // A new request is open with status new, like intake's.
@@ -496,7 +516,7 @@ pub fn raw_intakes(
                     rows.audit.truncate(2);
                     let row = row.clone();
                     rows.tally.add(&row, 1);
-                    rows.status_codes.push(super::models::StatusCodeRow {
+                    rows.status_codes.push(db::models::StatusCodeRow {
                         request_id: row.id.clone(),
                         code_hash: format!("{:064x}", rng.random::<u128>()),
                         code_plain: None,
@@ -507,14 +527,10 @@ pub fn raw_intakes(
                         subject: "New request".into(),
                         body_text: body_text.clone(),
                         body_html: body_html.clone(),
-                        ..OutboxRow::pending(
-                            super::models::new_row_id(),
-                            OutboxKind::NewRequest,
-                            now,
-                        )
+                        ..OutboxRow::pending(db::models::new_row_id(), OutboxKind::NewRequest, now)
                     });
                     // The statements intake itself uses for these rows.
-                    super::write_transaction(&mut conn, |conn| rows.write(conn))?;
+                    db::write_transaction(&mut conn, |conn| rows.write(conn))?;
                     latencies.push(t0.elapsed().as_secs_f64() * 1000.0);
                 }
                 Ok(latencies)

@@ -1,0 +1,28 @@
+DROP INDEX audit_events_status_changed;
+DROP TABLE case_hour_counts;
+CREATE TABLE case_hour_counts (
+    kind TEXT NOT NULL,
+    hour TIMESTAMP NOT NULL,
+    priority TEXT NOT NULL,
+    partner_id TEXT NOT NULL,
+    stripe INTEGER NOT NULL,
+    n BIGINT NOT NULL,
+    PRIMARY KEY (kind, hour, priority, partner_id, stripe)
+);
+
+INSERT INTO case_hour_counts (kind, hour, priority, partner_id, stripe, n)
+SELECT 'received', date_trunc('hour', created_at), '', COALESCE(partner_id, ''), 0, COUNT(*)
+FROM case_requests
+GROUP BY date_trunc('hour', created_at), COALESCE(partner_id, '');
+
+INSERT INTO case_hour_counts (kind, hour, priority, partner_id, stripe, n)
+SELECT 'closed', date_trunc('hour', closed_at), '', '', 0, COUNT(*)
+FROM case_requests
+WHERE closed_at IS NOT NULL
+GROUP BY date_trunc('hour', closed_at);
+
+INSERT INTO case_hour_counts (kind, hour, priority, partner_id, stripe, n)
+SELECT 'open', date_trunc('hour', created_at), priority, '', 0, COUNT(*)
+FROM case_requests
+WHERE is_open
+GROUP BY date_trunc('hour', created_at), priority;
