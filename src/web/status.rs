@@ -5,7 +5,6 @@
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
-use std::collections::HashMap;
 
 use super::errors::{html, PageError};
 use super::{lang, AppState};
@@ -62,14 +61,25 @@ fn words_key(status: Status) -> &'static str {
     }
 }
 
+/// The status check form: reference and status-check code, and the page's language.
+#[derive(serde::Deserialize)]
+pub struct StatusForm {
+    #[serde(default)]
+    reference: String,
+    #[serde(default)]
+    code: String,
+    lang: Option<String>,
+}
+
 /// `POST /status`.
 pub async fn check_status(
     state: web::Data<AppState>,
     req: HttpRequest,
-    form: web::Form<HashMap<String, String>>,
+    form: web::Form<StatusForm>,
 ) -> HttpResponse {
-    let language = lang::negotiate(&req, form.get("lang").map(String::as_str));
-    check(state, language, form.into_inner())
+    let form = form.into_inner();
+    let language = lang::negotiate(&req, form.lang.as_deref());
+    check(state, language, form)
         .await
         .unwrap_or_else(|e| e.page(language))
 }
@@ -77,10 +87,10 @@ pub async fn check_status(
 async fn check(
     state: web::Data<AppState>,
     language: Language,
-    form: HashMap<String, String>,
+    form: StatusForm,
 ) -> Result<HttpResponse, PageError> {
-    let typed = form.get("reference").map(|s| s.trim()).unwrap_or("");
-    let given = status_code_hash(form.get("code").map(String::as_str).unwrap_or(""));
+    let typed = form.reference.trim();
+    let given = status_code_hash(&form.code);
     let reference = CaseReference::parse(typed);
     let found = crate::app::requests::status(&state, reference, given).await?;
     let tr = Tr(language);
