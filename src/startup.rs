@@ -84,6 +84,7 @@ impl Application {
                 mail.clone(),
                 stop,
                 writer.recent().clone(),
+                Arc::new(crate::app::forecast::digest_outlook(&settings)),
             )
             .run(),
         );

@@ -11,6 +11,7 @@ use crate::db::forecast::{Closures, Day, OpenDay};
 use crate::db::{self, DbConnection, DbError, Pool};
 use crate::domain::forecast::{self as f, Backtest, BreachForecast, Projection, Trend};
 use crate::domain::{Actor, Priority};
+use crate::email::QueueOutlook;
 
 /// Whole days of history shown and smoothed (today, still under way, is not among them).
 pub const HISTORY_DAYS: i64 = 60;
@@ -346,5 +347,40 @@ impl Context {
             ),
             history,
         }
+    }
+}
+
+/// The digest's outlook with `settings`: per queue, the backlog now, in 14 days, and the
+/// trend in words, from the same forecast as the dashboard.
+pub fn digest_outlook(
+    settings: &Settings,
+) -> impl Fn(&mut DbConnection, NaiveDateTime) -> Result<Vec<QueueOutlook>, DbError> + Send + Sync {
+    let (alpha, target_days, sla) = (
+        settings.forecast.alpha,
+        settings.forecast.target_days,
+        settings.sla_hours,
+    );
+    move |conn, now| {
+        let forecast = load(conn, now, alpha, target_days, sla)?;
+        Ok(forecast.queues.iter().map(outlook_of).collect())
+    }
+}
+
+fn outlook_of(q: &QueueForecast) -> QueueOutlook {
+    let in_14_days = q
+        .projections
+        .iter()
+        .find(|p| p.days == 14)
+        .map_or(q.backlog, |p| p.expected.round() as i64);
+    let trend = match q.trend {
+        Trend::Clearing { days } => format!("clears in {} days", days.ceil() as i64),
+        Trend::Growing { per_day } => format!("growing by {per_day:.1} a day"),
+        Trend::Steady => "steady".to_string(),
+    };
+    QueueOutlook {
+        queue: q.name.clone(),
+        backlog: q.backlog,
+        in_14_days,
+        trend,
     }
 }

@@ -1,17 +1,28 @@
 //! The daily digest for the task-force lead: new requests per category in the last 24
-//! hours, open requests per queue, and how long the oldest open one has waited. Queued once
-//! per day (`digest:YYYY-MM-DD`) however many instances try.
+//! hours, open requests per queue, how long the oldest open one has waited, and where each
+//! queue's backlog is heading. Queued once per day (`digest:YYYY-MM-DD`) however many
+//! instances try.
 
 use chrono::{DateTime, Utc};
 
-use super::mails::{DigestReport, Mail};
+use super::mails::{DigestReport, Mail, QueueOutlook};
 use super::{enqueue, MailError};
 use crate::config::Settings;
 use crate::db::{self, DbConnection, DbError};
 use crate::domain::Category;
 
+/// Where each queue's backlog is heading as of a moment: the forecast, which the
+/// application layer computes and hands to the outbox worker.
+pub type Outlook = dyn Fn(&mut DbConnection, chrono::NaiveDateTime) -> Result<Vec<QueueOutlook>, DbError>
+    + Send
+    + Sync;
+
 /// The numbers as of `now`.
-pub fn report(conn: &mut DbConnection, now: DateTime<Utc>) -> Result<DigestReport, DbError> {
+pub fn report(
+    conn: &mut DbConnection,
+    now: DateTime<Utc>,
+    outlook: &Outlook,
+) -> Result<DigestReport, DbError> {
     let at = now.naive_utc();
     let mut new_per_category =
         db::requests::new_per_category(conn, at - chrono::Duration::hours(24))?
@@ -34,6 +45,7 @@ pub fn report(conn: &mut DbConnection, now: DateTime<Utc>) -> Result<DigestRepor
         new_per_category,
         open_per_queue,
         oldest_open_age,
+        outlook: outlook(conn, at)?,
     })
 }
 
@@ -42,6 +54,7 @@ pub fn enqueue_daily(
     conn: &mut DbConnection,
     settings: &Settings,
     now: DateTime<Utc>,
+    outlook: &Outlook,
 ) -> Result<bool, MailError> {
     let key = format!("digest:{}", now.date_naive());
     if db::outbox::exists_with_key(conn, &key)? {
@@ -49,7 +62,7 @@ pub fn enqueue_daily(
     }
     let mail = Mail::Digest {
         to: settings.mail.digest_to.clone(),
-        report: report(conn, now)?,
+        report: report(conn, now, outlook)?,
     };
     Ok(enqueue(conn, settings, &mail, now)? > 0)
 }

@@ -72,6 +72,19 @@ pub struct DigestReport {
     pub open_per_queue: Vec<(String, i64)>,
     /// How long the oldest open request has waited.
     pub oldest_open_age: Option<chrono::Duration>,
+    /// Where each queue's backlog is heading, from the dashboard's forecast.
+    pub outlook: Vec<QueueOutlook>,
+}
+
+/// One queue's line of the digest's outlook.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueOutlook {
+    pub queue: String,
+    pub backlog: i64,
+    /// The projected backlog in 14 days at the recent pace.
+    pub in_14_days: i64,
+    /// The trend in words: "growing by 3.5 a day", "clears in 12 days", "steady".
+    pub trend: String,
 }
 
 /// Every mail the app sends. Adding one is a variant, three template files and an arm in
@@ -322,6 +335,7 @@ struct DigestView<'a> {
     open_total: i64,
     open_per_queue: Vec<(&'a str, i64)>,
     oldest_open: String,
+    outlook: &'a [QueueOutlook],
 }
 
 impl<'a> DigestView<'a> {
@@ -343,6 +357,7 @@ impl<'a> DigestView<'a> {
             oldest_open: report
                 .oldest_open_age
                 .map_or_else(|| "none open".to_string(), age_in_words),
+            outlook: &report.outlook,
         }
     }
 }
@@ -566,6 +581,12 @@ mod tests {
                 new_per_category: vec![(Category::SivPending, 2), (Category::Other, 1)],
                 open_per_queue: vec![("SIV desk".into(), 2), ("Consular desk".into(), 0)],
                 oldest_open_age: Some(chrono::Duration::hours(27)),
+                outlook: vec![QueueOutlook {
+                    queue: "SIV desk".into(),
+                    backlog: 2,
+                    in_14_days: 30,
+                    trend: "growing by 2.0 a day".into(),
+                }],
             },
         };
         let r = mail.render(&base()).unwrap();
@@ -574,6 +595,9 @@ mod tests {
         assert!(r.text.contains("  Other request: 1\n"));
         assert!(r.text.contains("  Consular desk: 0\n"));
         assert!(r.text.contains("Oldest open request: 1 day 3 hours"));
+        assert!(r
+            .text
+            .contains("  SIV desk: 2 open, about 30 in 14 days; growing by 2.0 a day\n"));
         assert!(r.html.contains("<td>SIV desk</td>"));
         assert_eq!(mail.dedup_key().as_deref(), Some("digest:2026-11-26"));
     }

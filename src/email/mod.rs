@@ -15,7 +15,7 @@ use crate::config::Settings;
 use crate::db::outbox::OutboxRow;
 use crate::db::{self, DbConnection, DbError};
 use crate::domain::fields::ContactEmail;
-pub use mails::{CaseFacts, DigestReport, Guidance, Mail, Outcome, Rendered};
+pub use mails::{CaseFacts, DigestReport, Guidance, Mail, Outcome, QueueOutlook, Rendered};
 pub use worker::{Shutdown, Waker, Worker};
 
 #[derive(Debug, thiserror::Error)]

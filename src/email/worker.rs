@@ -70,6 +70,8 @@ pub struct Worker {
     stop: watch::Receiver<bool>,
     /// What intake's matching keeps; the purge makes it forget what it anonymized.
     recent: Arc<Recent>,
+    /// The digest's outlook per queue.
+    outlook: Arc<digest::Outlook>,
 }
 
 impl Worker {
@@ -80,6 +82,7 @@ impl Worker {
         waker: Waker,
         stop: watch::Receiver<bool>,
         recent: Arc<Recent>,
+        outlook: Arc<digest::Outlook>,
     ) -> Self {
         Worker {
             pool,
@@ -89,6 +92,7 @@ impl Worker {
             waker,
             stop,
             recent,
+            outlook,
         }
     }
 
@@ -304,9 +308,9 @@ impl Worker {
         if now.hour() < hour || *last == Some(today) {
             return;
         }
-        let settings = self.settings.clone();
+        let (settings, outlook) = (self.settings.clone(), self.outlook.clone());
         match db::run_as(&self.pool, move |conn| {
-            digest::enqueue_daily(conn, &settings, now)
+            digest::enqueue_daily(conn, &settings, now, &*outlook)
         })
         .await
         {

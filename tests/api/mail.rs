@@ -389,7 +389,8 @@ async fn the_digest_is_queued_once_a_day_with_the_days_numbers(backend: Backend)
         let pool = app.pool.clone();
         async move {
             db::run_as(&pool, move |conn| {
-                email::digest::enqueue_daily(conn, &settings, at)
+                let outlook = case_triage::app::forecast::digest_outlook(&settings);
+                email::digest::enqueue_daily(conn, &settings, at, &outlook)
             })
             .await
         }
@@ -429,6 +430,16 @@ async fn the_digest_is_queued_once_a_day_with_the_days_numbers(backend: Backend)
         .body_text
         .contains("  Special Immigrant Visa in process: 2\n"));
     assert!(digest.body_text.contains("  SIV desk: 2\n"));
+    // Each queue's outlook, from the dashboard's forecast.
+    assert!(digest
+        .body_text
+        .contains("Where the backlog is heading, at the recent pace:"));
+    assert!(
+        digest.body_text.contains("  SIV desk: 2 open, about "),
+        "{}",
+        digest.body_text
+    );
+    assert!(digest.body_html.contains("Where the backlog is heading"));
     assert!(digest.body_text.contains("  Urgent protection desk: 1\n"));
     assert!(digest
         .body_text
