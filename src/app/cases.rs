@@ -19,7 +19,7 @@ use crate::email::{CaseFacts, Guidance, Mail, Outcome};
 
 /// Every queue with its open cases.
 pub async fn queues(app: &AppState) -> Result<Vec<(QueueRow, i64)>> {
-    Ok(db::run(&app.pool, db::queues::with_open_counts).await?)
+    Ok(db::run(&app.pool, |conn| db::queues::with_open_counts(conn)).await?)
 }
 
 /// One page of a queue (or of every queue the person may see, `queue: None`).

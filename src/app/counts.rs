@@ -22,6 +22,6 @@ pub fn check(conn: &mut DbConnection) -> Result<Checked, DbError> {
 }
 
 /// Replaces the maintained counts with a fresh count, in one transaction.
-pub fn rebuild(conn: &mut DbConnection) -> Result<Snapshot, DbError> {
+pub fn rebuild(conn: &mut db::Conn) -> Result<Snapshot, DbError> {
     db::counts::rebuild(conn)
 }

@@ -166,14 +166,14 @@ struct Person {
 /// Writes `count` made-up requests; `progress` is called after each transaction with the
 /// number written so far. The same `seed` gives the same people, categories and statuses.
 pub fn fill(
-    conn: &mut DbConnection,
+    conn: &mut db::Conn,
     count: u64,
     seed: u64,
     now: NaiveDateTime,
     mut progress: impl FnMut(u64),
 ) -> Result<Counts, DbError> {
     let (rules, default_queue) = db::requests::routing_table(conn)?;
-    if let DbConnection::Sqlite(c) = conn {
+    if let DbConnection::Sqlite(c) = &mut **conn {
         // Random ids land all over the indexes: a large page cache keeps them in memory.
         use diesel::connection::SimpleConnection;
         c.batch_execute("PRAGMA cache_size = -262144")?;

@@ -148,7 +148,7 @@ impl Intake {
             }
             cached.generation
         };
-        let setup = Arc::new(db::run(&self.pool, Setup::load).await?);
+        let setup = Arc::new(db::run(&self.pool, |conn| Setup::load(conn)).await?);
         let mut cached = self.setup.lock().unwrap_or_else(PoisonError::into_inner);
         if cached.generation == generation {
             cached.loaded = Some((Instant::now(), setup.clone()));

@@ -24,7 +24,7 @@ use std::sync::Arc;
 use chrono::NaiveDateTime;
 
 use crate::config::Settings;
-use crate::db::{self, DbConnection, DbError, Pool};
+use crate::db::{self, DbError, Pool};
 use crate::domain::staff::Permission;
 use crate::domain::Actor;
 use crate::email::Waker;
@@ -94,12 +94,12 @@ pub(crate) fn require(staff: &staff::Staff, p: Permission) -> Result<()> {
 
 /// Runs a settings change and writes its audit row (no case) in the same transaction.
 pub(crate) fn audited<T>(
-    conn: &mut DbConnection,
+    conn: &mut db::Conn,
     actor: &Actor,
     action: &'static str,
     detail: String,
     now: NaiveDateTime,
-    change: impl FnOnce(&mut DbConnection) -> Result<T, DbError>,
+    change: impl FnOnce(&mut db::Conn) -> Result<T, DbError>,
 ) -> Result<T, DbError> {
     db::write_transaction(conn, |conn| {
         let out = change(conn)?;

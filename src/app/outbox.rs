@@ -53,7 +53,7 @@ pub async fn retry(app: &AppState, staff: &Staff, which: Retry, now: NaiveDateTi
 /// were. The command line calls it on a connection of its own (a running server's worker
 /// finds them on its next round).
 pub fn requeue(
-    conn: &mut DbConnection,
+    conn: &mut db::Conn,
     actor: &Actor,
     which: Retry,
     now: NaiveDateTime,

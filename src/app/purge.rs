@@ -24,7 +24,7 @@ pub struct Purged {
 /// Anonymizes every request closed before `cutoff`; `None` when `trigger` is the daily job
 /// and it already ran today.
 pub fn run(
-    conn: &mut DbConnection,
+    conn: &mut db::Conn,
     data_dir: &Path,
     cutoff: NaiveDateTime,
     trigger: Trigger,
@@ -39,6 +39,6 @@ pub fn run(
         counts,
         files_removed,
         files_failed,
-        on_postgres: matches!(conn, DbConnection::Postgres(_)),
+        on_postgres: matches!(**conn, DbConnection::Postgres(_)),
     }))
 }

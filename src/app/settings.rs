@@ -85,14 +85,15 @@ pub async fn test_rules(
     facts: RoutingFacts,
 ) -> Result<RoutingDecision> {
     require(staff, Permission::ManageRules)?;
-    let (rules, default_queue) = db::run(&app.pool, db::requests::routing_table).await?;
+    let (rules, default_queue) =
+        db::run(&app.pool, |conn| db::requests::routing_table(conn)).await?;
     Ok(route(&rules, &facts, &default_queue))
 }
 
 /// The standard guidance saved so far (not every category need have some).
 pub async fn guidance(app: &AppState, staff: &Staff) -> Result<Vec<GuidanceRow>> {
     require(staff, Permission::ManageRules)?;
-    Ok(db::run(&app.pool, db::settings::guidance_rows).await?)
+    Ok(db::run(&app.pool, |conn| db::settings::guidance_rows(conn)).await?)
 }
 
 /// Saves the guidance and next steps sent with cases of `category`.
@@ -130,7 +131,7 @@ pub async fn save_guidance(
 /// Every queue with its settings.
 pub async fn queues(app: &AppState, staff: &Staff) -> Result<Vec<QueueRow>> {
     require(staff, Permission::ManageQueues)?;
-    Ok(db::run(&app.pool, db::queues::all).await?)
+    Ok(db::run(&app.pool, |conn| db::queues::all(conn)).await?)
 }
 
 /// A queue as an admin set it: checked name, addresses joined by commas.

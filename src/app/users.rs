@@ -51,7 +51,7 @@ pub async fn create(app: &AppState, staff: &Staff, new: NewUser, now: NaiveDateT
 /// The operator creates an account from the command line (`admin create`): no runtime
 /// there, so the password is checked, hashed and stored on this thread.
 pub fn create_from_cli(
-    conn: &mut DbConnection,
+    conn: &mut db::Conn,
     new: NewUser,
     password: &str,
     now: NaiveDateTime,
@@ -65,12 +65,7 @@ pub fn create_from_cli(
 }
 
 /// Stores the account `new` with its queues and its audit row, in one transaction.
-fn store(
-    conn: &mut DbConnection,
-    actor: &Actor,
-    new: NewUser,
-    now: NaiveDateTime,
-) -> Result<UserRow> {
+fn store(conn: &mut db::Conn, actor: &Actor, new: NewUser, now: NaiveDateTime) -> Result<UserRow> {
     db::write_transaction(conn, |conn| {
         let user = create_account(
             conn,

@@ -337,8 +337,9 @@ pub fn recount(conn: &mut DbConnection) -> Result<Snapshot, DbError> {
 
 /// Replaces the aggregates with a fresh count of every request, in one transaction (for a
 /// database changed behind the app's back, such as a restored backup of one table).
-pub fn rebuild(conn: &mut DbConnection) -> Result<Snapshot, DbError> {
+pub fn rebuild(conn: &mut super::Conn) -> Result<Snapshot, DbError> {
     super::write_transaction(conn, |conn| {
+        let conn = &mut **conn;
         let fresh = recount(conn)?;
         diesel::delete(case_counts::table).execute(conn)?;
         diesel::delete(case_hour_counts::table).execute(conn)?;

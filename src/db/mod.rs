@@ -44,6 +44,7 @@ use diesel::r2d2::{self, ManageConnection, R2D2Connection};
 use diesel::sqlite::SqliteConnection;
 use diesel::Connection;
 use secrecy::ExposeSecret;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::config::DatabaseUrl;
@@ -60,6 +61,27 @@ pub type DbBackend = <DbConnection as Connection>::Backend;
 
 pub type Pool = r2d2::Pool<Manager>;
 pub type PooledConnection = r2d2::PooledConnection<Manager>;
+
+/// A connection with what it shares with the other connections its `Manager` opened: on
+/// SQLite, the queue of writers (`write_transaction`). Everything else reads through it as
+/// the `DbConnection` it holds.
+pub struct Conn {
+    db: DbConnection,
+    writers: Arc<Mutex<()>>,
+}
+
+impl std::ops::Deref for Conn {
+    type Target = DbConnection;
+    fn deref(&self) -> &DbConnection {
+        &self.db
+    }
+}
+
+impl std::ops::DerefMut for Conn {
+    fn deref_mut(&mut self) -> &mut DbConnection {
+        &mut self.db
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
@@ -84,18 +106,30 @@ impl DbError {
     }
 }
 
-/// Opens connections for the pool, on the backend the URL names, never guessing.
+/// Opens connections for the pool, on the backend the URL names, never guessing. The
+/// connections of one manager queue for SQLite's write lock together.
 #[derive(Clone)]
 pub struct Manager {
     url: DatabaseUrl,
+    writers: Arc<Mutex<()>>,
 }
 
 impl Manager {
     pub fn new(url: DatabaseUrl) -> Self {
-        Manager { url }
+        Manager {
+            url,
+            writers: Arc::default(),
+        }
     }
 
-    pub fn connect(&self) -> Result<DbConnection, diesel::ConnectionError> {
+    pub fn connect(&self) -> Result<Conn, diesel::ConnectionError> {
+        Ok(Conn {
+            db: self.open()?,
+            writers: Arc::clone(&self.writers),
+        })
+    }
+
+    fn open(&self) -> Result<DbConnection, diesel::ConnectionError> {
         match &self.url {
             DatabaseUrl::Sqlite(path) => {
                 let path = path.to_string_lossy();
@@ -128,19 +162,19 @@ impl Manager {
 }
 
 impl ManageConnection for Manager {
-    type Connection = DbConnection;
+    type Connection = Conn;
     type Error = r2d2::Error;
 
-    fn connect(&self) -> Result<DbConnection, r2d2::Error> {
+    fn connect(&self) -> Result<Conn, r2d2::Error> {
         Manager::connect(self).map_err(r2d2::Error::ConnectionError)
     }
 
-    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), r2d2::Error> {
-        conn.ping().map_err(r2d2::Error::QueryError)
+    fn is_valid(&self, conn: &mut Conn) -> Result<(), r2d2::Error> {
+        conn.db.ping().map_err(r2d2::Error::QueryError)
     }
 
-    fn has_broken(&self, conn: &mut DbConnection) -> bool {
-        conn.is_broken()
+    fn has_broken(&self, conn: &mut Conn) -> bool {
+        conn.db.is_broken()
     }
 }
 
@@ -159,7 +193,7 @@ pub fn build_pool(url: &DatabaseUrl, size: u32, timeout: Duration) -> Pool {
 /// The closure may fail with any error a `DbError` converts into.
 pub async fn run<T, F>(pool: &Pool, f: F) -> Result<T, DbError>
 where
-    F: FnOnce(&mut DbConnection) -> Result<T, DbError> + Send + 'static,
+    F: FnOnce(&mut Conn) -> Result<T, DbError> + Send + 'static,
     T: Send + 'static,
 {
     run_as(pool, f).await
@@ -168,7 +202,7 @@ where
 /// `run` for work whose error type is wider than `DbError` (an intake that also queues mail).
 pub async fn run_as<T, E, F>(pool: &Pool, f: F) -> Result<T, E>
 where
-    F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
+    F: FnOnce(&mut Conn) -> Result<T, E> + Send + 'static,
     T: Send + 'static,
     E: From<DbError> + Send + 'static,
 {
@@ -202,43 +236,56 @@ pub fn parse_column<T: std::str::FromStr>(column: &str, value: &str) -> Result<T
 /// taking the write lock up front: a deferred transaction that reads first and then writes
 /// fails at once with SQLITE_BUSY when another writer committed in between, where an
 /// immediate one waits its turn (busy timeout). PostgreSQL needs nothing special.
-pub fn write_transaction<T, E, F>(conn: &mut DbConnection, f: F) -> Result<T, E>
+pub fn write_transaction<T, E, F>(conn: &mut Conn, f: F) -> Result<T, E>
 where
-    F: FnOnce(&mut DbConnection) -> Result<T, E>,
+    F: FnOnce(&mut Conn) -> Result<T, E>,
     E: From<diesel::result::Error>,
 {
     use diesel::connection::{AnsiTransactionManager, TransactionManager};
-    if !matches!(conn, DbConnection::Sqlite(_)) {
-        return conn.transaction(f);
-    }
-    fn sqlite(conn: &mut DbConnection) -> &mut SqliteConnection {
-        match conn {
-            DbConnection::Sqlite(c) => c,
-            DbConnection::Postgres(_) => unreachable!("checked by the caller"),
+    type Manager = <DbConnection as Connection>::TransactionManager;
+    let immediate = match &mut conn.db {
+        DbConnection::Sqlite(sqlite) => {
+            AnsiTransactionManager::transaction_manager_status_mut(sqlite)
+                .transaction_depth()?
+                .is_none()
         }
+        DbConnection::Postgres(_) => false,
+    };
+    if !immediate {
+        // PostgreSQL, or a savepoint inside a transaction SQLite already holds the lock for.
+        Manager::begin_transaction(&mut conn.db)?;
+        return finish(conn, f);
     }
-    // Inside a transaction already: a savepoint, under the lock the outer one holds.
-    let depth =
-        AnsiTransactionManager::transaction_manager_status_mut(sqlite(conn)).transaction_depth()?;
-    if depth.is_some() {
-        return conn.transaction(f);
-    }
-    // SQLite has one writer. Writers of this process queue here, in order, instead of in
+    // SQLite has one writer. The writers of one pool queue here, in order, instead of in
     // SQLite's busy handler, which sleeps in growing steps and turns a burst of intakes
-    // into second-long tails. Other processes on the same file still meet the busy timeout.
-    static SQLITE_WRITER: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    let _writer = SQLITE_WRITER
+    // into second-long tails. Other pools and processes on the same file still meet the
+    // busy timeout.
+    let writers = Arc::clone(&conn.writers);
+    let _turn = writers
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    AnsiTransactionManager::begin_transaction_sql(sqlite(conn), "BEGIN IMMEDIATE")?;
+    if let DbConnection::Sqlite(sqlite) = &mut conn.db {
+        AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?;
+    }
+    finish(conn, f)
+}
+
+/// Runs `f` in the transaction just begun, then commits it, or rolls it back on an error.
+fn finish<T, E, F>(conn: &mut Conn, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut Conn) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    use diesel::connection::TransactionManager;
+    type Manager = <DbConnection as Connection>::TransactionManager;
     match f(conn) {
         Ok(value) => {
-            AnsiTransactionManager::commit_transaction(sqlite(conn))?;
+            Manager::commit_transaction(&mut conn.db)?;
             Ok(value)
         }
-        Err(e) => {
-            let _ = AnsiTransactionManager::rollback_transaction(sqlite(conn));
-            Err(e)
-        }
+        Err(e) => match Manager::rollback_transaction(&mut conn.db) {
+            Ok(()) | Err(diesel::result::Error::BrokenTransactionManager) => Err(e),
+            Err(rollback) => Err(rollback.into()),
+        },
     }
 }

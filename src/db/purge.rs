@@ -8,7 +8,7 @@ use super::outbox::OutboxStatus;
 use super::schema::{
     audit_events, case_notes, case_requests, dedup_keys, outbox, request_personal_data,
 };
-use super::{write_transaction, DbConnection, DbError};
+use super::{write_transaction, Conn, DbConnection, DbError};
 use crate::domain::Actor;
 
 /// What replaces a name, a note or a mail recipient.
@@ -49,12 +49,13 @@ impl Trigger {
 /// Anonymizes every request closed before `cutoff` and not purged yet. `None` when the
 /// daily job already ran today (on this or another instance).
 pub fn run(
-    conn: &mut DbConnection,
+    conn: &mut Conn,
     cutoff: NaiveDateTime,
     trigger: Trigger,
     now: NaiveDateTime,
 ) -> Result<Option<PurgeCounts>, DbError> {
     write_transaction(conn, |conn| {
+        let conn = &mut **conn;
         if matches!(conn, DbConnection::Postgres(_)) {
             // Held to the end of the transaction; SQLite's BEGIN IMMEDIATE already
             // makes this transaction the only writer.

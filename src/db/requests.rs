@@ -201,8 +201,9 @@ pub fn find_by_receipt(
 
 /// Takes the plain status-check code for the confirmation page: returns it and erases it,
 /// so it is shown once.
-pub fn take_status_code(conn: &mut DbConnection, id: &str) -> Result<Option<String>, DbError> {
+pub fn take_status_code(conn: &mut super::Conn, id: &str) -> Result<Option<String>, DbError> {
     crate::db::write_transaction(conn, |conn| {
+        let conn = &mut **conn;
         let plain: Option<Option<String>> = status_codes::table
             .find(id)
             .select(status_codes::code_plain)

@@ -296,8 +296,9 @@ pub fn use_totp_step(conn: &mut DbConnection, id: &str, step: i64) -> Result<boo
 }
 
 /// Uses up one recovery code; false when it is not one of the unused ones.
-pub fn use_recovery_code(conn: &mut DbConnection, id: &str, hash: &str) -> Result<bool, DbError> {
+pub fn use_recovery_code(conn: &mut super::Conn, id: &str, hash: &str) -> Result<bool, DbError> {
     super::write_transaction(conn, |conn| {
+        let conn = &mut **conn;
         let Some(user) = find(conn, id)? else {
             return Ok(false);
         };

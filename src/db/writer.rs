@@ -20,7 +20,7 @@ use tokio::sync::oneshot;
 
 use super::duplicates::{FiledSince, Recent, RecentlyFiled, Recheck};
 use super::requests::RequestRows;
-use super::{write_transaction, DbConnection, DbError, Pool};
+use super::{write_transaction, Conn, DbConnection, DbError, Pool};
 
 /// The most intakes committed together; a larger group waits for the next commit.
 const MAX_GROUP: usize = 256;
@@ -81,7 +81,7 @@ impl Writer {
     /// once for all its works (`RequestRows::filed_since`).
     pub async fn run<T, E, F>(&self, recheck: Option<Recheck>, work: F) -> Result<T, E>
     where
-        F: FnMut(&mut DbConnection, &mut RequestRows) -> Result<T, E> + Send + 'static,
+        F: FnMut(&mut Conn, &mut RequestRows) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
         E: From<DbError> + Send + 'static,
     {
@@ -113,7 +113,7 @@ impl Writer {
 /// One caller's work, waiting for its turn.
 trait Job: Send {
     /// Runs the work inside a transaction; whether it succeeded.
-    fn run(&mut self, conn: &mut DbConnection, rows: &mut RequestRows) -> bool;
+    fn run(&mut self, conn: &mut Conn, rows: &mut RequestRows) -> bool;
     /// The search among lately filed keys the work will make, if any.
     fn recheck(&self) -> Option<&Recheck>;
     /// Answers the caller: the work's own result if it was committed, else `failed`.
@@ -130,11 +130,11 @@ struct Pending<F, T, E> {
 
 impl<F, T, E> Job for Pending<F, T, E>
 where
-    F: FnMut(&mut DbConnection, &mut RequestRows) -> Result<T, E> + Send,
+    F: FnMut(&mut Conn, &mut RequestRows) -> Result<T, E> + Send,
     T: Send + 'static,
     E: From<DbError> + Send + 'static,
 {
-    fn run(&mut self, conn: &mut DbConnection, rows: &mut RequestRows) -> bool {
+    fn run(&mut self, conn: &mut Conn, rows: &mut RequestRows) -> bool {
         let result = (self.work)(conn, rows);
         let ok = result.is_ok();
         self.result = Some(result);
@@ -199,7 +199,7 @@ impl Committer {
     }
 
     /// Commits `group` and answers its callers; when it fails, commits its work one by one.
-    fn commit_and_answer(&mut self, conn: &mut DbConnection, mut group: Vec<Box<dyn Job>>) {
+    fn commit_and_answer(&mut self, conn: &mut Conn, mut group: Vec<Box<dyn Job>>) {
         let size = group.len();
         match self.commit(conn, &mut group) {
             Ok(()) => {
@@ -230,12 +230,7 @@ impl Committer {
     /// Answers work that failed alone with its own error (or the commit's). A unique key
     /// the rows broke is a collision of random identifiers (a reference: about one in
     /// 10^12), so the work runs again and draws new ones, a few times.
-    fn commit_alone(
-        &mut self,
-        conn: &mut DbConnection,
-        mut job: Box<dyn Job>,
-        mut failure: Failure,
-    ) {
+    fn commit_alone(&mut self, conn: &mut Conn, mut job: Box<dyn Job>, mut failure: Failure) {
         for _ in 0..4 {
             let Failure::Commit(DbError::Query(diesel::result::Error::DatabaseError(
                 diesel::result::DatabaseErrorKind::UniqueViolation,
@@ -254,12 +249,8 @@ impl Committer {
 
     /// Runs `group` in one transaction, writes the rows it gathered and commits; on
     /// PostgreSQL it then remembers the keys the group filed.
-    fn commit(
-        &mut self,
-        conn: &mut DbConnection,
-        group: &mut [Box<dyn Job>],
-    ) -> Result<(), Failure> {
-        let remember = matches!(conn, DbConnection::Postgres(_));
+    fn commit(&mut self, conn: &mut Conn, group: &mut [Box<dyn Job>]) -> Result<(), Failure> {
+        let remember = matches!(**conn, DbConnection::Postgres(_));
         let recent = &self.filed;
         let (keys, stored) = write_transaction(conn, |conn| {
             let searches: Vec<&Recheck> = group.iter().filter_map(|job| job.recheck()).collect();

@@ -109,7 +109,7 @@ fn assert_dashboard_matches_rows(
 crate::on_both_backends! {
     async fn maintained_counts_match_a_recount_after_every_kind_of_write(app: TestApp) {
         let now = chrono::Utc::now().naive_utc();
-        app.db(move |conn| {
+        app.db_conn(move |conn| {
             case_triage::app::demo::fill(conn, 3_000, 11, now, |_| {})?;
             Ok(())
         })
@@ -174,7 +174,7 @@ crate::on_both_backends! {
         assert_counts_match(&app, "a confirmed duplicate").await;
 
         // Retention anonymizes closed requests; the counts keep them.
-        app.db(move |conn| {
+        app.db_conn(move |conn| {
             db::purge::run(conn, now + Duration::days(1), db::purge::Trigger::Cli, now)?;
             Ok(())
         })
@@ -214,7 +214,7 @@ crate::on_both_backends! {
 
         // Rebuilding from the rows changes nothing.
         let before = app.db(counts::maintained).await;
-        let rebuilt = app.db(counts::rebuild).await;
+        let rebuilt = app.db_conn(counts::rebuild).await;
         assert_eq!(rebuilt, before);
         assert_eq!(app.db(counts::maintained).await, before);
     }

@@ -28,7 +28,7 @@ crate::on_both_backends! {
                 let mut conn = pool.get().unwrap();
                 let rows: Vec<(String, bool, Option<chrono::NaiveDateTime>)> = case_requests::table
                     .select((case_requests::status, case_requests::is_open, case_requests::closed_at))
-                    .load(&mut *conn)
+                    .load(&mut **conn)
                     .unwrap();
                 let open = rows.iter().filter(|r| r.1).count();
                 let inconsistent = rows
@@ -40,7 +40,7 @@ crate::on_both_backends! {
                     .count();
                 let names: Vec<String> = request_personal_data::table
                     .select(request_personal_data::applicant_full_name)
-                    .load(&mut *conn)
+                    .load(&mut **conn)
                     .unwrap();
                 let arabic = names
                     .iter()
@@ -50,7 +50,7 @@ crate::on_both_backends! {
                     .group_by(dedup_keys::key)
                     .having(diesel::dsl::count_star().gt(1))
                     .select(dedup_keys::key)
-                    .load::<String>(&mut *conn)
+                    .load::<String>(&mut **conn)
                     .unwrap()
                     .len() as i64;
                 (open, inconsistent, names.len(), arabic, shared)
@@ -86,7 +86,7 @@ crate::on_both_backends! {
                     request_personal_data::applicant_date_of_birth,
                     request_personal_data::applicant_phone,
                 ))
-                .first::<(String, Option<chrono::NaiveDate>, Option<String>)>(&mut *conn)
+                .first::<(String, Option<chrono::NaiveDate>, Option<String>)>(&mut **conn)
                 .unwrap()
         })
         .await

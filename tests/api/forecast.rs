@@ -90,7 +90,7 @@ pub async fn fill(app: &TestApp, today: NaiveDate) -> Vec<String> {
     for row in &rows.requests {
         rows.tally.add(row, 1);
     }
-    app.db(move |conn| {
+    app.db_conn(move |conn| {
         db::write_transaction(conn, |conn| rows.write(conn).map(|_| ()))?;
         Ok(())
     })

@@ -229,6 +229,17 @@ impl TestApp {
         &self,
         f: impl FnOnce(&mut DbConnection) -> Result<T, db::DbError> + Send + 'static,
     ) -> T {
+        db::run(&self.pool, move |conn| f(conn))
+            .await
+            .expect("database query")
+    }
+
+    /// `db` for work that opens its own transactions (`db::write_transaction`), which needs
+    /// the pooled connection itself.
+    pub async fn db_conn<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut db::Conn) -> Result<T, db::DbError> + Send + 'static,
+    ) -> T {
         db::run(&self.pool, f).await.expect("database query")
     }
 

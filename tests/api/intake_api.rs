@@ -486,3 +486,38 @@ async fn api_addresses_and_methods_that_do_not_exist_answer_in_the_api_error_for
         assert_eq!(err["error"], "method_not_allowed", "{method} {path}");
     }
 }
+
+/// Each application queues its own SQLite writers: one app in the middle of a write holds
+/// up no other app in the same process (two apps in one test binary share nothing).
+#[actix_web::test]
+async fn an_application_is_not_held_up_by_another_applications_writer() {
+    use crate::helpers::{spawn_app, Backend};
+    let a = spawn_app(Backend::Sqlite)
+        .await
+        .expect("SQLite is always there");
+    let b = spawn_app(Backend::Sqlite)
+        .await
+        .expect("SQLite is always there");
+    let (held, is_held) = tokio::sync::oneshot::channel();
+    let (release, released) = std::sync::mpsc::channel::<()>();
+    let pool = a.pool.clone();
+    let holder = actix_web::rt::task::spawn_blocking(move || {
+        let mut conn = pool.get().unwrap();
+        db::write_transaction(&mut conn, |_| {
+            held.send(()).unwrap();
+            released.recv().ok();
+            Ok::<_, db::DbError>(())
+        })
+    });
+    is_held.await.unwrap();
+    let answer = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        b.post_json("/api/v1/requests", &valid_request()),
+    )
+    .await;
+    release.send(()).unwrap();
+    holder.await.unwrap().unwrap();
+    let resp = answer.expect("the other app took the request while the first one was writing");
+    assert_eq!(resp.status(), 201);
+    assert_eq!(b.request_count().await, 1);
+}
