@@ -6,11 +6,13 @@
 use chrono::{Duration, NaiveDate, NaiveDateTime};
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::{Error, Result};
 use crate::config::Settings;
 use crate::db::forecast::{Closures, Day, OpenDay};
 use crate::db::{self, DbConnection, DbError, Pool};
 use crate::domain::forecast::{self as f, Backtest, BreachForecast, Projection, Trend};
-use crate::domain::{Actor, Priority};
+use crate::domain::staff::Permission;
+use crate::domain::{Actor, Priority, TokenScope};
 use crate::email::QueueOutlook;
 
 /// Whole days of history shown and smoothed (today, still under way, is not among them).
@@ -111,6 +113,29 @@ pub async fn dashboard_forecast(
         settings.sla_hours,
     );
     db::run(pool, move |conn| load(conn, now, alpha, target_days, sla)).await
+}
+
+/// Who reads the forecast through the reporting API.
+pub enum Reporter {
+    /// A logged-in staff member (the session of the admin pages).
+    Staff(super::staff::Staff),
+    /// A partner's API token, with what it was issued for.
+    Token(TokenScope),
+}
+
+/// The dashboard's forecast for a report: for a staff member whose role sees the dashboard,
+/// or a token issued with the reporting scope; anyone else is `Forbidden`.
+pub async fn report(
+    app: &super::AppState,
+    reader: &Reporter,
+    now: NaiveDateTime,
+) -> Result<Forecast> {
+    match reader {
+        Reporter::Staff(staff) => super::require(staff, Permission::ViewDashboard)?,
+        Reporter::Token(TokenScope::Reporting) => {}
+        Reporter::Token(TokenScope::Requests) => return Err(Error::Forbidden),
+    }
+    Ok(dashboard_forecast(&app.pool, &app.settings, now).await?)
 }
 
 /// `dashboard_forecast` on a connection.

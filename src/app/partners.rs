@@ -10,6 +10,7 @@ use super::{audited, require, AppState, Error, Result};
 use crate::db;
 use crate::db::models::{ApiTokenRow, PartnerRow};
 use crate::domain::staff::Permission;
+use crate::domain::TokenScope;
 
 /// Every partner, and every token issued to any of them.
 pub async fn list(app: &AppState, staff: &Staff) -> Result<(Vec<PartnerRow>, Vec<ApiTokenRow>)> {
@@ -112,15 +113,18 @@ fn new_secret(prefix: &str) -> String {
 pub struct Issued {
     pub partner: String,
     pub name: String,
+    pub scope: TokenScope,
     pub token: String,
 }
 
-/// Issues partner `partner_id` a token named `name`; the token is in the answer only.
+/// Issues partner `partner_id` a token named `name` for `scope`; the token is in the
+/// answer only.
 pub async fn issue_token(
     app: &AppState,
     staff: &Staff,
     partner_id: String,
     name: String,
+    scope: TokenScope,
     now: NaiveDateTime,
 ) -> Result<Issued> {
     require(staff, Permission::ManagePartners)?;
@@ -138,17 +142,22 @@ pub async fn issue_token(
         created_at: now,
         last_used_at: None,
         revoked_at: None,
+        scope,
     };
     let actor = staff.actor();
     db::run_as(&app.pool, move |conn| {
         let partner = db::partners::find(conn, &row.partner_id)?.ok_or(Error::NotFound)?;
-        let detail = format!("token {} issued to partner {}", row.id, row.partner_id);
+        let detail = format!(
+            "token {} issued to partner {} (scope {})",
+            row.id, row.partner_id, row.scope
+        );
         audited(conn, &actor, "api_token_issued", detail, now, |conn| {
             db::partners::insert_token(conn, &row)
         })?;
         Ok(Issued {
             partner: partner.name,
             name: row.name,
+            scope: row.scope,
             token,
         })
     })

@@ -9,14 +9,14 @@ use super::{AppState, Result};
 use crate::db::duplicates::CandidateView;
 use crate::db::models::{CaseRequestRow, GuidanceRow, PartnerRow};
 use crate::db::{self, DbError};
-use crate::domain::{CaseReference, Category, Status};
+use crate::domain::{CaseReference, Category, Status, TokenScope};
 
 /// The partner holding the API token whose SHA-256 is `token_hash`, if it is valid now.
 pub async fn partner_by_token(
     app: &AppState,
     token_hash: String,
     now: NaiveDateTime,
-) -> Result<Option<PartnerRow>> {
+) -> Result<Option<(PartnerRow, TokenScope)>> {
     Ok(db::run(&app.pool, move |conn| {
         db::partners::authenticate(conn, &token_hash, now)
     })

@@ -9,7 +9,7 @@ use super::schema::{
 };
 use super::DbError;
 use crate::domain::staff::Role;
-use crate::domain::vocab::Programs;
+use crate::domain::vocab::{Programs, TokenScope};
 use crate::domain::{
     Actor, Category, Language, Location, Priority, QueueSlug, ReferralProgram, RoutingRule,
     SivStatus, Source, Status, SubmitterKind, UsTie,
@@ -93,6 +93,7 @@ pub struct ApiTokenRow {
     pub created_at: NaiveDateTime,
     pub last_used_at: Option<NaiveDateTime>,
     pub revoked_at: Option<NaiveDateTime>,
+    pub scope: TokenScope,
 }
 
 /// The personal data of one request; read only where a role needs it, and audited.

@@ -6,6 +6,7 @@ use diesel::prelude::*;
 use super::models::{ApiTokenRow, PartnerRow};
 use super::schema::{api_tokens, case_requests, partners};
 use super::{DbConnection, DbError};
+use crate::domain::TokenScope;
 
 pub fn list(conn: &mut DbConnection) -> Result<Vec<PartnerRow>, DbError> {
     Ok(partners::table
@@ -84,21 +85,21 @@ pub fn authenticate(
     conn: &mut DbConnection,
     token_hash: &str,
     now: NaiveDateTime,
-) -> Result<Option<PartnerRow>, DbError> {
-    let found: Option<(String, PartnerRow)> = api_tokens::table
+) -> Result<Option<(PartnerRow, TokenScope)>, DbError> {
+    let found: Option<(String, TokenScope, PartnerRow)> = api_tokens::table
         .inner_join(partners::table)
         .filter(api_tokens::token_hash.eq(token_hash))
         .filter(api_tokens::revoked_at.is_null())
-        .select((api_tokens::id, PartnerRow::as_select()))
+        .select((api_tokens::id, api_tokens::scope, PartnerRow::as_select()))
         .first(conn)
         .optional()?;
-    let Some((token_id, partner)) = found else {
+    let Some((token_id, scope, partner)) = found else {
         return Ok(None);
     };
     diesel::update(api_tokens::table.find(&token_id))
         .set(api_tokens::last_used_at.eq(Some(now)))
         .execute(conn)?;
-    Ok(Some(partner))
+    Ok(Some((partner, scope)))
 }
 
 /// Requests the partner submitted since `since`.

@@ -16,7 +16,7 @@ use crate::domain::actor::Actor;
 use crate::domain::staff::Role;
 use crate::domain::vocab::{
     Category, DuplicateStatus, Language, Location, OutboxKind, Priority, Programs, ReferralProgram,
-    SivStatus, Source, Status, SubmitterKind, UsTie,
+    SivStatus, Source, Status, SubmitterKind, TokenScope, UsTie,
 };
 
 type MultiBackend = <DbConnection as diesel::Connection>::Backend;
@@ -101,6 +101,7 @@ text_column!(
     DuplicateStatus => DuplicateStatusText,
     OutboxStatus => OutboxStatusText,
     Role => RoleText,
+    TokenScope => TokenScopeText,
 );
 
 impl Stored for Actor {

@@ -24,5 +24,5 @@ pub use reference::CaseReference;
 pub use routing::{route, QueueSlug, RoutingDecision, RoutingFacts, RoutingRule};
 pub use vocab::{
     Category, Language, Location, Priority, ReferralProgram, SivStatus, Source, Status,
-    SubmitterKind, UsTie,
+    SubmitterKind, TokenScope, UsTie,
 };

@@ -250,6 +250,27 @@ impl OutboxKind {
 }
 
 text_enum! {
+    /// What an API token may do. A token is issued for one purpose only, so that a reporting
+    /// tool that holds one can neither submit requests nor read them.
+    pub enum TokenScope {
+        /// Submit requests and read back the ones its partner submitted.
+        Requests => "requests",
+        /// Read the reporting statistics (the forecast), which carry no personal data.
+        Reporting => "reporting",
+    }
+}
+
+impl TokenScope {
+    /// What the partners page says the scope allows.
+    pub fn label(self) -> &'static str {
+        match self {
+            TokenScope::Requests => "submit and read its requests",
+            TokenScope::Reporting => "reporting statistics only",
+        }
+    }
+}
+
+text_enum! {
     /// What staff decided about a possible duplicate.
     pub enum DuplicateStatus {
         /// Intake flagged it; nobody has looked yet.

@@ -11,25 +11,44 @@ use super::errors::{ApiError, ErrorBody};
 use super::json::{parse_json, read_json_body};
 use super::{AppState, API_BODY_LIMIT, BATCH_BODY_LIMIT};
 use crate::db::models::{CaseRequestRow, PartnerRow};
-use crate::domain::{Actor, CaseReference, FieldError, IntakeInput, NewCaseRequest, Source};
+use crate::domain::{
+    Actor, CaseReference, FieldError, IntakeInput, NewCaseRequest, Source, TokenScope,
+};
 
 /// Most requests one batch may hold.
 pub const BATCH_MAX_ROWS: usize = 500;
 
 /// The partner whose token came with the call, or `None` for anonymous use where the
 /// deployment allows it. A token that is sent must be valid, even where anonymous use is
-/// allowed: a partner whose token was revoked learns so instead of going anonymous.
+/// allowed: a partner whose token was revoked learns so instead of going anonymous. A
+/// reporting token reads the statistics only.
 async fn caller(state: &AppState, req: &HttpRequest) -> Result<Option<PartnerRow>, ApiError> {
-    let Some(value) = req.headers().get(header::AUTHORIZATION) else {
+    if !req.headers().contains_key(header::AUTHORIZATION) {
         return if state.settings.api_anonymous {
             Ok(None)
         } else {
             Err(ApiError::Unauthorized)
         };
-    };
-    let token = value
-        .to_str()
-        .ok()
+    }
+    match token_of(state, req).await? {
+        (partner, TokenScope::Requests) => Ok(Some(partner)),
+        (_, TokenScope::Reporting) => Err(ApiError::Forbidden(
+            "this token reads the statistics only; requests are submitted and read with a \
+             token issued to submit and read requests",
+        )),
+    }
+}
+
+/// The partner and scope of the bearer token sent; `Unauthorized` when there is none or it
+/// is not a valid one.
+pub(super) async fn token_of(
+    state: &AppState,
+    req: &HttpRequest,
+) -> Result<(PartnerRow, TokenScope), ApiError> {
+    let token = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split_once(' '))
         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
         .map(|(_, token)| token.trim())
@@ -37,8 +56,8 @@ async fn caller(state: &AppState, req: &HttpRequest) -> Result<Option<PartnerRow
         .ok_or(ApiError::Unauthorized)?;
     let hash = sha256_hex(token);
     let now = Utc::now().naive_utc();
-    let partner = crate::app::requests::partner_by_token(state, hash, now).await?;
-    partner.map(Some).ok_or(ApiError::Unauthorized)
+    let found = crate::app::requests::partner_by_token(state, hash, now).await?;
+    found.ok_or(ApiError::Unauthorized)
 }
 
 /// The audit actor of a submission: the partner with a token, the anonymous API without.
@@ -101,7 +120,8 @@ pub struct RequestSummary {
     pub updated_at: String,
 }
 
-fn rfc3339(t: NaiveDateTime) -> String {
+/// A stored UTC time as the API writes times: RFC 3339 with milliseconds.
+pub(super) fn rfc3339(t: NaiveDateTime) -> String {
     DateTime::<Utc>::from_naive_utc_and_offset(t, Utc)
         .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }

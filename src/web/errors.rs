@@ -29,6 +29,9 @@ pub enum ApiError {
     MethodNotAllowed(&'static str),
     #[error("a valid API token is required: send Authorization: Bearer <token>")]
     Unauthorized,
+    /// A valid caller that may not do this; the sentence says why and what to do.
+    #[error("{0}")]
+    Forbidden(&'static str),
     #[error("the partner's daily quota of {quota} requests is used up; it resets at midnight UTC, in {retry_after} seconds")]
     QuotaExceeded { quota: i32, retry_after: u64 },
     #[error("too many requests from your address; try again in {0} seconds")]
@@ -43,7 +46,7 @@ pub enum ApiError {
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct ErrorBody {
     /// `malformed_json`, `invalid_fields`, `body_too_large`, `unsupported_media_type`,
-    /// `not_found`, `method_not_allowed`, `unauthorized`, `quota_exceeded`,
+    /// `not_found`, `method_not_allowed`, `unauthorized`, `forbidden`, `quota_exceeded`,
     /// `rate_limited`, `unavailable` or `internal_error`.
     #[schema(example = "invalid_fields")]
     pub error: &'static str,
@@ -63,6 +66,7 @@ impl ApiError {
             ApiError::NotFound => "not_found",
             ApiError::MethodNotAllowed(_) => "method_not_allowed",
             ApiError::Unauthorized => "unauthorized",
+            ApiError::Forbidden(_) => "forbidden",
             ApiError::QuotaExceeded { .. } => "quota_exceeded",
             ApiError::RateLimited(_) => "rate_limited",
             ApiError::Unavailable(_) => "unavailable",
@@ -110,6 +114,7 @@ impl ResponseError for ApiError {
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::QuotaExceeded { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -176,6 +181,11 @@ pub mod responses {
         )]
         Unauthorized(ErrorBody),
         #[response(
+            status = 403,
+            description = "A reporting token, which reads the statistics only (`forbidden`)"
+        )]
+        Forbidden(ErrorBody),
+        #[response(
             status = 415,
             description = "Content-Type is not application/json (`unsupported_media_type`)"
         )]
@@ -191,6 +201,11 @@ pub mod responses {
             headers(("WWW-Authenticate" = String, description = "Bearer"))
         )]
         Unauthorized(ErrorBody),
+        #[response(
+            status = 403,
+            description = "A reporting token, which reads the statistics only (`forbidden`)"
+        )]
+        Forbidden(ErrorBody),
         #[response(
             status = 404,
             description = "No such request, or not one this partner submitted: both answer alike (`not_found`)"

@@ -12,6 +12,7 @@ pub mod limits;
 pub mod middleware;
 pub mod openapi;
 pub mod pages;
+pub mod stats;
 pub mod status;
 
 use actix_web::middleware::from_fn;
@@ -66,7 +67,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .service(
                 api_resource("/requests/{reference}/duplicates", "GET")
                     .route(web::get().to(api::get_duplicates)),
-            ),
+            )
+            .service(api_resource("/stats/forecast", "GET").route(web::get().to(stats::forecast))),
     )
     .service(
         api_resource("/api/openapi.json", "GET, HEAD").route(get_or_head().to(openapi::document)),

@@ -4,20 +4,21 @@
 use actix_web::HttpResponse;
 use utoipa::OpenApi;
 
-use super::{api, errors, health};
+use super::{api, errors, health, stats};
 use crate::domain::intake;
 
 #[derive(OpenApi)]
 #[openapi(
     info(
         title = "case-triage partner API",
-        description = "Send a resettlement request once; the server classifies and routes it. Partners authenticate with `Authorization: Bearer <token>`. Submitting may be anonymous where the deployment allows it (`API_ANONYMOUS=true`, the default); reading a request or its duplicates always needs a token, and a partner reads only the requests it submitted. Every error has the body `{\"error\", \"message\", \"errors\": [{\"field\", \"message\"}]}`."
+        description = "Send a resettlement request once; the server classifies and routes it. Partners authenticate with `Authorization: Bearer <token>`. Submitting may be anonymous where the deployment allows it (`API_ANONYMOUS=true`, the default); reading a request or its duplicates always needs a token, and a partner reads only the requests it submitted. The forecast statistics (`/api/v1/stats/forecast`, no personal data) need a token issued with the reporting scope, or a staff session whose role sees the dashboard; a token does one of the two, never both. Every error has the body `{\"error\", \"message\", \"errors\": [{\"field\", \"message\"}]}`."
     ),
     paths(
         api::create_request,
         api::create_batch,
         api::get_request,
         api::get_duplicates,
+        stats::forecast,
         health::healthz,
         health::readyz
     ),
@@ -29,6 +30,7 @@ use crate::domain::intake;
         api::DuplicateCandidates,
         api::BatchResponse,
         api::BatchResult,
+        stats::ForecastReport,
         health::HealthBody
     )),
     modifiers(&BearerToken)
@@ -48,7 +50,7 @@ impl utoipa::Modify for BearerToken {
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
                     .description(Some(
-                        "A partner's API token. Required for every read; optional for submitting where the deployment allows anonymous submission (API_ANONYMOUS=true, the default). A token that is sent must be valid.",
+                        "A partner's API token, issued on /admin/partners either to submit and read requests or for reporting (the statistics only). Required for every read; optional for submitting where the deployment allows anonymous submission (API_ANONYMOUS=true, the default). A token that is sent must be valid.",
                     ))
                     .build(),
             ),

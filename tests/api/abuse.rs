@@ -269,6 +269,7 @@ on_both_backends! {
             "/api/v1/requests",
             "/api/v1/requests/{reference}",
             "/api/v1/requests/{reference}/duplicates",
+            "/api/v1/stats/forecast",
             "/healthz",
             "/readyz",
         ] {
@@ -280,10 +281,11 @@ on_both_backends! {
         }
         // Every status an /api/v1 operation can answer is declared, with its headers.
         for (path, method, statuses) in [
-            ("/api/v1/requests", "post", &["201", "400", "401", "413", "415", "422", "429", "500", "503"][..]),
-            ("/api/v1/requests:batch", "post", &["200", "400", "401", "413", "415", "422", "429", "500", "503"]),
-            ("/api/v1/requests/{reference}", "get", &["200", "401", "404", "429", "500", "503"]),
-            ("/api/v1/requests/{reference}/duplicates", "get", &["200", "401", "404", "429", "500", "503"]),
+            ("/api/v1/requests", "post", &["201", "400", "401", "403", "413", "415", "422", "429", "500", "503"][..]),
+            ("/api/v1/requests:batch", "post", &["200", "400", "401", "403", "413", "415", "422", "429", "500", "503"]),
+            ("/api/v1/requests/{reference}", "get", &["200", "401", "403", "404", "429", "500", "503"]),
+            ("/api/v1/requests/{reference}/duplicates", "get", &["200", "401", "403", "404", "429", "500", "503"]),
+            ("/api/v1/stats/forecast", "get", &["200", "401", "403", "429", "500", "503"]),
         ] {
             let responses = doc["paths"][path][method]["responses"].as_object().unwrap();
             let mut declared: Vec<&str> = responses.keys().map(String::as_str).collect();
@@ -306,7 +308,7 @@ on_both_backends! {
         assert!(batch["description"].as_str().unwrap().contains("no row is valid"));
         assert_eq!(doc["paths"]["/api/v1/requests"]["post"]["responses"]["201"]["headers"]["Location"]["schema"]["type"], "string");
         let schemas = doc["components"]["schemas"].as_object().unwrap();
-        for schema in ["IntakeInput", "RequestSummary", "ErrorBody", "FieldError", "DuplicateCandidates"] {
+        for schema in ["IntakeInput", "RequestSummary", "ErrorBody", "FieldError", "DuplicateCandidates", "ForecastReport"] {
             assert!(schemas.contains_key(schema), "{schema} missing");
         }
         let error = &schemas["ErrorBody"]["properties"];

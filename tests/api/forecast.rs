@@ -13,7 +13,9 @@ use case_triage::domain::vocab::{
 use case_triage::domain::Actor;
 use chrono::{Duration, NaiveDate, NaiveDateTime, Utc};
 
-use crate::helpers::TestApp;
+use crate::helpers::{StaffClient, TestApp};
+use crate::partners::{distinct_request, partner_id, post_with, shown_once};
+use serde_json::{json, Value};
 
 const CASEWORKER: &str = "fixture-caseworker";
 
@@ -186,5 +188,126 @@ crate::on_both_backends! {
         assert!(page.contains("Next to pass their target"));
         assert!(page.contains("TF-FC"), "a viewer sees references, as on the SLA list");
         assert!(!page.contains("href=\"/admin/requests/"), "but no links to the cases");
+    }
+}
+
+/// Issues partner `partner` a token of `scope` on the partners page; the token as shown.
+async fn token_of_scope(app: &TestApp, admin: &StaffClient, partner: &str, scope: &str) -> String {
+    let path = format!("/admin/partners/{partner}/tokens");
+    let fields = [("name", "weekly report"), ("scope", scope)];
+    let resp = admin.post(app, "/admin/partners", &path, &fields).await;
+    shown_once(resp, "new-token").await
+}
+
+async fn get_forecast(app: &TestApp, token: &str) -> reqwest::Response {
+    app.raw
+        .get(app.url("/api/v1/stats/forecast"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+}
+
+crate::on_both_backends! {
+    async fn leadership_reads_the_dashboards_forecast_with_a_reporting_token_or_a_staff_session(app: TestApp) {
+        let today = Utc::now().date_naive();
+        fill(&app, today).await;
+        let admin = app.staff("admin", &[]).await;
+        let resp = admin
+            .post(&app, "/admin/partners", "/admin/partners", &[("name", "Leadership reports")])
+            .await;
+        assert_eq!(resp.status(), 200);
+        let partner = partner_id(&app, "Leadership reports").await;
+        let reporting = token_of_scope(&app, &admin, &partner, "reporting").await;
+        let page = admin.get(&app, "/admin/partners").await.text().await.unwrap();
+        assert!(page.contains("<td>reporting statistics only</td>"), "the token list says what it may do");
+
+        let resp = get_forecast(&app, &reporting).await;
+        assert_eq!(resp.status(), 200);
+        assert_eq!(resp.headers()["cache-control"], "no-store");
+        let text = resp.text().await.unwrap();
+        assert!(!text.contains("TF-"), "numbers only, no references: {text:.300}");
+        let body: Value = serde_json::from_str(&text).unwrap();
+
+        // The same numbers as the dashboard: the forecast as of the same moment.
+        let as_of = chrono::DateTime::parse_from_rfc3339(body["as_of"].as_str().unwrap())
+            .unwrap()
+            .naive_utc();
+        let f = app
+            .db(move |conn| forecast::load(conn, as_of, 0.25, 14, [24, 72, 336]))
+            .await;
+        assert_eq!(body["total"]["backlog"], 240);
+        assert_eq!(body["total"]["queue"], Value::Null);
+        let siv = body["queues"].as_array().unwrap().iter().find(|q| q["queue"] == "siv").unwrap();
+        let want = f.queues.iter().find(|q| q.slug.as_deref() == Some("siv")).unwrap();
+        assert_eq!(siv["backlog"], want.backlog);
+        assert!(close(siv["inflow_per_day"].as_f64().unwrap(), want.inflow));
+        assert!(close(siv["closures_per_day"].as_f64().unwrap(), want.closures));
+        for (got, want) in siv["projections"].as_array().unwrap().iter().zip(&want.projections) {
+            assert_eq!(got["days"], want.days);
+            assert!(close(got["expected"].as_f64().unwrap(), want.expected));
+            assert!(close(got["high"].as_f64().unwrap(), want.high));
+        }
+        assert_eq!(siv["trend"]["kind"], "growing");
+        assert_eq!(siv["projected_breaches"]["days"], 7);
+        assert_eq!(siv["projected_breaches"]["normal"], want.breaches.by_priority[2]);
+        assert_eq!(siv["projected_breaches"]["total"], want.breaches.total());
+        assert_eq!(siv["caseworkers_needed"], want.needed.unwrap());
+        assert_eq!(siv["history"].as_array().unwrap().len(), 60);
+        assert_eq!(siv["history"][59]["backlog"], 240);
+        let backtest = &siv["backtest"];
+        assert!(close(backtest["actual"].as_f64().unwrap(), 240.0));
+        assert_eq!(body["closures_per_caseworker_per_day"], f.per_caseworker.unwrap());
+        assert!(body["band"].as_str().unwrap().contains("Poisson"));
+
+        // A staff member reads it with the session of the admin pages.
+        let viewer = app.staff("viewer", &[]).await;
+        let resp = viewer.get(&app, "/api/v1/stats/forecast").await;
+        assert_eq!(resp.status(), 200);
+        let staff_body: Value = resp.json().await.unwrap();
+        assert_eq!(staff_body["total"]["backlog"], 240);
+
+        // A token does one thing: one to submit and read requests reads no statistics...
+        let requests = token_of_scope(&app, &admin, &partner, "requests").await;
+        let resp = get_forecast(&app, &requests).await;
+        assert_eq!(resp.status(), 403);
+        let refused: Value = resp.json().await.unwrap();
+        assert_eq!(refused["error"], "forbidden");
+        assert!(refused["message"].as_str().unwrap().contains("reporting scope"), "{refused}");
+        // ...and the reporting token neither submits nor reads requests.
+        let reference = app.submit(json!({})).await;
+        let resp = post_with(&app, "/api/v1/requests", &reporting, &distinct_request()).await;
+        assert_eq!(resp.status(), 403);
+        let resp = app
+            .raw
+            .get(app.url(&format!("/api/v1/requests/{reference}")))
+            .bearer_auth(&reporting)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 403);
+        assert_eq!(app.request_count().await, 1 + 100 + 60 * 10 + 14 * 10);
+
+        // Nobody, or a made-up token: 401.
+        let resp = app.raw.get(app.url("/api/v1/stats/forecast")).send().await.unwrap();
+        assert_eq!(resp.status(), 401);
+        assert_eq!(resp.headers()["www-authenticate"], "Bearer");
+        assert_eq!(get_forecast(&app, "ctp_made_up").await.status(), 401);
+    }
+
+    async fn a_token_scope_the_page_does_not_offer_is_refused_and_nothing_is_issued(app: TestApp) {
+        let admin = app.staff("admin", &[]).await;
+        admin
+            .post(&app, "/admin/partners", "/admin/partners", &[("name", "Scopes")])
+            .await;
+        let partner = partner_id(&app, "Scopes").await;
+        let path = format!("/admin/partners/{partner}/tokens");
+        let fields = [("name", "everything"), ("scope", "admin")];
+        let resp = admin.post(&app, "/admin/partners", &path, &fields).await;
+        assert_eq!(resp.status(), 422);
+        let page = resp.text().await.unwrap();
+        assert!(page.contains("What the token may do: must be one of: requests, reporting"), "{page:.2000}");
+        assert!(!page.contains("id=\"new-token\""));
+        assert!(app.db(db::partners::tokens).await.is_empty());
     }
 }

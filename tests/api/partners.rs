@@ -15,7 +15,7 @@ pub(crate) fn distinct_request() -> Value {
 }
 
 /// The partner's id, by its name.
-async fn partner_id(app: &TestApp, name: &str) -> String {
+pub(crate) async fn partner_id(app: &TestApp, name: &str) -> String {
     let name = name.to_string();
     app.db(db::partners::list)
         .await

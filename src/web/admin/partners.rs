@@ -10,6 +10,7 @@ use serde::Deserialize;
 use super::{need, see_other, status_for, AdminError, Allowed, Nav, Posted, Staff};
 use crate::app::partners::{Issued, NewSecret};
 use crate::app::Error;
+use crate::domain::TokenScope;
 use crate::web::errors::html;
 use crate::web::AppState;
 
@@ -19,6 +20,8 @@ pub struct TokenItem {
     pub created_at: String,
     pub last_used_at: String,
     pub revoked_at: Option<String>,
+    /// What the token may do, in words.
+    pub scope: &'static str,
 }
 
 pub struct PartnerItem {
@@ -88,6 +91,7 @@ async fn partners_page(
                     created_at: when(t.created_at),
                     last_used_at: t.last_used_at.map(when).unwrap_or_else(|| "never".into()),
                     revoked_at: t.revoked_at.map(when),
+                    scope: t.scope.label(),
                 })
                 .collect(),
             quota: p.daily_quota.map(|q| q.to_string()).unwrap_or_default(),
@@ -123,14 +127,17 @@ pub async fn partners(
     partners_page(&state, &staff, Shown::default()).await
 }
 
-/// What the partner forms send: a name (partner or token), a daily quota, a webhook URL
-/// and whether to make its signing secret anew.
+/// What the partner forms send: a name (partner or token), a daily quota, a token's scope,
+/// a webhook URL and whether to make its signing secret anew.
 #[derive(Deserialize)]
 pub struct PartnerForm {
     #[serde(default)]
     name: String,
     #[serde(default)]
     daily_quota: String,
+    /// Empty (an older page) issues the token every partner had before scopes.
+    #[serde(default)]
+    scope: String,
     #[serde(default)]
     webhook_url: String,
     #[serde(default)]
@@ -184,8 +191,18 @@ pub async fn issue_token(
 ) -> Result<HttpResponse, AdminError> {
     let Posted { staff, form, .. } = posted;
     let (id, name) = (id.into_inner(), form.name.trim().to_string());
+    let scope = match form.scope.as_str() {
+        "" => TokenScope::Requests,
+        typed => match typed.parse() {
+            Ok(scope) => scope,
+            Err(e) => {
+                let msg = format!("What the token may do: {e}");
+                return partners_page(&state, &staff, Shown::error(msg)).await;
+            }
+        },
+    };
     let now = Utc::now().naive_utc();
-    match crate::app::partners::issue_token(&state, &staff, id, name, now).await {
+    match crate::app::partners::issue_token(&state, &staff, id, name, scope, now).await {
         Ok(issued) => {
             let shown = Shown {
                 issued: Some(issued),
