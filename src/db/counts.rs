@@ -260,24 +260,21 @@ fn hours_from(
     Ok(out)
 }
 
-/// Open requests (of one priority, or all) received before `hour`, summed in the database.
-pub fn open_received_before(
-    conn: &mut DbConnection,
-    priority: Option<&str>,
-    hour: NaiveDateTime,
-) -> Result<i64, DbError> {
-    use diesel::sql_types::{BigInt, Nullable};
-    let mut q = case_hour_counts::table
+/// Open requests by the hour they were received and their priority, summed over queues,
+/// partners and stripes in the database, oldest hour first: read once, so that any number
+/// of "open and received before" questions are answered from it.
+pub fn open_by_hour(conn: &mut DbConnection) -> Result<Vec<(NaiveDateTime, String, i64)>, DbError> {
+    use diesel::sql_types::BigInt;
+    Ok(case_hour_counts::table
         .filter(case_hour_counts::kind.eq(OPEN))
-        .filter(case_hour_counts::hour.lt(hour))
-        .select(diesel::dsl::sql::<Nullable<BigInt>>(
-            "CAST(SUM(n) AS BIGINT)",
+        .group_by((case_hour_counts::hour, case_hour_counts::priority))
+        .select((
+            case_hour_counts::hour,
+            case_hour_counts::priority,
+            diesel::dsl::sql::<BigInt>("CAST(SUM(n) AS BIGINT)"),
         ))
-        .into_boxed();
-    if let Some(p) = priority {
-        q = q.filter(case_hour_counts::priority.eq(p));
-    }
-    Ok(q.first::<Option<i64>>(conn)?.unwrap_or(0))
+        .order(case_hour_counts::hour)
+        .load(conn)?)
 }
 
 /// Every aggregate, as maintained or as counted afresh.

@@ -93,6 +93,7 @@ pub fn load(
     }
 
     // Open requests received at or before each bucket boundary, counted once each.
+    let open_hours = counts::open_by_hour(conn)?;
     let mut open_at: HashMap<i64, i64> = HashMap::new();
     for days in AGE_BUCKETS
         .iter()
@@ -100,7 +101,13 @@ pub fn load(
         .flatten()
     {
         if let std::collections::hash_map::Entry::Vacant(e) = open_at.entry(days) {
-            e.insert(open_until(conn, None, now - Duration::days(days), now)?);
+            e.insert(open_until(
+                conn,
+                &open_hours,
+                None,
+                now - Duration::days(days),
+                now,
+            )?);
         }
     }
     d.age_buckets = AGE_BUCKETS
@@ -112,7 +119,7 @@ pub fn load(
     for p in Priority::ALL {
         let priority = p.as_str();
         let cutoff = now - Duration::hours(targets.hours_for(priority));
-        d.breach_total += open_until(conn, Some(priority), cutoff, now)?;
+        d.breach_total += open_until(conn, &open_hours, Some(priority), cutoff, now)?;
         d.breaches.extend(
             case_requests::table
                 .filter(case_requests::is_open.eq(true))
@@ -191,15 +198,24 @@ pub fn load(
 /// or later, all of them, from the maintained counts alone.
 fn open_until(
     conn: &mut DbConnection,
+    open_hours: &[(NaiveDateTime, String, i64)],
     priority: Option<&str>,
     t: NaiveDateTime,
     now: NaiveDateTime,
 ) -> Result<i64, DbError> {
+    let received_before = |hour: NaiveDateTime| -> i64 {
+        open_hours
+            .iter()
+            .take_while(|(h, _, _)| *h < hour)
+            .filter(|(_, p, _)| priority.is_none_or(|want| p == want))
+            .map(|(_, _, n)| n)
+            .sum()
+    };
     let floor = hour_of(t);
     if t >= now {
-        return counts::open_received_before(conn, priority, floor + Duration::hours(1));
+        return Ok(received_before(floor + Duration::hours(1)));
     }
-    let whole = counts::open_received_before(conn, priority, floor)?;
+    let whole = received_before(floor);
     let mut partial = case_requests::table
         .filter(case_requests::is_open.eq(true))
         .filter(case_requests::created_at.ge(floor))
