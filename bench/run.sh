@@ -236,6 +236,7 @@ for BACKEND in $BACKENDS; do
     page "queue list with open counts (/admin/queues)" /admin/queues
     page "all open cases (/admin/cases)" /admin/cases
     [ -n "$ref" ] && page "case page /admin/requests/{ref}" "/admin/requests/$ref"
+    page "forecast alone (GET /api/v1/stats/forecast)" /api/v1/stats/forecast
     t=$(curl -s -o "$WORK/export.csv" -w '%{time_total}' -b "$WORK/jar" "$BASE/admin/export.csv?status=all&category=refugee_referral")
     lines=$(($(wc -l <"$WORK/export.csv") - 1))
     row "$BACKEND" "CSV export (refugee_referral, all statuses)" 1 "" "$(ms "$t")" "" "$lines rows (multi-line cells count double)"
