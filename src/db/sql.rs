@@ -15,8 +15,8 @@ use super::DbConnection;
 use crate::domain::actor::Actor;
 use crate::domain::staff::Role;
 use crate::domain::vocab::{
-    Category, DuplicateStatus, Language, Location, OutboxKind, Priority, Programs, ReferralProgram,
-    SivStatus, Source, Status, SubmitterKind, UsTie,
+    Category, Direction, DuplicateStatus, Language, Location, OutboxKind, Priority, Programs,
+    ReferralProgram, SivStatus, Source, Status, SubmitterKind, UsTie,
 };
 
 type MultiBackend = <DbConnection as diesel::Connection>::Backend;
@@ -101,6 +101,7 @@ text_column!(
     DuplicateStatus => DuplicateStatusText,
     OutboxStatus => OutboxStatusText,
     Role => RoleText,
+    Direction => DirectionText,
 );
 
 impl Stored for Actor {

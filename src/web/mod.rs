@@ -52,6 +52,13 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::post().to(status::check_status))
             .wrap(from_fn(limits::limit_form)),
     )
+    .service(
+        web::resource("/status/answer")
+            .route(web::post().to(status::post_answer))
+            // A reloaded or bookmarked answer address: the status form.
+            .route(get_or_head().to(status::status_form))
+            .wrap(from_fn(limits::limit_form)),
+    )
     .service(web::resource("/thanks").route(get_or_head().to(pages::thanks)))
     .service(
         web::scope("/api/v1")

@@ -300,6 +300,11 @@ struct CasePage {
     categories: Vec<(&'static str, &'static str)>,
     can_assign_others: bool,
     duplicates: Vec<super::duplicates::DuplicateView>,
+    messages: Vec<super::messages::MessageItem>,
+    compose: super::messages::ComposeView,
+    reachable_by_mail: bool,
+    /// Saved replies for the compose form: (id, title, the languages it lacks).
+    replies: Vec<(String, String, String)>,
 }
 
 impl CasePage {
@@ -335,11 +340,14 @@ pub(super) fn who(actor: &Actor, names: &HashMap<String, String>) -> String {
     }
 }
 
-async fn render_case(
+/// The case page; `compose` is the message form as typed (kept across a preview or an
+/// error), `None` for a fresh one in the request's language.
+pub(super) async fn render_case(
     state: &AppState,
     staff: &Staff,
     reference: String,
     error: Option<String>,
+    compose: Option<super::messages::ComposeView>,
 ) -> Result<HttpResponse, AdminError> {
     let reference = CaseReference::parse(&reference).ok_or(AdminError::NotFound)?;
     let now = Utc::now().naive_utc();
@@ -349,6 +357,9 @@ async fn render_case(
         assignees,
         queues,
         duplicates,
+        messages,
+        reachable_by_mail,
+        replies,
     } = crate::app::cases::open(state, staff, reference, now).await?;
     let duplicates = super::duplicates::views(duplicates, &d.case, d.personal.as_ref());
     let names = &d.names;
@@ -410,6 +421,10 @@ async fn render_case(
             .collect(),
         can_assign_others: staff.can(Permission::AssignOthers),
         duplicates,
+        messages: super::messages::items(&messages, names),
+        compose: compose.unwrap_or_else(|| super::messages::ComposeView::fresh(d.case.language)),
+        reachable_by_mail,
+        replies: super::messages::reply_choices(&replies),
         d,
     }
     .render()?;
@@ -421,7 +436,7 @@ pub async fn case_page(
     staff: Staff,
     reference: web::Path<String>,
 ) -> Result<HttpResponse, AdminError> {
-    render_case(&state, &staff, reference.into_inner(), None).await
+    render_case(&state, &staff, reference.into_inner(), None, None).await
 }
 
 /// The case page's action form: which action, and the fields that action reads.
@@ -492,13 +507,15 @@ pub async fn case_action(
     let page = format!("/admin/requests/{reference}");
     let action = match parse_action(&staff, &form) {
         Ok(a) => a,
-        Err(msg) => return render_case(&state, &staff, reference.to_string(), Some(msg)).await,
+        Err(msg) => {
+            return render_case(&state, &staff, reference.to_string(), Some(msg), None).await
+        }
     };
     let now = Utc::now().naive_utc();
     match crate::app::cases::act(&state, &staff, reference.clone(), action, now).await {
         Ok(()) => Ok(see_other(&page)),
         Err(crate::app::Error::Invalid(msg)) => {
-            render_case(&state, &staff, reference.to_string(), Some(msg)).await
+            render_case(&state, &staff, reference.to_string(), Some(msg), None).await
         }
         Err(e) => Err(e.into()),
     }
