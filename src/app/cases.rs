@@ -32,6 +32,8 @@ pub struct Listing {
     pub names: std::collections::HashMap<String, String>,
     /// Whom the page offers as assignee in its filter.
     pub assignees: Vec<UserRow>,
+    /// The ids of the cases on the page with an answer staff have not seen.
+    pub new_replies: std::collections::HashSet<String>,
 }
 
 pub async fn list(
@@ -69,6 +71,8 @@ pub async fn list(
         };
         let ids: Vec<String> = rows.iter().filter_map(|r| r.assignee_id.clone()).collect();
         let names = db::cases::user_names(conn, &ids)?;
+        let on_page: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+        let new_replies = db::messages::with_unseen_reply(conn, &on_page)?;
         let assignees = match &queue {
             Some(s) => db::staff::assignable(conn, s)?,
             None => db::staff::list(conn)?,
@@ -80,6 +84,7 @@ pub async fn list(
             total,
             names,
             assignees,
+            new_replies,
         }))
     })
     .await?

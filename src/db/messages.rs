@@ -3,10 +3,11 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use std::collections::HashSet;
 
 use super::models::MessageRow;
 use super::outbox::OutboxStatus;
-use super::schema::{case_messages, outbox, reply_tokens};
+use super::schema::{case_messages, case_requests, outbox, reply_tokens};
 use super::{DbConnection, DbError};
 use crate::domain::vocab::Direction;
 
@@ -90,4 +91,54 @@ pub fn mark_seen(
     )
     .set(case_messages::seen_by_staff_at.eq(Some(now)))
     .execute(conn)?)
+}
+
+/// Of the requests `ids`, those with an incoming message staff have not seen.
+pub fn with_unseen_reply(
+    conn: &mut DbConnection,
+    ids: &[String],
+) -> Result<HashSet<String>, DbError> {
+    if ids.is_empty() {
+        return Ok(HashSet::new());
+    }
+    Ok(case_messages::table
+        .filter(case_messages::request_id.eq_any(ids))
+        .filter(case_messages::direction.eq(Direction::Incoming.as_str()))
+        .filter(case_messages::seen_by_staff_at.is_null())
+        .select(case_messages::request_id)
+        .distinct()
+        .load::<String>(conn)?
+        .into_iter()
+        .collect())
+}
+
+/// Of the requests with references `references`, those with an answer staff have not seen.
+pub fn references_with_unseen_reply(
+    conn: &mut DbConnection,
+    references: &[String],
+) -> Result<HashSet<String>, DbError> {
+    if references.is_empty() {
+        return Ok(HashSet::new());
+    }
+    Ok(case_messages::table
+        .inner_join(case_requests::table)
+        .filter(case_requests::reference.eq_any(references))
+        .filter(case_messages::direction.eq(Direction::Incoming.as_str()))
+        .filter(case_messages::seen_by_staff_at.is_null())
+        .select(case_requests::reference)
+        .distinct()
+        .load::<String>(conn)?
+        .into_iter()
+        .collect())
+}
+
+/// How many open requests hold an answer staff have not seen.
+pub fn open_with_unseen_reply(conn: &mut DbConnection) -> Result<i64, DbError> {
+    Ok(case_messages::table
+        .inner_join(case_requests::table)
+        .filter(case_requests::is_open.eq(true))
+        .filter(case_messages::direction.eq(Direction::Incoming.as_str()))
+        .filter(case_messages::seen_by_staff_at.is_null())
+        .select(diesel::dsl::count(case_messages::request_id).aggregate_distinct())
+        .first(conn)?)
 }

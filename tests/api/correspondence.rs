@@ -400,3 +400,58 @@ on_both_backends! {
         assert!(after.iter().all(|(_, b)| b == "[removed]"), "{after:?}");
     }
 }
+
+/// Sets a request's received time back `days` days, straight in the database.
+fn age(conn: &mut DbConnection, reference: &str, days: i64) -> Result<(), db::DbError> {
+    use case_triage::db::schema::case_requests as c;
+    let at = chrono::Utc::now().naive_utc() - chrono::Duration::days(days);
+    diesel::update(c::table.filter(c::reference.eq(reference)))
+        .set(c::created_at.eq(at))
+        .execute(conn)?;
+    Ok(())
+}
+
+on_both_backends! {
+    async fn queues_show_who_is_waiting_on_whom_and_new_replies(app: TestApp) {
+        let (waiting, code) = file_by_form(&app, "en", None).await;
+        let (ours, _) = file_by_form(&app, "en", None).await;
+        let lead = app.staff("lead", &[]).await;
+        let queue = queue_of(&app, &waiting).await;
+        let case_path = format!("/admin/requests/{waiting}");
+        let asked = [("language", "en"), ("text", "Which camp are you in?"), ("status", "awaiting_information"), ("step", "send")];
+        lead.post(&app, &case_path, &format!("{case_path}/messages"), &asked).await;
+        for (r, days) in [(&waiting, 20), (&ours, 20)] {
+            let r = r.to_string();
+            app.db(move |c| age(c, &r, days)).await;
+        }
+
+        let list = |filter: &'static str| {
+            let path = format!("/admin/queues/{queue}?{filter}");
+            let lead = &lead;
+            let app = &app;
+            async move { lead.get(app, &path).await.text().await.unwrap() }
+        };
+        let on_requester = list("waiting=requester").await;
+        assert!(on_requester.contains(&waiting) && !on_requester.contains(&ours), "{on_requester}");
+        let on_us = list("waiting=us").await;
+        assert!(on_us.contains(&ours) && !on_us.contains(&waiting));
+
+        // The SLA breach list leaves out the case waiting on the requester, and says so.
+        let dashboard = lead.get(&app, "/admin").await.text().await.unwrap();
+        let breaches = &dashboard[dashboard.find("id=\"sla-h\"").unwrap()..];
+        let breaches = &breaches[..breaches.find("</section>").unwrap()];
+        assert!(breaches.contains(&ours) && !breaches.contains(&waiting), "{breaches}");
+        assert!(breaches.contains("leaves out cases waiting on the requester"));
+
+        // The answer marks the case in the queue and on the dashboard until it is opened.
+        assert_eq!(answer(&app, &waiting, &code, "en", "Nasir Bagh.").await.0, 200);
+        let all = list("status=all").await;
+        let row = &all[all.find(&format!(">{waiting}<")).unwrap()..];
+        assert!(row[..row.find("</tr>").unwrap()].contains("new reply"), "{row}");
+        let dashboard = lead.get(&app, "/admin").await.text().await.unwrap();
+        assert!(dashboard.contains("Cases with a new reply from the requester: <strong>1</strong>"));
+        assert!(list("waiting=us").await.contains(&waiting), "in progress again: waiting on us");
+        lead.get(&app, &case_path).await;
+        assert!(!list("status=all").await.contains("new reply"), "seen once opened");
+    }
+}

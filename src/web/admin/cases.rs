@@ -58,6 +58,8 @@ pub struct ListQuery {
     pub assignee: Option<String>,
     /// `lt1`, `1-3`, `3-7`, `7-14`, `gt14`.
     pub age: Option<String>,
+    /// `us` (open, not awaiting information) or `requester` (awaiting information).
+    pub waiting: Option<String>,
     /// `oldest` (default) or `newest`.
     pub sort: Option<String>,
     pub after: Option<String>,
@@ -79,6 +81,18 @@ impl ListQuery {
             None | Some("open") => f.open_only = true,
             Some("all") => {}
             Some(s) => f.status = s.parse().ok(),
+        }
+        match some(&self.waiting).as_deref() {
+            Some("requester") => {
+                f.status = Some(Status::AwaitingInformation);
+                f.open_only = false;
+            }
+            Some("us") => {
+                f.status = None;
+                f.open_only = true;
+                f.exclude_status = Some(Status::AwaitingInformation);
+            }
+            _ => {}
         }
         f.assignee = match some(&self.assignee).as_deref() {
             None | Some("any") => None,
@@ -118,6 +132,7 @@ impl ListQuery {
             ("priority", &self.priority),
             ("status", &self.status),
             ("assignee", &self.assignee),
+            ("waiting", &self.waiting),
             ("age", &self.age),
             ("sort", &self.sort),
             ("q", &self.q),
@@ -143,11 +158,14 @@ pub struct CaseItem {
     pub age: String,
     pub assignee: String,
     pub queue: String,
+    /// The requester answered and nobody on staff has opened the case since.
+    pub new_reply: bool,
 }
 
 fn items(
     rows: &[CaseRequestRow],
     names: &HashMap<String, String>,
+    new_replies: &std::collections::HashSet<String>,
     now: NaiveDateTime,
 ) -> Vec<CaseItem> {
     rows.iter()
@@ -165,6 +183,7 @@ fn items(
                 .and_then(|id| names.get(id).cloned())
                 .unwrap_or_default(),
             queue: r.queue_slug.clone(),
+            new_reply: new_replies.contains(&r.id),
         })
         .collect()
 }
@@ -220,13 +239,14 @@ async fn list_page(
         total,
         names,
         assignees,
+        new_replies,
     } = listing;
     let next = next.map(|c| query.query_string(Some(&c.encode())));
     page(QueuePage {
         nav: Nav::of(&staff),
         title: queue_name.unwrap_or_else(|| "All cases you can see".to_string()),
         slug: slug.unwrap_or_default(),
-        items: items(&rows, &names, now),
+        items: items(&rows, &names, &new_replies, now),
         total,
         next,
         export: query.query_string(None),
