@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod api;
+pub mod api_messages;
 pub mod assets;
 pub mod errors;
 pub mod form;
@@ -73,6 +74,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .service(
                 api_resource("/requests/{reference}/duplicates", "GET")
                     .route(web::get().to(api::get_duplicates)),
+            )
+            .service(
+                api_resource("/requests/{reference}/messages", "GET, POST")
+                    .route(web::get().to(api_messages::get_messages))
+                    .route(web::post().to(api_messages::post_message)),
             ),
     )
     .service(

@@ -4,7 +4,7 @@
 use actix_web::HttpResponse;
 use utoipa::OpenApi;
 
-use super::{api, errors, health};
+use super::{api, api_messages, errors, health};
 use crate::domain::intake;
 
 #[derive(OpenApi)]
@@ -18,6 +18,8 @@ use crate::domain::intake;
         api::create_batch,
         api::get_request,
         api::get_duplicates,
+        api_messages::get_messages,
+        api_messages::post_message,
         health::healthz,
         health::readyz
     ),
@@ -29,6 +31,8 @@ use crate::domain::intake;
         api::DuplicateCandidates,
         api::BatchResponse,
         api::BatchResult,
+        api_messages::Messages,
+        api_messages::NewAnswer,
         health::HealthBody
     )),
     modifiers(&BearerToken)

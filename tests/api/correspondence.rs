@@ -134,20 +134,21 @@ async fn a_caseworker_writes_in_dari_and_the_applicant_answers_on_the_status_pag
     // The lead keeps a saved reply in English and Dari; an unknown placeholder is refused.
     let lead = app.staff("lead", &[]).await;
     let text = "لطفاً شمارهٔ پروندهٔ COM خود را بفرستید.\n{guidance}\n{status_page}";
-    let refused = lead
-        .post(
-            &app,
-            "/admin/replies",
-            "/admin/replies",
-            &[
-                ("title", "Ask for the COM case number"),
-                ("category", ""),
-                ("text_en", "Dear {name}"),
-                ("text_fa-AF", text),
-                ("text_ps", ""),
-            ],
-        )
-        .await;
+    let save = |english: &'static str| {
+        let fields = [
+            ("title", "Ask for the COM case number"),
+            ("category", ""),
+            ("text_en", english),
+            ("text_fa-AF", text),
+            ("text_ps", ""),
+        ];
+        let (lead, app) = (&lead, &app);
+        async move {
+            lead.post(app, "/admin/replies", "/admin/replies", &fields)
+                .await
+        }
+    };
+    let refused = save("Dear {name}").await;
     assert_eq!(refused.status(), 422);
     let refused = refused.text().await.unwrap();
     assert!(refused.contains("{name} is not a placeholder"), "{refused}");
@@ -155,23 +156,7 @@ async fn a_caseworker_writes_in_dari_and_the_applicant_answers_on_the_status_pag
         refused.contains("لطفاً شمارهٔ پروندهٔ COM"),
         "what was typed is kept"
     );
-    let saved = lead
-        .post(
-            &app,
-            "/admin/replies",
-            "/admin/replies",
-            &[
-                ("title", "Ask for the COM case number"),
-                ("category", ""),
-                (
-                    "text_en",
-                    "Please send your COM case number. {guidance} {status_page}",
-                ),
-                ("text_fa-AF", text),
-                ("text_ps", ""),
-            ],
-        )
-        .await;
+    let saved = save("Please send your COM case number. {guidance} {status_page}").await;
     assert_eq!(saved.status(), 200);
     let editor = saved.text().await.unwrap();
     assert!(editor.contains("No text yet in: Pashto"), "{editor}");
@@ -453,5 +438,66 @@ on_both_backends! {
         assert!(list("waiting=us").await.contains(&waiting), "in progress again: waiting on us");
         lead.get(&app, &case_path).await;
         assert!(!list("status=all").await.contains("new reply"), "seen once opened");
+    }
+
+    async fn partners_read_the_conversation_and_add_information(app: TestApp) {
+        use crate::partners::{distinct_request, partner_with_token, post_with};
+        let admin = app.staff("admin", &[]).await;
+        let (partner, token) = partner_with_token(&app, &admin, "Example NGO", "").await;
+        let (_, other_token) = partner_with_token(&app, &admin, "Other NGO", "").await;
+        let created = post_with(&app, "/api/v1/requests", &token, &distinct_request()).await;
+        assert_eq!(created.status(), 201);
+        let reference = created.json::<serde_json::Value>().await.unwrap()["reference"].as_str().unwrap().to_string();
+        let p = partner.clone();
+        app.db(move |c| {
+            use case_triage::db::schema::partners;
+            diesel::update(partners::table.find(p))
+                .set((partners::webhook_url.eq(Some("http://127.0.0.1:9/hook")), partners::webhook_secret.eq(Some("whsec_test"))))
+                .execute(c)?;
+            Ok(())
+        })
+        .await;
+        let path = format!("/api/v1/requests/{reference}/messages");
+        let get = |token: Option<&str>| {
+            let mut req = app.raw.get(app.url(&path));
+            if let Some(t) = token {
+                req = req.bearer_auth(t);
+            }
+            req.send()
+        };
+        let empty: serde_json::Value = get(Some(&token)).await.unwrap().json().await.unwrap();
+        assert_eq!(empty["messages"], serde_json::json!([]));
+        assert_eq!(get(None).await.unwrap().status(), 401);
+        assert_eq!(get(Some(&other_token)).await.unwrap().status(), 404, "another partner's is unknown");
+
+        let case_path = format!("/admin/requests/{reference}");
+        admin.post(&app, &case_path, &format!("{case_path}/messages"), &[("language", "en"), ("text", "Please send the COM case number."), ("status", ""), ("step", "send")]).await;
+        admin.act(&app, &reference, &[("action", "note"), ("body", "internal only")]).await;
+        let read: serde_json::Value = get(Some(&token)).await.unwrap().json().await.unwrap();
+        assert_eq!(read["messages"].as_array().unwrap().len(), 1, "{read}");
+        assert_eq!(read["messages"][0]["body"], "Please send the COM case number.");
+        assert_eq!(read["messages"][0]["direction"], "outgoing");
+        let kinds: Vec<String> = app
+            .db(|c| {
+                use case_triage::db::schema::outbox;
+                Ok(outbox::table.select(outbox::kind).load(c)?)
+            })
+            .await;
+        assert!(kinds.iter().any(|k| k == "webhook.message"), "{kinds:?}");
+
+        for bad in [serde_json::json!({"body": "  "}), serde_json::json!({"body": "x".repeat(4001)})] {
+            let resp = post_with(&app, &path, &token, &bad).await;
+            assert_eq!(resp.status(), 422);
+            let body: serde_json::Value = resp.json().await.unwrap();
+            assert_eq!(body["errors"][0]["field"], "body", "{body}");
+        }
+        assert_eq!(post_with(&app, &path, &other_token, &serde_json::json!({"body": "x"})).await.status(), 404);
+        let added = post_with(&app, &path, &token, &serde_json::json!({"body": "COM-2021-1234"})).await;
+        assert_eq!(added.status(), 201);
+        let r = reference.clone();
+        let stored = app.db(move |c| bodies(c, &r)).await;
+        assert_eq!(stored.last().unwrap(), &("incoming".to_string(), "COM-2021-1234".to_string()));
+        let read: serde_json::Value = get(Some(&token)).await.unwrap().json().await.unwrap();
+        assert_eq!(read["messages"].as_array().unwrap().len(), 1, "only messages to the requester");
     }
 }
