@@ -426,7 +426,7 @@ on_both_backends! {
         let breaches = &dashboard[dashboard.find("id=\"sla-h\"").unwrap()..];
         let breaches = &breaches[..breaches.find("</section>").unwrap()];
         assert!(breaches.contains(&ours) && !breaches.contains(&waiting), "{breaches}");
-        assert!(breaches.contains("leaves out cases waiting on the requester"));
+        assert!(breaches.contains("leaves out cases waiting on the requester (awaiting information): 1 open."), "{breaches}");
 
         // The answer marks the case in the queue and on the dashboard until it is opened.
         assert_eq!(answer(&app, &waiting, &code, "en", "Nasir Bagh.").await.0, 200);

@@ -47,8 +47,8 @@ pub struct DashboardPage {
     workload: Vec<(String, i64)>,
     breaches: Vec<Breach>,
     breach_total: i64,
-    /// Breaches left out of the list: waiting on the requester.
-    breach_waiting: i64,
+    /// Open cases waiting on the requester, which the breach list leaves out.
+    waiting_on_requester: i64,
     /// Open cases with an answer nobody has seen.
     new_replies: i64,
     sla: [u32; 3],
@@ -230,7 +230,7 @@ pub async fn dashboard(
         workload,
         breaches,
         breach_total,
-        breach_waiting: d.breach_waiting_on_requester,
+        waiting_on_requester: d.waiting_on_requester,
         new_replies: d.new_replies,
         sla,
         partner_days: days.iter().map(|d| d.format("%d %b").to_string()).collect(),
