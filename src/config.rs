@@ -130,6 +130,13 @@ pub struct Settings {
     /// (default true); when false, submitting needs `Authorization: Bearer`. Reading a
     /// request always needs a token.
     pub api_anonymous: bool,
+    /// `REPLY_TO`: where a requester's reply to a message from the task force goes; each
+    /// case's mail carries it with the case's token as a sub-address (`taskforce+TOKEN@…`).
+    /// `None`: no Reply-To, and the mail says to answer on the status page.
+    pub reply_to: Option<ContactEmail>,
+    /// `REPLY_REOPENS`: whether an answer moves a case "Awaiting information" to
+    /// "In progress" (default true).
+    pub reply_reopens: bool,
 }
 
 /// How many requests one client address may send; `0` per minute turns a limit off.
@@ -352,6 +359,19 @@ impl Settings {
             }
         };
 
+        let reply_to = get("REPLY_TO")
+            .map(|raw| {
+                ContactEmail::parse(raw)
+                    .map_err(|_| bad("REPLY_TO", raw, "an address such as taskforce@example.org"))
+            })
+            .transpose()?;
+        let reply_reopens = match get("REPLY_REOPENS") {
+            None => true,
+            Some(raw) => {
+                parse_bool(raw).ok_or_else(|| bad("REPLY_REOPENS", raw, "true or false"))?
+            }
+        };
+
         Ok(Settings {
             bind,
             data_dir,
@@ -374,6 +394,8 @@ impl Settings {
             shutdown_timeout: Duration::from_secs(shutdown_timeout.into()),
             purge_after_days,
             api_anonymous,
+            reply_to,
+            reply_reopens,
         })
     }
 

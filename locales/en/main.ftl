@@ -235,3 +235,19 @@ status-reviewing = Being reviewed by the task force.
 status-referred = Referred to UNHCR or a partner organization.
 status-resolved = Resolved.
 status-changed = Last change: { $date } (UTC).
+
+## Correspondence: messages from the task force and the requester's answers
+mail-message-subject = Message about your request { $reference }
+mail-message-heading = A message from the task force
+mail-message-reply = You can answer by replying to this email.
+mail-message-status-page = You can also read and answer it on the "Check your request" page ({ $page }) with your reference number and status-check code.
+mail-message-footer = Afghanistan-Pakistan task force. Replies to this message are read by the task force.
+status-messages = Messages from the task force
+status-message-sent = Sent { $date } (UTC)
+status-answer-heading = Answer the task force
+status-answer-label = Your answer
+status-answer-hint = Plain text, at most 4,000 characters.
+status-answer-submit = Send answer
+status-answer-sent = Your answer has been received. The task force will read it.
+status-answer-empty = Write your answer before sending it.
+status-answer-too-long = Your answer is { $count } characters long; at most 4,000 are allowed. Shorten it and send it again.

@@ -233,3 +233,19 @@ status-reviewing = گروه کاری ویژه در حال بررسی آن است
 status-referred = به کمیشنری عالی ملل متحد برای پناهندگان (UNHCR) یا یک سازمان همکار راجع شد.
 status-resolved = حل شد.
 status-changed = آخرین تغییر: { $date } (UTC).
+
+## Correspondence: messages from the task force and the requester's answers
+mail-message-subject = پیام دربارهٔ درخواست شما { $reference }
+mail-message-heading = پیامی از گروه کاری ویژه
+mail-message-reply = می‌توانید با جواب دادن به این ایمیل پاسخ بدهید.
+mail-message-status-page = همچنین می‌توانید آن را در صفحهٔ «بررسی درخواست» ({ $page }) با شمارهٔ مرجع و کود بررسی وضعیت بخوانید و جواب بدهید.
+mail-message-footer = گروه کاری ویژهٔ افغانستان و پاکستان. جواب‌ها به این پیام را گروه کاری ویژه می‌خواند.
+status-messages = پیام‌های گروه کاری ویژه
+status-message-sent = فرستاده شده { $date } (UTC)
+status-answer-heading = جواب به گروه کاری ویژه
+status-answer-label = جواب شما
+status-answer-hint = فقط متن، حداکثر ۴۰۰۰ حرف.
+status-answer-submit = فرستادن جواب
+status-answer-sent = جواب شما رسید. گروه کاری ویژه آن را می‌خواند.
+status-answer-empty = پیش از فرستادن، جواب خود را بنویسید.
+status-answer-too-long = جواب شما { $count } حرف است؛ حداکثر ۴۰۰۰ حرف مجاز است. آن را کوتاه کنید و دوباره بفرستید.

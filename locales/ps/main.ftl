@@ -233,3 +233,19 @@ status-reviewing = ځانګړې کاري ډله یې کتنه کوي.
 status-referred = د کډوالو لپاره د ملګرو ملتونو عالي کمېشنرۍ (UNHCR) یا یوې همکارې ادارې ته ولېږل شوه.
 status-resolved = حل شوه.
 status-changed = وروستی بدلون: { $date } (UTC).
+
+## Correspondence: messages from the task force and the requester's answers
+mail-message-subject = ستاسو د غوښتنې { $reference } په اړه پیغام
+mail-message-heading = د ځانګړې کاري ډلې پیغام
+mail-message-reply = تاسو کولای شئ دې برېښنالیک ته د ځواب په ورکولو سره ځواب ووایاست.
+mail-message-status-page = تاسو کولای شئ دا د «خپله غوښتنه وګورئ» په پاڼه ({ $page }) کې د حوالې شمېرې او د حالت د کتلو کوډ سره ولولئ او ځواب یې ورکړئ.
+mail-message-footer = د افغانستان او پاکستان ځانګړې کاري ډله. دې پیغام ته ځوابونه ځانګړې کاري ډله لولي.
+status-messages = د ځانګړې کاري ډلې پیغامونه
+status-message-sent = لېږل شوی { $date } (UTC)
+status-answer-heading = ځانګړې کاري ډلې ته ځواب
+status-answer-label = ستاسو ځواب
+status-answer-hint = یوازې متن، تر ۴۰۰۰ تورو پورې.
+status-answer-submit = ځواب ولېږئ
+status-answer-sent = ستاسو ځواب ترلاسه شو. ځانګړې کاري ډله به یې ولولي.
+status-answer-empty = د لېږلو مخکې خپل ځواب ولیکئ.
+status-answer-too-long = ستاسو ځواب { $count } توري دی؛ تر ۴۰۰۰ تورو پورې اجازه شته. لنډ یې کړئ او بیا یې ولېږئ.

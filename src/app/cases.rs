@@ -32,6 +32,8 @@ pub struct Listing {
     pub names: std::collections::HashMap<String, String>,
     /// Whom the page offers as assignee in its filter.
     pub assignees: Vec<UserRow>,
+    /// The ids of the cases on the page with an answer staff have not seen.
+    pub new_replies: std::collections::HashSet<String>,
 }
 
 pub async fn list(
@@ -69,6 +71,8 @@ pub async fn list(
         };
         let ids: Vec<String> = rows.iter().filter_map(|r| r.assignee_id.clone()).collect();
         let names = db::cases::user_names(conn, &ids)?;
+        let on_page: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+        let new_replies = db::messages::with_unseen_reply(conn, &on_page)?;
         let assignees = match &queue {
             Some(s) => db::staff::assignable(conn, s)?,
             None => db::staff::list(conn)?,
@@ -80,6 +84,7 @@ pub async fn list(
             total,
             names,
             assignees,
+            new_replies,
         }))
     })
     .await?
@@ -93,6 +98,12 @@ pub struct Opened {
     pub assignees: Vec<UserRow>,
     pub queues: Vec<QueueRow>,
     pub duplicates: Vec<Compared>,
+    /// The correspondence, oldest first, each message with the state of its mail.
+    pub messages: Vec<db::messages::Delivered>,
+    /// Whether the request has an address mail to the requester can go to.
+    pub reachable_by_mail: bool,
+    /// The saved replies for the case's category (or any category).
+    pub replies: Vec<db::replies::SavedReply>,
 }
 
 /// Opens a case for a staff member who may work its queue. Every view of a case's
@@ -126,12 +137,22 @@ pub async fn open(
         let assignees = db::staff::assignable(conn, &case.queue_slug)?;
         let queues = db::queues::all(conn)?;
         let duplicates = duplicates::compared(conn, case, &actor, now)?;
+        // The view above is on the record; the answers shown are now seen.
+        let messages = db::messages::of_request(conn, &case.id)?;
+        db::messages::mark_seen(conn, &case.id, now)?;
+        let reachable_by_mail =
+            super::correspondence::requester_address(detail.personal.as_ref()).is_some();
+        let mut replies = db::replies::list(conn)?;
+        replies.retain(|r| r.category.is_none_or(|c| c == case.category));
         Ok(Opened {
             detail,
             guidance,
             assignees,
             queues,
             duplicates,
+            messages,
+            reachable_by_mail,
+            replies,
         })
     })
     .await
@@ -158,29 +179,57 @@ pub async fn act(
             return Err(Error::Forbidden);
         }
         let guidance = db::requests::guidance_for(conn, case.category)?;
-        let referral_text = guidance.as_ref().map(|g| g.body.clone());
-        let actor = staff.actor();
         db::write_transaction(conn, |conn| {
-            let applied = db::cases::apply(
+            apply_in(
                 conn,
-                &case.id,
+                &settings,
+                &staff.actor(),
+                &case,
                 action,
-                &actor,
-                referral_text.as_deref(),
+                guidance.as_ref(),
                 now,
             )
-            .map_err(refused)?;
-            let mut mails = 0;
-            for mail in mails_for(conn, &applied, &staff.id, guidance.as_ref())? {
-                mails += crate::email::enqueue(conn, &settings, &mail, now.and_utc())?;
-            }
-            mails += usize::from(crate::email::webhook::enqueue_for(conn, &applied, now)?);
-            Ok(mails)
         })
     })
     .await?;
     app.wake_for(mails);
     Ok(())
+}
+
+/// Applies `action` to `case` inside the caller's write transaction, with its audit row and
+/// the mail and webhook it causes; answers how many outbox rows it wrote.
+pub(super) fn apply_in(
+    conn: &mut DbConnection,
+    settings: &crate::config::Settings,
+    actor: &crate::domain::Actor,
+    case: &CaseRequestRow,
+    action: CaseAction,
+    guidance: Option<&GuidanceRow>,
+    now: NaiveDateTime,
+) -> Result<usize> {
+    let referral_text = guidance.map(|g| g.body.clone());
+    let applied = db::cases::apply(conn, &case.id, action, actor, referral_text.as_deref(), now)
+        .map_err(refused)?;
+    let mut mails = 0;
+    for mail in mails_for(conn, &applied, actor.staff_id().unwrap_or(""), guidance)? {
+        mails += crate::email::enqueue(conn, settings, &mail, now.and_utc())?;
+    }
+    mails += usize::from(crate::email::webhook::enqueue_for(conn, &applied, now)?);
+    Ok(mails)
+}
+
+/// What a mail about `case` may tell of it.
+pub(super) fn facts_of(
+    conn: &mut DbConnection,
+    case: &CaseRequestRow,
+) -> Result<CaseFacts, DbError> {
+    Ok(CaseFacts {
+        request_id: case.id.clone(),
+        reference: case.reference.clone(),
+        category: case.category,
+        priority: case.priority,
+        queue_name: db::queues::find(conn, &case.queue_slug)?.name,
+    })
 }
 
 /// What a role may do beyond working its own queues: assigning someone else (or taking a
@@ -214,15 +263,7 @@ fn mails_for(
     guidance: Option<&GuidanceRow>,
 ) -> Result<Vec<Mail>, DbError> {
     let case = &applied.case;
-    let facts = |conn: &mut DbConnection| -> Result<CaseFacts, DbError> {
-        Ok(CaseFacts {
-            request_id: case.id.clone(),
-            reference: case.reference.clone(),
-            category: case.category,
-            priority: case.priority,
-            queue_name: db::queues::find(conn, &case.queue_slug)?.name,
-        })
-    };
+    let facts = |conn: &mut DbConnection| facts_of(conn, case);
     let mut mails = Vec::new();
     match &applied.action {
         CaseAction::Assign { to: Some(user_id) } if user_id != actor_id => {

@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod cases;
+pub mod correspondence;
 pub mod counts;
 pub mod dashboard;
 pub mod demo;
@@ -14,6 +15,7 @@ pub mod intake;
 pub mod outbox;
 pub mod partners;
 pub mod purge;
+pub mod replies;
 pub mod requests;
 pub mod settings;
 pub mod staff;

@@ -7,7 +7,7 @@ use subtle::ConstantTimeEq;
 
 use super::{AppState, Result};
 use crate::db::duplicates::CandidateView;
-use crate::db::models::{CaseRequestRow, GuidanceRow, PartnerRow};
+use crate::db::models::{CaseRequestRow, GuidanceRow, MessageRow, PartnerRow};
 use crate::db::{self, DbError};
 use crate::domain::{CaseReference, Category, Status, TokenScope};
 
@@ -73,7 +73,7 @@ pub async fn duplicates_for(
     .await?)
 }
 
-fn own(
+pub(super) fn own(
     conn: &mut db::DbConnection,
     partner_id: &str,
     reference: &CaseReference,
@@ -88,28 +88,19 @@ pub struct StatusSeen {
     pub category: Category,
     pub status: Status,
     pub guidance: Option<GuidanceRow>,
+    /// The messages the task force wrote to the requester, newest first.
+    pub messages: Vec<MessageRow>,
 }
 
-/// The status behind `reference` when `code_hash` is its status-check code's hash. The
-/// code is compared in constant time, and against a stand-in when there is no request,
-/// so a wrong code looks and takes like an unknown reference.
+/// The status behind `reference` when `code_hash` is its status-check code's hash, with
+/// the messages addressed to the requester, newest first.
 pub async fn status(
     app: &AppState,
     reference: Option<CaseReference>,
     code_hash: String,
 ) -> Result<Option<StatusSeen>> {
     Ok(db::run(&app.pool, move |conn| {
-        let row = match reference {
-            Some(r) => db::requests::find_by_reference(conn, r.as_str())?,
-            None => None,
-        };
-        let stored = match &row {
-            Some(r) => db::requests::status_code_hash(conn, &r.id)?,
-            None => None,
-        }
-        .unwrap_or_else(|| "-".repeat(64));
-        let matches = bool::from(code_hash.as_bytes().ct_eq(stored.as_bytes()));
-        let Some(row) = row.filter(|_| matches) else {
+        let Some(row) = behind_code(conn, reference.as_ref(), &code_hash)? else {
             return Ok(None);
         };
         Ok(Some(StatusSeen {
@@ -117,9 +108,31 @@ pub async fn status(
             category: row.category,
             status: row.status,
             guidance: db::requests::guidance_for(conn, row.category)?,
+            messages: db::messages::addressed_to_requester(conn, &row.id)?,
         }))
     })
     .await?)
+}
+
+/// The request behind `reference` when `code_hash` is its status-check code's hash. The
+/// code is compared in constant time, and against a stand-in when there is no request,
+/// so a wrong code looks and takes like an unknown reference.
+pub(super) fn behind_code(
+    conn: &mut db::DbConnection,
+    reference: Option<&CaseReference>,
+    code_hash: &str,
+) -> Result<Option<CaseRequestRow>, DbError> {
+    let row = match reference {
+        Some(r) => db::requests::find_by_reference(conn, r.as_str())?,
+        None => None,
+    };
+    let stored = match &row {
+        Some(r) => db::requests::status_code_hash(conn, &r.id)?,
+        None => None,
+    }
+    .unwrap_or_else(|| "-".repeat(64));
+    let matches = bool::from(code_hash.as_bytes().ct_eq(stored.as_bytes()));
+    Ok(row.filter(|_| matches))
 }
 
 /// What the confirmation page shows after a submission.

@@ -21,6 +21,8 @@ pub struct CaseFilter {
     pub priority: Option<String>,
     /// A status, or `None` with `open_only` for the open backlog.
     pub status: Option<Status>,
+    /// Leaves out the cases of this status ("waiting on us": open, not awaiting information).
+    pub exclude_status: Option<Status>,
     pub open_only: bool,
     /// `Some(None)` means unassigned.
     pub assignee: Option<Option<String>>,
@@ -90,6 +92,9 @@ fn filtered(filter: &CaseFilter) -> BoxedCases<'_> {
             .filter(case_requests::is_open.eq(s.is_open()));
     } else if filter.open_only {
         q = q.filter(case_requests::is_open.eq(true));
+    }
+    if let Some(s) = filter.exclude_status {
+        q = q.filter(case_requests::status.ne(s.as_str()));
     }
     match &filter.assignee {
         Some(None) => q = q.filter(case_requests::assignee_id.is_null()),
@@ -222,6 +227,7 @@ fn state_matches(filter: &CaseFilter, k: &super::counts::StateKey) -> Result<boo
             Some(s) => s == status,
             None => !filter.open_only || status.is_open(),
         }
+        && filter.exclude_status != Some(status)
         && filter
             .assignee
             .as_ref()

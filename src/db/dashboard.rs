@@ -41,6 +41,13 @@ pub struct Dashboard {
     pub breaches: Vec<Breach>,
     /// How many open requests are past their SLA target.
     pub breach_total: i64,
+    /// Open requests waiting on the requester ("Awaiting information"), from the counts:
+    /// the breach list leaves them out.
+    pub waiting_on_requester: i64,
+    /// The references in the breach list whose requester answered and nobody has looked.
+    pub breaches_with_new_reply: std::collections::HashSet<String>,
+    /// Open cases with an answer nobody on staff has seen yet.
+    pub new_replies: i64,
 }
 
 /// An open request past its SLA target: reference, priority, queue, received.
@@ -82,6 +89,9 @@ pub fn load(
             continue;
         }
         d.open_total += n;
+        if k.status == Status::AwaitingInformation.as_str() {
+            d.waiting_on_requester += n;
+        }
         *d.by_queue.entry(k.queue).or_default() += n;
         *d.by_priority.entry(k.priority.clone()).or_default() += n;
         *d.workload
@@ -120,9 +130,12 @@ pub fn load(
         let priority = p.as_str();
         let cutoff = now - Duration::hours(targets.hours_for(priority));
         d.breach_total += open_until(conn, &open_hours, Some(priority), cutoff, now)?;
+        let waiting = Status::AwaitingInformation.as_str();
+        // Waiting on the requester: the task force cannot act, so it is no breach to chase.
         d.breaches.extend(
             case_requests::table
                 .filter(case_requests::is_open.eq(true))
+                .filter(case_requests::status.ne(waiting))
                 .filter(case_requests::priority.eq(priority))
                 .filter(case_requests::created_at.le(cutoff))
                 .order((case_requests::created_at, case_requests::id))
@@ -138,6 +151,9 @@ pub fn load(
     }
     d.breaches.sort_by_key(|r| r.3);
     d.breaches.truncate(breach_limit.max(0) as usize);
+    let listed: Vec<String> = d.breaches.iter().map(|b| b.0.clone()).collect();
+    d.breaches_with_new_reply = super::messages::references_with_unseen_reply(conn, &listed)?;
+    d.new_replies = super::messages::open_with_unseen_reply(conn)?;
 
     let start = (now - Duration::days(29))
         .date()

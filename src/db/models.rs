@@ -4,12 +4,12 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
 use super::schema::{
-    api_tokens, audit_events, case_notes, case_requests, guidance, partners, queues,
+    api_tokens, audit_events, case_messages, case_notes, case_requests, guidance, partners, queues,
     request_personal_data, routing_rules, status_codes, users,
 };
 use super::DbError;
 use crate::domain::staff::Role;
-use crate::domain::vocab::{Programs, TokenScope};
+use crate::domain::vocab::{Direction, Programs, TokenScope};
 use crate::domain::{
     Actor, Category, Language, Location, Priority, QueueSlug, ReferralProgram, RoutingRule,
     SivStatus, Source, Status, SubmitterKind, UsTie,
@@ -236,4 +236,26 @@ pub struct NoteRow {
     pub author_id: String,
     pub body: String,
     pub created_at: NaiveDateTime,
+}
+
+/// One message of a case's correspondence. The body is personal data: shown to staff who
+/// may work the case and, for an outgoing one, to the requester; emptied by purge.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = case_messages)]
+#[diesel(treat_none_as_default_value = false)]
+pub struct MessageRow {
+    pub id: String,
+    pub request_id: String,
+    pub direction: Direction,
+    pub author: Actor,
+    pub body: String,
+    pub language: Language,
+    /// The mail that carries an outgoing message; `None`: on the status page only.
+    pub outbox_id: Option<String>,
+    /// That mail's Message-ID header.
+    pub message_id: Option<String>,
+    /// The request's reply token when the message went out.
+    pub thread_token: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub seen_by_staff_at: Option<NaiveDateTime>,
 }

@@ -76,6 +76,8 @@ pub struct OutboxRow {
     pub locked_until: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
     pub sent_at: Option<NaiveDateTime>,
+    /// The `Reply-To` of a mail a requester may answer; `None`: no such header.
+    pub reply_to: Option<String>,
 }
 
 impl OutboxRow {
@@ -98,6 +100,7 @@ impl OutboxRow {
             locked_until: None,
             created_at: now,
             sent_at: None,
+            reply_to: None,
         }
     }
 }

@@ -6,7 +6,8 @@ use diesel::prelude::*;
 
 use super::outbox::OutboxStatus;
 use super::schema::{
-    audit_events, case_notes, case_requests, dedup_keys, outbox, request_personal_data,
+    audit_events, case_messages, case_notes, case_requests, dedup_keys, outbox,
+    request_personal_data,
 };
 use super::{write_transaction, Conn, DbConnection, DbError};
 use crate::domain::Actor;
@@ -25,6 +26,8 @@ const CHUNK: i64 = 500;
 pub struct PurgeCounts {
     pub requests: usize,
     pub notes: usize,
+    /// Messages of the correspondence whose bodies were emptied.
+    pub messages: usize,
     pub dedup_keys: usize,
     pub mails: usize,
 }
@@ -107,10 +110,11 @@ pub fn run(
             &trigger.actor(),
             ACTION,
             format!(
-                "anonymized {} requests closed before {} ({} notes, {} duplicate keys, {} mails)",
+                "anonymized {} requests closed before {} ({} notes, {} messages, {} duplicate keys, {} mails)",
                 counts.requests,
                 cutoff.format("%Y-%m-%d"),
                 counts.notes,
+                counts.messages,
                 counts.dedup_keys,
                 counts.mails
             ),
@@ -130,9 +134,9 @@ pub fn scrub(conn: &mut DbConnection) -> Result<(), DbError> {
     use diesel::connection::SimpleConnection;
     match conn {
         DbConnection::Sqlite(c) => c.batch_execute("PRAGMA wal_checkpoint(TRUNCATE)")?,
-        DbConnection::Postgres(c) => {
-            c.batch_execute("VACUUM request_personal_data, case_notes, outbox, dedup_keys")?
-        }
+        DbConnection::Postgres(c) => c.batch_execute(
+            "VACUUM request_personal_data, case_notes, case_messages, outbox, dedup_keys",
+        )?,
     }
     Ok(())
 }
@@ -211,6 +215,10 @@ fn anonymize(
     counts.notes += diesel::update(case_notes::table.filter(case_notes::request_id.eq_any(&ids)))
         .set(case_notes::body.eq(REMOVED))
         .execute(conn)?;
+    counts.messages +=
+        diesel::update(case_messages::table.filter(case_messages::request_id.eq_any(&ids)))
+            .set(case_messages::body.eq(REMOVED))
+            .execute(conn)?;
     counts.requests += diesel::update(case_requests::table.filter(case_requests::id.eq_any(&ids)))
         .set(case_requests::purged_at.eq(Some(now)))
         .execute(conn)?;

@@ -204,6 +204,48 @@ diesel::table! {
         locked_until -> Nullable<Timestamp>,
         created_at -> Timestamp,
         sent_at -> Nullable<Timestamp>,
+        reply_to -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    case_messages (id) {
+        id -> Text,
+        request_id -> Text,
+        direction -> Text,
+        author -> Text,
+        body -> Text,
+        language -> Text,
+        outbox_id -> Nullable<Text>,
+        message_id -> Nullable<Text>,
+        thread_token -> Nullable<Text>,
+        created_at -> Timestamp,
+        seen_by_staff_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    saved_replies (id) {
+        id -> Text,
+        title -> Text,
+        category -> Nullable<Text>,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    saved_reply_texts (reply_id, language) {
+        reply_id -> Text,
+        language -> Text,
+        body -> Text,
+    }
+}
+
+diesel::table! {
+    reply_tokens (request_id) {
+        request_id -> Text,
+        token -> Text,
+        created_at -> Timestamp,
     }
 }
 
@@ -243,6 +285,9 @@ diesel::joinable!(audit_events -> case_requests (request_id));
 diesel::joinable!(api_tokens -> partners (partner_id));
 diesel::joinable!(status_codes -> case_requests (request_id));
 diesel::joinable!(case_requests -> partners (partner_id));
+diesel::joinable!(case_messages -> case_requests (request_id));
+diesel::joinable!(reply_tokens -> case_requests (request_id));
+diesel::joinable!(saved_reply_texts -> saved_replies (reply_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     queues,
@@ -264,6 +309,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     status_codes,
     case_counts,
     case_hour_counts,
+    case_messages,
+    reply_tokens,
+    saved_replies,
+    saved_reply_texts,
 );
 
 diesel::table! {

@@ -15,8 +15,8 @@ use super::DbConnection;
 use crate::domain::actor::Actor;
 use crate::domain::staff::Role;
 use crate::domain::vocab::{
-    Category, DuplicateStatus, Language, Location, OutboxKind, Priority, Programs, ReferralProgram,
-    SivStatus, Source, Status, SubmitterKind, TokenScope, UsTie,
+    Category, Direction, DuplicateStatus, Language, Location, OutboxKind, Priority, Programs,
+    ReferralProgram, SivStatus, Source, Status, SubmitterKind, TokenScope, UsTie,
 };
 
 type MultiBackend = <DbConnection as diesel::Connection>::Backend;
@@ -102,6 +102,7 @@ text_column!(
     OutboxStatus => OutboxStatusText,
     Role => RoleText,
     TokenScope => TokenScopeText,
+    Direction => DirectionText,
 );
 
 impl Stored for Actor {

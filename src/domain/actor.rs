@@ -16,6 +16,8 @@ pub enum Actor {
     AnonymousApi,
     /// Whoever filled in the public form (`public`).
     PublicForm,
+    /// The requester on the status page, with reference and status-check code (`requester`).
+    Requester,
     /// The app on its own, e.g. intake flagging a possible duplicate (`system`).
     System,
     /// An operator's command (`cli`).
@@ -31,6 +33,7 @@ impl Actor {
     /// audit log's filter offers them.
     pub const FIXED: &'static [Actor] = &[
         Actor::PublicForm,
+        Actor::Requester,
         Actor::AnonymousApi,
         Actor::System,
         Actor::Cli,
@@ -62,6 +65,7 @@ impl Actor {
             Actor::Partner(_) => "partner (API token)",
             Actor::AnonymousApi => "partner (API)",
             Actor::PublicForm => "applicant (web form)",
+            Actor::Requester => "requester (status page)",
             Actor::System => "system",
             Actor::Cli => "cli",
             Actor::Scheduler => "scheduler",
@@ -77,6 +81,7 @@ impl fmt::Display for Actor {
             Actor::Partner(id) => write!(f, "partner:{id}"),
             Actor::AnonymousApi => f.write_str("partner"),
             Actor::PublicForm => f.write_str("public"),
+            Actor::Requester => f.write_str("requester"),
             Actor::System => f.write_str("system"),
             Actor::Cli => f.write_str("cli"),
             Actor::Scheduler => f.write_str("scheduler"),

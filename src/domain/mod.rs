@@ -4,6 +4,7 @@
 pub mod actor;
 pub mod classify;
 pub mod contract;
+pub mod correspondence;
 pub mod dedup;
 pub mod defaults;
 pub mod fields;

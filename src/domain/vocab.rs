@@ -239,13 +239,31 @@ text_enum! {
         StatusChanged => "status_changed",
         Digest => "digest",
         WebhookStatusChanged => "webhook.status_changed",
+        /// The task force writes to the requester.
+        Message => "message",
+        /// To the assignee (else the queue): the requester answered.
+        ReplyReceived => "reply_received",
+        WebhookMessage => "webhook.message",
+    }
+}
+
+text_enum! {
+    /// Which way a message of the correspondence went.
+    pub enum Direction {
+        /// From the task force to the requester.
+        Outgoing => "outgoing",
+        /// From the requester (the status page, a partner on their behalf) to the task force.
+        Incoming => "incoming",
     }
 }
 
 impl OutboxKind {
     /// Whether the row is a webhook delivery rather than a mail.
     pub fn is_webhook(self) -> bool {
-        matches!(self, OutboxKind::WebhookStatusChanged)
+        matches!(
+            self,
+            OutboxKind::WebhookStatusChanged | OutboxKind::WebhookMessage
+        )
     }
 }
 

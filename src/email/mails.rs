@@ -116,6 +116,21 @@ pub enum Mail {
         guidance: Guidance,
         language: Language,
     },
+    /// To the requester: a message the task force wrote, in the requester's language.
+    Message {
+        to: ContactEmail,
+        case: CaseFacts,
+        language: Language,
+        /// What the caseworker wrote, placeholders filled in.
+        body: String,
+        /// The case's Reply-To (`REPLY_TO` with its token); `None`: answer on the status page.
+        reply_to: Option<String>,
+    },
+    /// To the assignee, else the queue: the requester answered. Names the reference only.
+    ReplyReceived {
+        to: Vec<ContactEmail>,
+        case: CaseFacts,
+    },
     /// To the task-force lead, once a day.
     Digest {
         to: ContactEmail,
@@ -132,13 +147,16 @@ impl Mail {
             Mail::Assigned { .. } => OutboxKind::Assigned,
             Mail::StatusChanged { .. } => OutboxKind::StatusChanged,
             Mail::Digest { .. } => OutboxKind::Digest,
+            Mail::Message { .. } => OutboxKind::Message,
+            Mail::ReplyReceived { .. } => OutboxKind::ReplyReceived,
         }
     }
 
     pub fn recipients(&self) -> Vec<&ContactEmail> {
         match self {
-            Mail::NewRequest { to, .. } => to.iter().collect(),
+            Mail::NewRequest { to, .. } | Mail::ReplyReceived { to, .. } => to.iter().collect(),
             Mail::Acknowledgment { to, .. }
+            | Mail::Message { to, .. }
             | Mail::Assigned { to, .. }
             | Mail::StatusChanged { to, .. }
             | Mail::Digest { to, .. } => vec![to],
@@ -150,7 +168,9 @@ impl Mail {
             Mail::Acknowledgment { case, .. }
             | Mail::NewRequest { case, .. }
             | Mail::Assigned { case, .. }
-            | Mail::StatusChanged { case, .. } => Some(case),
+            | Mail::StatusChanged { case, .. }
+            | Mail::Message { case, .. }
+            | Mail::ReplyReceived { case, .. } => Some(case),
             Mail::Digest { .. } => None,
         }
     }
@@ -162,6 +182,14 @@ impl Mail {
     /// Mail about an urgent request goes out before everything else.
     pub fn is_urgent(&self) -> bool {
         self.case().is_some_and(|c| c.priority == Priority::Urgent)
+    }
+
+    /// Where the recipient's reply goes, for the mails a requester may answer.
+    pub fn reply_to(&self) -> Option<&str> {
+        match self {
+            Mail::Message { reply_to, .. } => reply_to.as_deref(),
+            _ => None,
+        }
     }
 
     /// A key that makes the mail exist once however many instances write it.
@@ -208,6 +236,21 @@ impl Mail {
             }
             .render(),
             Mail::Digest { report, .. } => DigestView::of(report).render(),
+            Mail::Message {
+                case,
+                language,
+                body,
+                reply_to,
+                ..
+            } => MessageView {
+                tr: Tr(*language),
+                reference: &case.reference,
+                body,
+                status_url: page_link(base_url, "/status"),
+                answerable: reply_to.is_some(),
+            }
+            .render(),
+            Mail::ReplyReceived { case, .. } => CaseView::of(case, base_url).render_reply(),
         }
     }
 }
@@ -305,6 +348,21 @@ mail_templates!(CaseView, render_new_request =>
     "email/new_request.subject.txt", "email/new_request.txt", "email/new_request.html");
 mail_templates!(CaseView, render_assigned =>
     "email/assigned.subject.txt", "email/assigned.txt", "email/assigned.html");
+mail_templates!(CaseView, render_reply =>
+    "email/reply_received.subject.txt", "email/reply_received.txt", "email/reply_received.html");
+
+struct MessageView<'a> {
+    tr: Tr,
+    reference: &'a str,
+    body: &'a str,
+    /// Absolute: a link in a mail has no page to be relative to.
+    status_url: String,
+    /// A reply to this mail reaches the task force (`REPLY_TO` is set).
+    answerable: bool,
+}
+
+mail_templates!(MessageView, render =>
+    "email/message.subject.txt", "email/message.txt", "email/message.html");
 
 struct UpdateView<'a> {
     tr: Tr,

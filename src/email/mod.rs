@@ -49,6 +49,21 @@ pub fn enqueue(
     Ok(written)
 }
 
+/// `enqueue` for a mail without a dedup key, answering the ids of the rows written (one
+/// per recipient): a message's mail is known by its row, whose id makes its Message-ID.
+pub fn enqueue_ids(
+    conn: &mut DbConnection,
+    settings: &Settings,
+    mail: &Mail,
+    now: DateTime<Utc>,
+) -> Result<Vec<String>, MailError> {
+    let rows = outbox_rows(settings, mail, now)?;
+    for row in &rows {
+        db::outbox::insert(conn, row)?;
+    }
+    Ok(rows.into_iter().map(|r| r.id).collect())
+}
+
 /// `enqueue`, leaving the rows that need no check against the outbox in `gathered`, for
 /// the caller to write with the rest of its change (`RequestRows`).
 pub fn enqueue_into(
@@ -89,6 +104,7 @@ fn outbox_rows(
             body_html: rendered.html.clone(),
             urgent: mail.is_urgent(),
             dedup_key: mail.dedup_key(),
+            reply_to: mail.reply_to().map(str::to_string),
             ..OutboxRow::pending(db::models::new_row_id(), mail.kind(), now)
         })
         .collect())

@@ -240,12 +240,15 @@ pub fn build_message(from: &Mailbox, row: &OutboxRow) -> Result<Message, SendFai
         permanent: true,
     };
     let to: Address = row.recipient.parse().map_err(|_| invalid("recipient"))?;
-    let domain = from.email.domain();
-    Message::builder()
+    let mut builder = Message::builder();
+    if let Some(reply_to) = &row.reply_to {
+        builder = builder.reply_to(reply_to.parse().map_err(|_| invalid("Reply-To"))?);
+    }
+    builder
         .from(from.clone())
         .to(Mailbox::new(None, to))
         .subject(one_line(&row.subject))
-        .message_id(Some(format!("<{}@{domain}>", row.id)))
+        .message_id(Some(message_id(from, &row.id)))
         .header(AutoSubmitted)
         .header(AutoResponseSuppress)
         .date_now()
@@ -254,6 +257,12 @@ pub fn build_message(from: &Mailbox, row: &OutboxRow) -> Result<Message, SendFai
             row.body_html.clone(),
         ))
         .map_err(|_| invalid("message"))
+}
+
+/// The Message-ID of outbox row `id`'s mail: `<{id}@{the sender's domain}>`. A reply names it
+/// in `In-Reply-To`, which leads back to the row and so to its case.
+pub fn message_id(from: &Mailbox, id: &str) -> String {
+    format!("<{id}@{}>", from.email.domain())
 }
 
 fn smtp_failure(e: lettre::transport::smtp::Error) -> SendFailure {
@@ -314,6 +323,7 @@ mod tests {
             locked_until: None,
             created_at: now,
             sent_at: None,
+            reply_to: None,
         }
     }
 
@@ -335,6 +345,13 @@ mod tests {
         assert!(raw.contains("Message-ID: <0b1c@taskforce.example>"));
         assert!(raw.contains("multipart/alternative"));
         assert!(raw.contains("text/plain") && raw.contains("text/html"));
+        assert!(!raw.contains("Reply-To:"));
+
+        let mut answerable = row("ahmad@example.org");
+        answerable.reply_to = Some("taskforce+0123abcd@taskforce.example".into());
+        let raw = build_message(&from, &answerable).unwrap().formatted();
+        let raw = String::from_utf8(raw).unwrap();
+        assert!(raw.contains("Reply-To: taskforce+0123abcd@taskforce.example\r\n"));
     }
 
     #[actix_web::test]

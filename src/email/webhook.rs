@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use super::transport::SendFailure;
 use crate::db::cases::Applied;
+use crate::db::models::CaseRequestRow;
 use crate::db::outbox::OutboxKind;
 use crate::db::outbox::OutboxRow;
 use crate::db::{self, DbConnection, DbError};
@@ -23,6 +24,8 @@ use crate::domain::workflow::CaseAction;
 
 /// The event name partners see, in the body and the `X-CaseTriage-Event` header.
 pub const EVENT_STATUS_CHANGED: &str = "request.status_changed";
+/// The event of a message the task force wrote to the requester.
+pub const EVENT_MESSAGE: &str = "request.message";
 /// How long one delivery may take, connection included.
 pub const TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -59,6 +62,71 @@ pub fn enqueue_for(
         return Ok(false);
     }
     let case = &applied.case;
+    queue_delivery(
+        conn,
+        case,
+        OutboxKind::WebhookStatusChanged,
+        EVENT_STATUS_CHANGED,
+        now,
+        |delivery_id| {
+            serde_json::to_string(&StatusChanged {
+                event: EVENT_STATUS_CHANGED,
+                delivery_id,
+                occurred_at: rfc3339(now),
+                reference: &case.reference,
+                status: to.as_str(),
+                previous_status: applied.previous.status.as_str(),
+                category: case.category.as_str(),
+                priority: case.priority.as_str(),
+            })
+        },
+    )
+}
+
+/// The body of a new-message delivery: that the task force wrote to the requester, not
+/// what (the partner reads the message through the API).
+#[derive(Debug, Serialize)]
+struct MessageWritten<'a> {
+    event: &'static str,
+    delivery_id: &'a str,
+    occurred_at: String,
+    reference: &'a str,
+}
+
+/// Queues a `request.message` delivery when the task force wrote to the requester of a
+/// request whose partner has a webhook; call it inside the transaction of the message.
+pub fn enqueue_message(
+    conn: &mut DbConnection,
+    case: &CaseRequestRow,
+    now: NaiveDateTime,
+) -> Result<bool, DbError> {
+    queue_delivery(
+        conn,
+        case,
+        OutboxKind::WebhookMessage,
+        EVENT_MESSAGE,
+        now,
+        |delivery_id| {
+            serde_json::to_string(&MessageWritten {
+                event: EVENT_MESSAGE,
+                delivery_id,
+                occurred_at: rfc3339(now),
+                reference: &case.reference,
+            })
+        },
+    )
+}
+
+/// Writes one delivery of `event` about `case` to the outbox when the case's partner has a
+/// webhook; `body` makes the JSON from the delivery's id.
+fn queue_delivery(
+    conn: &mut DbConnection,
+    case: &CaseRequestRow,
+    kind: OutboxKind,
+    event: &'static str,
+    now: NaiveDateTime,
+    body: impl FnOnce(&str) -> serde_json::Result<String>,
+) -> Result<bool, DbError> {
     let Some(partner_id) = case.partner_id.as_deref() else {
         return Ok(false);
     };
@@ -68,24 +136,14 @@ pub fn enqueue_for(
         return Ok(false);
     }
     let id = uuid::Uuid::new_v4().to_string();
-    let body = serde_json::to_string(&StatusChanged {
-        event: EVENT_STATUS_CHANGED,
-        delivery_id: &id,
-        occurred_at: rfc3339(now),
-        reference: &case.reference,
-        status: to.as_str(),
-        previous_status: applied.previous.status.as_str(),
-        category: case.category.as_str(),
-        priority: case.priority.as_str(),
-    })
-    .map_err(|e| DbError::Corrupt(format!("webhook body: {e}")))?;
+    let body = body(&id).map_err(|e| DbError::Corrupt(format!("webhook body: {e}")))?;
     let row = OutboxRow {
         request_id: Some(case.id.clone()),
         // The partner, not its URL: a delivery goes to the URL and secret of its attempt.
         recipient: partner_id.to_string(),
-        subject: EVENT_STATUS_CHANGED.to_string(),
+        subject: event.to_string(),
         body_text: body,
-        ..OutboxRow::pending(id, OutboxKind::WebhookStatusChanged, now)
+        ..OutboxRow::pending(id, kind, now)
     };
     db::outbox::insert(conn, &row)?;
     Ok(true)

@@ -93,7 +93,7 @@ async fn check_quota(
 /// The partner reading through the API. Reading always needs a token, whatever
 /// `API_ANONYMOUS` says: a reference alone (seen in a forwarded mail or on a screenshot)
 /// must not tell a stranger anything about the request or the person.
-async fn reader(state: &AppState, req: &HttpRequest) -> Result<PartnerRow, ApiError> {
+pub(super) async fn reader(state: &AppState, req: &HttpRequest) -> Result<PartnerRow, ApiError> {
     if req.headers().get(header::AUTHORIZATION).is_none() {
         return Err(ApiError::Unauthorized);
     }

@@ -9,7 +9,7 @@ const FAVICON_SVG: &str = include_str!("../../static/favicon.svg");
 const ROBOTS_TXT: &str = include_str!("../../static/robots.txt");
 
 /// Bumped with the stylesheet so browsers may cache it for a year.
-pub const STYLE_VERSION: &str = "6";
+pub const STYLE_VERSION: &str = "7";
 
 /// Bumped with the icon, for the same reason.
 pub const FAVICON_VERSION: &str = "1";

@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod api;
+pub mod api_messages;
 pub mod assets;
 pub mod errors;
 pub mod form;
@@ -53,6 +54,13 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::post().to(status::check_status))
             .wrap(from_fn(limits::limit_form)),
     )
+    .service(
+        web::resource("/status/answer")
+            .route(web::post().to(status::post_answer))
+            // A reloaded or bookmarked answer address: the status form.
+            .route(get_or_head().to(status::status_form))
+            .wrap(from_fn(limits::limit_form)),
+    )
     .service(web::resource("/thanks").route(get_or_head().to(pages::thanks)))
     .service(
         web::scope("/api/v1")
@@ -67,6 +75,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .service(
                 api_resource("/requests/{reference}/duplicates", "GET")
                     .route(web::get().to(api::get_duplicates)),
+            )
+            .service(
+                api_resource("/requests/{reference}/messages", "GET, POST")
+                    .route(web::get().to(api_messages::get_messages))
+                    .route(web::post().to(api_messages::post_message)),
             )
             .service(api_resource("/stats/forecast", "GET").route(web::get().to(stats::forecast))),
     )

@@ -4,7 +4,7 @@
 use actix_web::HttpResponse;
 use utoipa::OpenApi;
 
-use super::{api, errors, health, stats};
+use super::{api, api_messages, errors, health, stats};
 use crate::domain::intake;
 
 #[derive(OpenApi)]
@@ -18,6 +18,8 @@ use crate::domain::intake;
         api::create_batch,
         api::get_request,
         api::get_duplicates,
+        api_messages::get_messages,
+        api_messages::post_message,
         stats::forecast,
         health::healthz,
         health::readyz
@@ -30,6 +32,8 @@ use crate::domain::intake;
         api::DuplicateCandidates,
         api::BatchResponse,
         api::BatchResult,
+        api_messages::Messages,
+        api_messages::NewAnswer,
         stats::ForecastReport,
         health::HealthBody
     )),

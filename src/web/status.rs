@@ -17,6 +17,18 @@ pub struct StatusResult {
     pub changed: String,
     pub guidance: String,
     pub next_steps: String,
+    /// The messages from the task force, newest first: (date, text, direction of the text).
+    pub messages: Vec<(String, String, &'static str)>,
+}
+
+/// The answer form under a found request: reference and code again (hidden fields, never
+/// in the address), the text as typed when it comes back with an error.
+pub struct AnswerBox {
+    pub reference: String,
+    pub code: String,
+    pub text: String,
+    pub error: Option<String>,
+    pub sent: bool,
 }
 
 #[derive(Template)]
@@ -27,6 +39,7 @@ struct StatusPage<'a> {
     reference: String,
     not_found: bool,
     result: Option<StatusResult>,
+    answer: Option<AnswerBox>,
 }
 
 fn respond(page: StatusPage, status: StatusCode) -> Result<HttpResponse, PageError> {
@@ -47,6 +60,7 @@ pub async fn status_form(req: HttpRequest) -> HttpResponse {
         reference: String::new(),
         not_found: false,
         result: None,
+        answer: None,
     };
     respond(page, StatusCode::OK).unwrap_or_else(|e| e.page(language))
 }
@@ -79,7 +93,72 @@ pub async fn check_status(
 ) -> HttpResponse {
     let form = form.into_inner();
     let language = lang::negotiate(&req, form.lang.as_deref());
-    check(state, language, form)
+    let answer = AnswerBox {
+        reference: form.reference.trim().to_string(),
+        code: form.code.trim().to_string(),
+        text: String::new(),
+        error: None,
+        sent: false,
+    };
+    check(state, language, form, answer)
+        .await
+        .unwrap_or_else(|e| e.page(language))
+}
+
+/// The answer form: the status check's fields and the requester's text.
+#[derive(serde::Deserialize)]
+pub struct AnswerForm {
+    #[serde(flatten)]
+    check: StatusForm,
+    #[serde(default)]
+    answer: String,
+}
+
+/// `POST /status/answer`: the requester answers the task force. A wrong code is the same
+/// 404 as the status check's; an empty or too long answer comes back with what was typed.
+pub async fn post_answer(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: web::Form<AnswerForm>,
+) -> HttpResponse {
+    let AnswerForm {
+        check: form,
+        answer,
+    } = form.into_inner();
+    let language = lang::negotiate(&req, form.lang.as_deref());
+    let tr = Tr(language);
+    let reference = CaseReference::parse(form.reference.trim());
+    let now = chrono::Utc::now().naive_utc();
+    let who = crate::app::correspondence::Answerer::Requester {
+        reference,
+        code_hash: status_code_hash(&form.code),
+    };
+    let taken = crate::app::correspondence::answer(&state, who, answer.clone(), now).await;
+    use crate::app::correspondence::AnswerError;
+    use crate::domain::correspondence::BodyError;
+    let mut boxed = AnswerBox {
+        reference: form.reference.trim().to_string(),
+        code: form.code.trim().to_string(),
+        text: String::new(),
+        error: None,
+        sent: false,
+    };
+    match taken {
+        Ok(()) => boxed.sent = true,
+        // Not found: `check` answers the same 404 as a wrong code on the status form.
+        Err(AnswerError::NotFound) => {}
+        Err(AnswerError::Body(e)) => {
+            boxed.text = answer;
+            boxed.error = Some(match e {
+                BodyError::Empty => tr.t("status-answer-empty"),
+                BodyError::TooLong(n, _) => {
+                    tr.t_with("status-answer-too-long", "count", &n.to_string())
+                }
+            });
+        }
+        Err(AnswerError::Failed(e)) => return PageError::from(e).page(language),
+    }
+    check(state, language, form, boxed)
         .await
         .unwrap_or_else(|e| e.page(language))
 }
@@ -88,6 +167,7 @@ async fn check(
     state: web::Data<AppState>,
     language: Language,
     form: StatusForm,
+    answer: AnswerBox,
 ) -> Result<HttpResponse, PageError> {
     let typed = form.reference.trim();
     let given = status_code_hash(&form.code);
@@ -99,6 +179,7 @@ async fn check(
         category,
         status,
         guidance,
+        messages,
     }) = found
     else {
         let page = StatusPage {
@@ -107,6 +188,7 @@ async fn check(
             reference: typed.chars().take(20).collect(),
             not_found: true,
             result: None,
+            answer: None,
         };
         return respond(page, StatusCode::NOT_FOUND);
     };
@@ -127,7 +209,28 @@ async fn check(
             changed: tr.t_with("status-changed", "date", &format!("\u{2068}{date}\u{2069}")),
             guidance,
             next_steps,
+            messages: messages
+                .into_iter()
+                .map(|m| {
+                    let date = m.created_at.format("%Y-%m-%d").to_string();
+                    (
+                        tr.t_with(
+                            "status-message-sent",
+                            "date",
+                            &format!("\u{2068}{date}\u{2069}"),
+                        ),
+                        m.body,
+                        m.language.dir(),
+                    )
+                })
+                .collect(),
         }),
+        answer: Some(answer),
     };
-    respond(page, StatusCode::OK)
+    let status = if page.answer.as_ref().is_some_and(|a| a.error.is_some()) {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    respond(page, status)
 }

@@ -1,6 +1,6 @@
 // Runs axe-core (WCAG 2.1 A/AA and best practices) in headless Chromium against the public
-// pages of a running app: the empty form, the form with errors, and the confirmation page,
-// in English and in Dari. Exits non-zero on any violation or when a page cannot be checked.
+// pages of a running app: the empty form, the form with errors, the confirmation page and
+// the status page with its answer form (and a refused answer), in English and in Dari. Exits non-zero on any violation or when a page cannot be checked.
 //
 //   node axe.mjs http://127.0.0.1:8080
 //
@@ -86,6 +86,20 @@ try {
     await Promise.all([page.waitForNavigation(), page.click("button.primary")]);
     if (!page.url().includes("/submitted/")) throw new Error(`not confirmed (${lang}): ${page.url()}`);
     failures += await check(page, `confirmation (${lang})`);
+
+    // The status page with the confirmation's reference and code: the status, and the form
+    // to answer the task force; then the answer sent empty, refused with its reason.
+    const reference = await page.$eval("#reference", (el) => el.textContent.trim());
+    const code = await page.$eval("#status-code", (el) => el.textContent.trim());
+    await page.goto(`${base}/status?lang=${lang}`, { waitUntil: "load" });
+    await page.type("#reference", reference);
+    await page.type("#code", code);
+    await Promise.all([page.waitForNavigation(), page.click("button.primary")]);
+    if (!(await page.$("#answer"))) throw new Error(`no answer form on the status page (${lang})`);
+    failures += await check(page, `status with the answer form (${lang})`);
+    await Promise.all([page.waitForNavigation(), page.click("#send-answer")]);
+    if (!(await page.$("#answer-error"))) throw new Error(`an empty answer was not refused (${lang})`);
+    failures += await check(page, `status with a refused answer (${lang})`);
     await context.close();
   }
 } catch (e) {

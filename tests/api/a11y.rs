@@ -1,6 +1,7 @@
 //! Accessibility of the public pages as a browser sees them: axe-core (WCAG 2.1 A/AA and
-//! best practices) in headless Chromium on the form, the form with errors and the
-//! confirmation, in English and Dari, plus a keyboard-only walk to the error summary.
+//! best practices) in headless Chromium on the form, the form with errors, the
+//! confirmation and the status page with its answer form, in English and Dari, plus a
+//! keyboard-only walk to the error summary.
 //! Needs Debian's `chromium` and `npm ci` in tests/a11y (`.ci/run` does both).
 
 use std::path::Path;
@@ -50,7 +51,7 @@ async fn the_public_pages_have_no_axe_violations_in_english_and_dari() {
     assert!(output.status.success(), "axe found problems:\n{report}");
     assert_eq!(
         report.matches(", 0 violations").count(),
-        6,
-        "six pages checked"
+        10,
+        "ten pages checked"
     );
 }

@@ -286,6 +286,8 @@ on_both_backends! {
             ("/api/v1/requests/{reference}", "get", &["200", "401", "403", "404", "429", "500", "503"]),
             ("/api/v1/requests/{reference}/duplicates", "get", &["200", "401", "403", "404", "429", "500", "503"]),
             ("/api/v1/stats/forecast", "get", &["200", "401", "403", "429", "500", "503"]),
+            ("/api/v1/requests/{reference}/messages", "get", &["200", "401", "403", "404", "429", "500", "503"]),
+            ("/api/v1/requests/{reference}/messages", "post", &["201", "400", "401", "403", "404", "413", "415", "422", "429", "500", "503"]),
         ] {
             let responses = doc["paths"][path][method]["responses"].as_object().unwrap();
             let mut declared: Vec<&str> = responses.keys().map(String::as_str).collect();

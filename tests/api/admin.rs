@@ -90,18 +90,26 @@ on_both_backends! {
 
         let viewer = app.staff("viewer", &[]).await;
         assert_eq!(viewer.get(&app, "/admin").await.status(), 200);
-        for path in ["/admin/queues", "/admin/queues/siv", &format!("/admin/requests/{siv_case}"), "/admin/export.csv", "/admin/users", "/admin/rules", "/admin/requests/new"] {
+        for path in ["/admin/queues", "/admin/queues/siv", &format!("/admin/requests/{siv_case}"), "/admin/export.csv", "/admin/users", "/admin/rules", "/admin/requests/new", "/admin/replies"] {
             assert_eq!(viewer.get(&app, path).await.status(), 403, "viewer: {path}");
         }
+        let home = "/admin";
+        let write = |reference: &str| format!("/admin/requests/{reference}/messages");
+        let message = [("language", "en"), ("text", "Please send your case number."), ("status", ""), ("step", "send")];
+        assert_eq!(viewer.post(&app, home, &write(&siv_case), &message).await.status(), 403, "viewers write no messages");
         let dashboard = viewer.get(&app, "/admin").await.text().await.unwrap();
         assert!(!dashboard.contains("Karimi"), "no personal data on the dashboard");
 
         let worker = app.staff("caseworker", &["siv"]).await;
         assert_eq!(worker.get(&app, "/admin/queues/siv").await.status(), 200);
         assert_eq!(worker.get(&app, &format!("/admin/requests/{siv_case}")).await.status(), 200);
-        for path in ["/admin/queues/consular", &format!("/admin/requests/{consular_case}"), "/admin/users", "/admin/rules", "/admin/guidance", "/admin/queue-settings"] {
+        for path in ["/admin/queues/consular", &format!("/admin/requests/{consular_case}"), "/admin/users", "/admin/rules", "/admin/guidance", "/admin/queue-settings", "/admin/replies"] {
             assert_eq!(worker.get(&app, path).await.status(), 403, "caseworker: {path}");
         }
+        assert_eq!(worker.post(&app, home, &write(&consular_case), &message).await.status(), 403, "caseworkers write only in their queues");
+        assert_eq!(worker.post(&app, home, &write(&siv_case), &message).await.status(), 200, "and write in them");
+        let reply = [("title", "x"), ("category", ""), ("text_en", "x"), ("text_fa-AF", ""), ("text_ps", "")];
+        assert_eq!(worker.post(&app, home, "/admin/replies", &reply).await.status(), 403, "caseworkers keep no saved replies");
         let resp = worker.act(&app, &siv_case, &[("action", "move"), ("queue", "triage"), ("reason", "x")]).await;
         assert_eq!(resp.status(), 403, "caseworkers do not move cases");
         let resp = worker.act(&app, &siv_case, &[("action", "recategorize"), ("category", "other"), ("reason", "x")]).await;
@@ -111,15 +119,16 @@ on_both_backends! {
         let resp = worker.act(&app, &siv_case, &[("action", "assign"), ("assignee", lead_id.as_str())]).await;
         assert_eq!(resp.status(), 403, "caseworkers assign only themselves");
 
-        for path in ["/admin/queues/consular", "/admin/rules", "/admin/guidance", &format!("/admin/requests/{consular_case}")] {
+        for path in ["/admin/queues/consular", "/admin/rules", "/admin/guidance", "/admin/replies", &format!("/admin/requests/{consular_case}")] {
             assert_eq!(lead.get(&app, path).await.status(), 200, "lead: {path}");
         }
+        assert_eq!(lead.post(&app, home, "/admin/replies", &reply).await.status(), 200, "leads keep saved replies");
         for path in ["/admin/users", "/admin/queue-settings"] {
             assert_eq!(lead.get(&app, path).await.status(), 403, "lead: {path}");
         }
 
         let admin = app.staff("admin", &[]).await;
-        for path in ["/admin", "/admin/queues", "/admin/users", "/admin/rules", "/admin/guidance", "/admin/queue-settings", "/admin/requests/new"] {
+        for path in ["/admin", "/admin/queues", "/admin/users", "/admin/rules", "/admin/guidance", "/admin/replies", "/admin/queue-settings", "/admin/requests/new"] {
             assert_eq!(admin.get(&app, path).await.status(), 200, "admin: {path}");
         }
     }

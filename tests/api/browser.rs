@@ -276,3 +276,77 @@ async fn words_longer_than_a_line_wrap_on_the_case_page_and_in_the_duplicate_com
 
     browser.close().await;
 }
+
+#[actix_web::test]
+async fn a_caseworker_previews_and_sends_a_message_and_the_applicant_answers_in_dari() {
+    let Some(mut browser) = browser_support::open("correspondence").await else {
+        return;
+    };
+    let app = spawn_app(Backend::Sqlite).await.expect("sqlite app");
+    let (reference, code) =
+        crate::correspondence::file_by_form(&app, "fa-AF", Some("family@example.org")).await;
+    let queue = crate::correspondence::queue_of(&app, &reference).await;
+    let (_, email, password) = app.create_staff("caseworker", &[&queue]).await;
+
+    browser.goto(&app.url("/admin/login")).await;
+    browser.type_into("#email", &email).await;
+    browser.type_into("#password", &password).await;
+    browser.click_through("button[type=submit]").await;
+    browser
+        .goto(&app.url(&format!("/admin/requests/{reference}")))
+        .await;
+    assert!(
+        browser
+            .is_selected(r#"#message-language option[value="fa-AF"]"#)
+            .await,
+        "the request's language by default"
+    );
+    let text = "سلام. لطفاً شمارهٔ پروندهٔ خود را بفرستید: {reference}";
+    browser.paste_into("#message-text", text).await;
+    browser
+        .select("#message-status", "Awaiting information")
+        .await;
+    browser.click_through("#preview-message").await;
+    let preview = browser.text("#message-preview").await;
+    assert!(
+        preview.contains(&format!("لطفاً شمارهٔ پروندهٔ خود را بفرستید: {reference}")),
+        "the placeholder filled in: {preview}"
+    );
+    assert_eq!(
+        browser.value("#message-text").await,
+        text,
+        "the text is kept"
+    );
+    browser.scroll_to("#message-preview").await;
+    browser.screenshot("preview").await;
+    browser.click_through("#send-message").await;
+    assert_eq!(browser.text("#status").await, "Awaiting information");
+    let conversation = browser.text("#messages").await;
+    assert!(conversation.contains("to the requester"), "{conversation}");
+    browser.scroll_to("#conversation").await;
+    browser.screenshot("sent").await;
+
+    // The applicant, in Dari, reads it on the status page and answers.
+    browser.goto(&app.url("/status?lang=fa-AF")).await;
+    browser.type_into("#reference", &reference).await;
+    browser.type_into("#code", &code).await;
+    browser.click_through("button[type=submit]").await;
+    let messages = browser.text("#messages").await;
+    assert!(
+        messages.contains("لطفاً شمارهٔ پروندهٔ خود را بفرستید"),
+        "{messages}"
+    );
+    browser.screenshot("status-page").await;
+    browser
+        .paste_into("#answer", "شمارهٔ پرونده: COM-1234")
+        .await;
+    browser.click_through("#send-answer").await;
+    browser.find("#answer-sent").await;
+    browser.screenshot("answered").await;
+    assert_eq!(
+        crate::correspondence::status_of(&app, &reference).await,
+        "in_progress"
+    );
+
+    browser.close().await;
+}

@@ -357,6 +357,27 @@ macro_rules! on_both_backends {
     };
 }
 
+/// Runs `async fn name(backend: Backend)` once on SQLite and once on PostgreSQL (for tests
+/// that start the app themselves, e.g. with an SMTP server).
+#[macro_export]
+macro_rules! for_each_backend {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[actix_web::test]
+                async fn sqlite() {
+                    super::$name($crate::helpers::Backend::Sqlite).await
+                }
+
+                #[actix_web::test]
+                async fn postgres() {
+                    super::$name($crate::helpers::Backend::Postgres).await
+                }
+            }
+        )*
+    };
+}
+
 /// A logged-in staff member's browser.
 pub struct StaffClient {
     pub client: reqwest::Client,

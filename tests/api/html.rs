@@ -97,6 +97,65 @@ async fn every_page_the_app_serves_is_valid_html() {
             &[("name", "Example NGO"), ("daily_quota", "")],
         )
         .await;
+    // A conversation: a saved reply lacking Pashto, a message sent, an answer taken.
+    admin
+        .post(
+            &app,
+            "/admin/replies",
+            "/admin/replies",
+            &[
+                ("title", "Ask for the COM case number"),
+                ("category", ""),
+                ("text_en", "Please send your COM case number. {status_page}"),
+                ("text_fa-AF", "لطفاً شمارهٔ پرونده را بفرستید."),
+                ("text_ps", ""),
+            ],
+        )
+        .await;
+    let case_path = format!("/admin/requests/{reference}");
+    let compose = format!("{case_path}/messages");
+    let message = |step: &'static str| {
+        [
+            ("language", "en"),
+            ("text", "Which camp are you in? {guidance}"),
+            ("status", "awaiting_information"),
+            ("step", step),
+        ]
+    };
+    let preview = admin
+        .post(&app, &case_path, &compose, &message("preview"))
+        .await;
+    assert_eq!(preview.status(), 200);
+    pages.push(("case-message-preview", preview.text().await.unwrap()));
+    admin
+        .post(&app, &case_path, &compose, &message("send"))
+        .await;
+    let answered = app
+        .raw
+        .post(app.url("/status/answer"))
+        .form(&[
+            ("reference", reference.as_str()),
+            ("code", code.as_str()),
+            ("answer", "Nasir Bagh."),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answered.status(), 200);
+    pages.push(("status-answered", answered.text().await.unwrap()));
+    let refused = app
+        .raw
+        .post(app.url("/status/answer"))
+        .form(&[
+            ("reference", reference.as_str()),
+            ("code", code.as_str()),
+            ("answer", " "),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 422);
+    pages.push(("status-answer-refused", refused.text().await.unwrap()));
     let staff_get = |path: String| {
         let admin = &admin;
         let app = &app;
@@ -136,6 +195,7 @@ async fn every_page_the_app_serves_is_valid_html() {
         ("walk-in-list", "/admin/requests/upload"),
         ("rules", "/admin/rules"),
         ("guidance", "/admin/guidance"),
+        ("replies", "/admin/replies"),
         ("queue-settings", "/admin/queue-settings"),
         ("users", "/admin/users"),
         ("partners", "/admin/partners"),

@@ -18,26 +18,7 @@ use crate::smtp::{Received, SmtpSink};
 
 const WAIT: Duration = Duration::from_secs(40);
 
-/// Runs `async fn name(backend)` once on SQLite and once on PostgreSQL.
-macro_rules! on_both {
-    ($($name:ident),* $(,)?) => {
-        $(
-            mod $name {
-                #[actix_web::test]
-                async fn sqlite() {
-                    super::$name(super::Backend::Sqlite).await
-                }
-
-                #[actix_web::test]
-                async fn postgres() {
-                    super::$name(super::Backend::Postgres).await
-                }
-            }
-        )*
-    };
-}
-
-on_both!(
+crate::for_each_backend!(
     requesters_and_queues_get_their_mail_and_nothing_personal,
     mail_waits_while_the_server_is_down_and_arrives_exactly_once,
     dead_mail_is_visible_and_can_be_retried,

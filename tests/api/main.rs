@@ -11,6 +11,7 @@ mod admin;
 mod audit;
 mod browser;
 mod cli;
+mod correspondence;
 mod counts;
 mod crash;
 mod demo_data;

@@ -12,7 +12,7 @@ fn code_on(page: &str) -> Option<String> {
     Some(page[start..start + page[start..].find('<')?].to_string())
 }
 
-async fn check(app: &TestApp, reference: &str, code: &str, lang: &str) -> (u16, String) {
+pub async fn check(app: &TestApp, reference: &str, code: &str, lang: &str) -> (u16, String) {
     let resp = app
         .raw
         .post(app.url("/status"))

@@ -58,6 +58,8 @@ pub struct ListQuery {
     pub assignee: Option<String>,
     /// `lt1`, `1-3`, `3-7`, `7-14`, `gt14`.
     pub age: Option<String>,
+    /// `us` (open, not awaiting information) or `requester` (awaiting information).
+    pub waiting: Option<String>,
     /// `oldest` (default) or `newest`.
     pub sort: Option<String>,
     pub after: Option<String>,
@@ -79,6 +81,18 @@ impl ListQuery {
             None | Some("open") => f.open_only = true,
             Some("all") => {}
             Some(s) => f.status = s.parse().ok(),
+        }
+        match some(&self.waiting).as_deref() {
+            Some("requester") => {
+                f.status = Some(Status::AwaitingInformation);
+                f.open_only = false;
+            }
+            Some("us") => {
+                f.status = None;
+                f.open_only = true;
+                f.exclude_status = Some(Status::AwaitingInformation);
+            }
+            _ => {}
         }
         f.assignee = match some(&self.assignee).as_deref() {
             None | Some("any") => None,
@@ -118,6 +132,7 @@ impl ListQuery {
             ("priority", &self.priority),
             ("status", &self.status),
             ("assignee", &self.assignee),
+            ("waiting", &self.waiting),
             ("age", &self.age),
             ("sort", &self.sort),
             ("q", &self.q),
@@ -143,11 +158,14 @@ pub struct CaseItem {
     pub age: String,
     pub assignee: String,
     pub queue: String,
+    /// The requester answered and nobody on staff has opened the case since.
+    pub new_reply: bool,
 }
 
 fn items(
     rows: &[CaseRequestRow],
     names: &HashMap<String, String>,
+    new_replies: &std::collections::HashSet<String>,
     now: NaiveDateTime,
 ) -> Vec<CaseItem> {
     rows.iter()
@@ -165,6 +183,7 @@ fn items(
                 .and_then(|id| names.get(id).cloned())
                 .unwrap_or_default(),
             queue: r.queue_slug.clone(),
+            new_reply: new_replies.contains(&r.id),
         })
         .collect()
 }
@@ -220,13 +239,14 @@ async fn list_page(
         total,
         names,
         assignees,
+        new_replies,
     } = listing;
     let next = next.map(|c| query.query_string(Some(&c.encode())));
     page(QueuePage {
         nav: Nav::of(&staff),
         title: queue_name.unwrap_or_else(|| "All cases you can see".to_string()),
         slug: slug.unwrap_or_default(),
-        items: items(&rows, &names, now),
+        items: items(&rows, &names, &new_replies, now),
         total,
         next,
         export: query.query_string(None),
@@ -300,6 +320,11 @@ struct CasePage {
     categories: Vec<(&'static str, &'static str)>,
     can_assign_others: bool,
     duplicates: Vec<super::duplicates::DuplicateView>,
+    messages: Vec<super::messages::MessageItem>,
+    compose: super::messages::ComposeView,
+    reachable_by_mail: bool,
+    /// Saved replies for the compose form: (id, title, the languages it lacks).
+    replies: Vec<(String, String, String)>,
 }
 
 impl CasePage {
@@ -335,11 +360,14 @@ pub(super) fn who(actor: &Actor, names: &HashMap<String, String>) -> String {
     }
 }
 
-async fn render_case(
+/// The case page; `compose` is the message form as typed (kept across a preview or an
+/// error), `None` for a fresh one in the request's language.
+pub(super) async fn render_case(
     state: &AppState,
     staff: &Staff,
     reference: String,
     error: Option<String>,
+    compose: Option<super::messages::ComposeView>,
 ) -> Result<HttpResponse, AdminError> {
     let reference = CaseReference::parse(&reference).ok_or(AdminError::NotFound)?;
     let now = Utc::now().naive_utc();
@@ -349,6 +377,9 @@ async fn render_case(
         assignees,
         queues,
         duplicates,
+        messages,
+        reachable_by_mail,
+        replies,
     } = crate::app::cases::open(state, staff, reference, now).await?;
     let duplicates = super::duplicates::views(duplicates, &d.case, d.personal.as_ref());
     let names = &d.names;
@@ -410,6 +441,10 @@ async fn render_case(
             .collect(),
         can_assign_others: staff.can(Permission::AssignOthers),
         duplicates,
+        messages: super::messages::items(&messages, names),
+        compose: compose.unwrap_or_else(|| super::messages::ComposeView::fresh(d.case.language)),
+        reachable_by_mail,
+        replies: super::messages::reply_choices(&replies),
         d,
     }
     .render()?;
@@ -421,7 +456,7 @@ pub async fn case_page(
     staff: Staff,
     reference: web::Path<String>,
 ) -> Result<HttpResponse, AdminError> {
-    render_case(&state, &staff, reference.into_inner(), None).await
+    render_case(&state, &staff, reference.into_inner(), None, None).await
 }
 
 /// The case page's action form: which action, and the fields that action reads.
@@ -492,13 +527,15 @@ pub async fn case_action(
     let page = format!("/admin/requests/{reference}");
     let action = match parse_action(&staff, &form) {
         Ok(a) => a,
-        Err(msg) => return render_case(&state, &staff, reference.to_string(), Some(msg)).await,
+        Err(msg) => {
+            return render_case(&state, &staff, reference.to_string(), Some(msg), None).await
+        }
     };
     let now = Utc::now().naive_utc();
     match crate::app::cases::act(&state, &staff, reference.clone(), action, now).await {
         Ok(()) => Ok(see_other(&page)),
         Err(crate::app::Error::Invalid(msg)) => {
-            render_case(&state, &staff, reference.to_string(), Some(msg)).await
+            render_case(&state, &staff, reference.to_string(), Some(msg), None).await
         }
         Err(e) => Err(e.into()),
     }

@@ -25,6 +25,8 @@ pub struct Breach {
     pub priority: String,
     pub queue: String,
     pub age: String,
+    /// The requester answered and nobody on staff has looked yet.
+    pub new_reply: bool,
 }
 
 #[derive(Template)]
@@ -45,6 +47,10 @@ pub struct DashboardPage {
     workload: Vec<(String, i64)>,
     breaches: Vec<Breach>,
     breach_total: i64,
+    /// Open cases waiting on the requester, which the breach list leaves out.
+    waiting_on_requester: i64,
+    /// Open cases with an answer nobody has seen.
+    new_replies: i64,
     sla: [u32; 3],
     show_links: bool,
     partner_days: Vec<String>,
@@ -199,6 +205,7 @@ pub async fn dashboard(
     let breaches = breach_rows
         .into_iter()
         .map(|(reference, priority, queue, created)| Breach {
+            new_reply: d.breaches_with_new_reply.contains(&reference),
             reference,
             priority,
             queue,
@@ -223,6 +230,8 @@ pub async fn dashboard(
         workload,
         breaches,
         breach_total,
+        waiting_on_requester: d.waiting_on_requester,
+        new_replies: d.new_replies,
         sla,
         partner_days: days.iter().map(|d| d.format("%d %b").to_string()).collect(),
         partner_rows,

@@ -10,8 +10,10 @@ pub mod dashboard;
 pub mod duplicates;
 pub mod forecast;
 pub mod guard;
+pub mod messages;
 pub mod outbox;
 pub mod partners;
+pub mod replies;
 pub mod settings;
 pub mod upload;
 
@@ -73,6 +75,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .service(web::resource("/admin/requests/{reference}").get(cases::case_page))
     .service(web::resource("/admin/requests/{reference}/duplicates").post(duplicates::decide))
     .service(web::resource("/admin/requests/{reference}/actions").post(cases::case_action))
+    .service(web::resource("/admin/requests/{reference}/messages").post(messages::compose))
     .service(web::resource("/admin/outbox").get(outbox::outbox))
     .service(web::resource("/admin/outbox/retry").post(outbox::retry))
     .service(
@@ -102,6 +105,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .get(settings::guidance)
             .post(settings::save_guidance),
     )
+    .service(
+        web::resource("/admin/replies")
+            .get(replies::replies)
+            .post(replies::save_reply),
+    )
+    .service(web::resource("/admin/replies/{id}/delete").post(replies::delete_reply))
     .service(
         web::resource("/admin/queue-settings")
             .get(settings::queues)

@@ -1,0 +1,3 @@
+ALTER TABLE outbox DROP COLUMN reply_to;
+DROP TABLE reply_tokens;
+DROP TABLE case_messages;

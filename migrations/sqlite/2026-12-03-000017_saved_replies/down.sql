@@ -1,0 +1,2 @@
+DROP TABLE saved_reply_texts;
+DROP TABLE saved_replies;
