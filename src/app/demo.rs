@@ -17,7 +17,7 @@ use super::intake::{profile_of_request, rows};
 use crate::db::models::AuditEventRow;
 use crate::db::requests::RequestRows;
 use crate::db::{self, DbConnection, DbError};
-use crate::domain::fields::{CaseNumber, ContactEmail, PersonName, PhoneNumber};
+use crate::domain::fields::{phone_region, CaseNumber, ContactEmail, PersonName, PhoneNumber};
 use crate::domain::intake::{Applicant, NewCaseRequest, Submitter};
 use crate::domain::reference::random_token;
 use crate::domain::vocab::{Language, ReferralProgram, SivStatus, SubmitterKind, UsTie};
@@ -354,7 +354,7 @@ fn request_of(rng: &mut StdRng, p: &Person, source: Source, category: Category) 
             phone: p
                 .phone
                 .as_deref()
-                .map(|v| PhoneNumber::parse(v).expect(made_up)),
+                .map(|v| PhoneNumber::parse(v, phone_region(Some(p.location))).expect(made_up)),
             whatsapp: None,
             email: p
                 .email

@@ -558,8 +558,8 @@ mod tests {
         #[test]
         fn the_phone_pattern_is_the_phone_parser(s in phone_like()) {
             let (optional, given) = (&compiled().phone, &compiled().phone_given);
-            prop_assert_eq!(optional.is_match(&s), optional_ok(&s, PhoneNumber::parse), "{:?}", s);
-            prop_assert_eq!(given.is_match(&s), PhoneNumber::parse(s.trim()).is_ok(), "{:?}", s);
+            prop_assert_eq!(optional.is_match(&s), optional_ok(&s, |s| PhoneNumber::parse(s, None)), "{:?}", s);
+            prop_assert_eq!(given.is_match(&s), PhoneNumber::parse(s.trim(), None).is_ok(), "{:?}", s);
         }
 
         #[test]

@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
 use super::fields::{
-    clean_multiline, clean_text, parse_date_of_birth, CaseNumber, ContactEmail, PersonName,
-    PhoneNumber,
+    clean_multiline, clean_text, parse_date_of_birth, phone_region, CaseNumber, ContactEmail,
+    PersonName, PhoneNumber,
 };
 use super::problem::Problem;
 use super::vocab::{
@@ -317,6 +317,9 @@ impl IntakeInput {
         let submitter_in = self.submitter.unwrap_or_default();
         let applicant_in = self.applicant.unwrap_or_default();
 
+        // Numbers written without a country code are read where the applicant is.
+        let home = phone_region(applicant_in.location);
+        let phone = |raw: &str| PhoneNumber::parse(raw, home);
         let kind = submitter_in.kind;
         if kind.is_none() {
             c.fail("submitter.kind", Problem::SubmitterKindMissing);
@@ -332,11 +335,7 @@ impl IntakeInput {
             submitter_in.email.as_ref(),
             ContactEmail::parse,
         );
-        let submitter_phone = c.optional(
-            "submitter.phone",
-            submitter_in.phone.as_ref(),
-            PhoneNumber::parse,
-        );
+        let submitter_phone = c.optional("submitter.phone", submitter_in.phone.as_ref(), phone);
         let organization =
             c.short_text("submitter.organization", submitter_in.organization.as_ref());
         if matches!(
@@ -371,16 +370,8 @@ impl IntakeInput {
             applicant_in.date_of_birth.as_ref(),
             |s| parse_date_of_birth(s, today),
         );
-        let applicant_phone = c.optional(
-            "applicant.phone",
-            applicant_in.phone.as_ref(),
-            PhoneNumber::parse,
-        );
-        let whatsapp = c.optional(
-            "applicant.whatsapp",
-            applicant_in.whatsapp.as_ref(),
-            PhoneNumber::parse,
-        );
+        let applicant_phone = c.optional("applicant.phone", applicant_in.phone.as_ref(), phone);
+        let whatsapp = c.optional("applicant.whatsapp", applicant_in.whatsapp.as_ref(), phone);
         let applicant_email = c.optional(
             "applicant.email",
             applicant_in.email.as_ref(),

@@ -13,6 +13,7 @@ mod browser;
 mod cli;
 mod counts;
 mod crash;
+mod dates;
 mod demo_data;
 mod docs;
 mod duplicates;
