@@ -15,8 +15,8 @@ use super::DbConnection;
 use crate::domain::actor::Actor;
 use crate::domain::staff::Role;
 use crate::domain::vocab::{
-    Category, DuplicateStatus, Language, Location, OutboxKind, Priority, Programs, ReferralProgram,
-    SivStatus, Source, Status, SubmitterKind, TokenScope, UsTie,
+    BirthPrecision, Calendar, Category, DuplicateStatus, Language, Location, OutboxKind, Priority,
+    Programs, ReferralProgram, SivStatus, Source, Status, SubmitterKind, TokenScope, UsTie,
 };
 
 type MultiBackend = <DbConnection as diesel::Connection>::Backend;
@@ -102,6 +102,8 @@ text_column!(
     OutboxStatus => OutboxStatusText,
     Role => RoleText,
     TokenScope => TokenScopeText,
+    BirthPrecision => BirthPrecisionText,
+    Calendar => CalendarText,
 );
 
 impl Stored for Actor {

@@ -1,7 +1,7 @@
 //! Value types parsed once at the edge: a name, an email address, a phone number, a case
 //! number, a date of birth. Inside the product each is valid by construction.
 
-use chrono::{Datelike, NaiveDate};
+use chrono::NaiveDate;
 use std::fmt;
 use unicode_normalization::UnicodeNormalization;
 
@@ -194,22 +194,6 @@ impl fmt::Display for CaseNumber {
     }
 }
 
-/// Parses a date of birth written as `YYYY-MM-DD` (or `DD/MM/YYYY`), not in the future and
-/// not before 1900.
-pub fn parse_date_of_birth(raw: &str, today: NaiveDate) -> Result<NaiveDate, Problem> {
-    let ascii = ascii_digits(raw.trim());
-    let date = NaiveDate::parse_from_str(&ascii, "%Y-%m-%d")
-        .or_else(|_| NaiveDate::parse_from_str(&ascii, "%d/%m/%Y"))
-        .map_err(|_| Problem::DateFormat)?;
-    if date > today {
-        return Err(Problem::DateInFuture);
-    }
-    if date.year() < 1900 {
-        return Err(Problem::DateTooEarly);
-    }
-    Ok(date)
-}
-
 /// Whole years between `born` and `today`.
 pub fn age_on(born: NaiveDate, today: NaiveDate) -> u32 {
     today.years_since(born).unwrap_or(0)
@@ -331,33 +315,16 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn persian_digits_are_accepted_in_case_numbers_and_dates() {
-        let today = NaiveDate::from_ymd_opt(2026, 11, 26).unwrap();
+    fn persian_digits_are_accepted_in_case_numbers() {
         assert_eq!(
             CaseNumber::parse("ISB۲۰۲۱-۱۲۳").unwrap().as_str(),
             "ISB2021123"
         );
-        assert_eq!(
-            parse_date_of_birth("۱۹۹۰-۰۵-۰۱", today).unwrap(),
-            NaiveDate::from_ymd_opt(1990, 5, 1).unwrap()
-        );
-        assert_eq!(
-            parse_date_of_birth("٠١/٠٥/١٩٩٠", today).unwrap(),
-            NaiveDate::from_ymd_opt(1990, 5, 1).unwrap()
-        );
     }
 
     #[test]
-    fn dates_of_birth_must_be_plausible() {
+    fn ages_count_whole_years() {
         let today = NaiveDate::from_ymd_opt(2026, 11, 26).unwrap();
-        assert!(parse_date_of_birth("1990-05-01", today).is_ok());
-        assert_eq!(
-            parse_date_of_birth("01/05/1990", today).unwrap(),
-            NaiveDate::from_ymd_opt(1990, 5, 1).unwrap()
-        );
-        assert!(parse_date_of_birth("2030-01-01", today).is_err());
-        assert!(parse_date_of_birth("1850-01-01", today).is_err());
-        assert!(parse_date_of_birth("yesterday", today).is_err());
         assert_eq!(
             age_on(NaiveDate::from_ymd_opt(2010, 11, 27).unwrap(), today),
             15

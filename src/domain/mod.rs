@@ -2,6 +2,7 @@
 //! routed, and what a fresh installation starts with.
 
 pub mod actor;
+pub mod birth;
 pub mod classify;
 pub mod contract;
 pub mod dedup;
