@@ -124,6 +124,11 @@ struct CachedSetup {
 }
 
 impl Intake {
+    /// What matching keeps between intakes, which a person search reads through too.
+    pub fn recent(&self) -> &Arc<Recent> {
+        self.writer.recent()
+    }
+
     pub fn new(pool: Pool, writer: Writer) -> Intake {
         Intake {
             pool,
@@ -581,7 +586,7 @@ pub fn profile_of_request(r: &NewCaseRequest) -> Profile {
 }
 
 /// The applicant of a stored request, by the same rules as `profile_of_request`.
-fn profile_of_stored(s: &StoredRequest) -> Profile {
+pub(crate) fn profile_of_stored(s: &StoredRequest) -> Profile {
     let p = &s.personal;
     let is_self = s.submitter_kind == SubmitterKind::SelfApplicant.as_str();
     let mut phones: Vec<&str> = [&p.applicant_phone, &p.applicant_whatsapp]

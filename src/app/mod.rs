@@ -15,6 +15,7 @@ pub mod outbox;
 pub mod partners;
 pub mod purge;
 pub mod requests;
+pub mod search;
 pub mod settings;
 pub mod staff;
 pub mod users;

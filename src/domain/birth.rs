@@ -200,16 +200,17 @@ impl BirthDate {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::domain::fields::tests::in_script;
     use proptest::prelude::*;
 
-    fn today() -> NaiveDate {
+    /// The day the tests take as today.
+    pub(crate) fn today() -> NaiveDate {
         NaiveDate::from_ymd_opt(2026, 11, 26).unwrap()
     }
 
-    fn ymd(y: i32, m: u32, d: u32) -> NaiveDate {
+    pub(crate) fn ymd(y: i32, m: u32, d: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, d).unwrap()
     }
 

@@ -13,6 +13,7 @@ pub mod intake;
 pub mod problem;
 pub mod reference;
 pub mod routing;
+pub mod search;
 pub mod staff;
 pub mod vocab;
 pub mod workflow;

@@ -29,6 +29,7 @@ mod mail;
 mod partners;
 mod purge;
 mod scale;
+mod search;
 mod site;
 mod status;
 mod webhooks;
