@@ -248,9 +248,9 @@ for BACKEND in $BACKENDS; do
     page "queue list with open counts (/admin/queues)" /admin/queues
     page "all open cases (/admin/cases)" /admin/cases
     [ -n "$ref" ] && page "case page /admin/requests/{ref}" "/admin/requests/$ref"
-    search "person search: a common name and a Solar Hijri year" "Mohammad Karimi 1364"
-    search "person search: a phone written locally" "0700 123 456"
-    search "person search: Arabic script and a Solar Hijri date" "محمد کریمی ۱۳۶۹/۱۰/۱۱"
+    search "person search: name + Solar Hijri year" "Mohammad Karimi 1364"
+    search "person search: phone written locally" "0700 123 456"
+    search "person search: Arabic script + SH date" "محمد کریمی ۱۳۶۹/۱۰/۱۱"
     t=$(curl -s -o "$WORK/export.csv" -w '%{time_total}' -b "$WORK/jar" "$BASE/admin/export.csv?status=all&category=refugee_referral")
     lines=$(($(wc -l <"$WORK/export.csv") - 1))
     row "$BACKEND" "CSV export (refugee_referral, all statuses)" 1 "" "$(ms "$t")" "" "$lines rows (multi-line cells count double)"
