@@ -110,6 +110,11 @@ impl Tr {
     pub fn error(&self, code: &str) -> String {
         self.t(&format!("error-{code}"))
     }
+
+    /// The same, with one text argument (`{ $year }`) for the messages that use it.
+    pub fn error_with(&self, code: &str, name: &str, value: &str) -> String {
+        self.t_with(&format!("error-{code}"), name, value)
+    }
 }
 
 /// The language switch: each language's code and its name in that language.

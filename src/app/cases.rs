@@ -406,7 +406,7 @@ pub fn export(
                     r.urgent_danger.to_string(),
                     r.urgent_medical.to_string(),
                     pd(|p| Some(p.applicant_full_name.clone())),
-                    pd(|p| p.applicant_date_of_birth.map(|d| d.to_string())),
+                    pd(|p| p.birth_date().map(|b| b.gregorian())),
                     pd(|p| p.applicant_phone.clone()),
                     pd(|p| p.applicant_whatsapp.clone()),
                     pd(|p| p.applicant_email.clone()),

@@ -17,7 +17,8 @@ use super::intake::{profile_of_request, rows};
 use crate::db::models::AuditEventRow;
 use crate::db::requests::RequestRows;
 use crate::db::{self, DbConnection, DbError};
-use crate::domain::fields::{CaseNumber, ContactEmail, PersonName, PhoneNumber};
+use crate::domain::birth::BirthDate;
+use crate::domain::fields::{phone_region, CaseNumber, ContactEmail, PersonName, PhoneNumber};
 use crate::domain::intake::{Applicant, NewCaseRequest, Submitter};
 use crate::domain::reference::random_token;
 use crate::domain::vocab::{Language, ReferralProgram, SivStatus, SubmitterKind, UsTie};
@@ -350,11 +351,11 @@ fn request_of(rng: &mut StdRng, p: &Person, source: Source, category: Category) 
         },
         applicant: Applicant {
             full_name: PersonName::parse(&p.name).expect(made_up),
-            date_of_birth: p.birth,
+            date_of_birth: p.birth.map(|d| BirthDate::stored(d, None, None)),
             phone: p
                 .phone
                 .as_deref()
-                .map(|v| PhoneNumber::parse(v).expect(made_up)),
+                .map(|v| PhoneNumber::parse(v, phone_region(Some(p.location))).expect(made_up)),
             whatsapp: None,
             email: p
                 .email

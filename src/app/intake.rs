@@ -14,8 +14,9 @@ use crate::db::models::{
     AuditEventRow, CaseRequestRow, GuidanceRow, PersonalDataRow, QueueRow, StatusCodeRow,
 };
 use crate::db::{self, DbConnection, DbError, Pool, Writer};
+use crate::domain::birth::BirthDate;
 use crate::domain::dedup::{
-    assess, pick_candidates, Assessment, Birth, DedupPolicy, Profile, ProfileInput,
+    assess, pick_candidates, Assessment, DedupPolicy, Profile, ProfileInput,
 };
 use crate::domain::reference::{random_token, status_code, status_code_hash};
 use crate::domain::vocab::DuplicateStatus;
@@ -123,6 +124,11 @@ struct CachedSetup {
 }
 
 impl Intake {
+    /// What matching keeps between intakes, which a person search reads through too.
+    pub fn recent(&self) -> &Arc<Recent> {
+        self.writer.recent()
+    }
+
     pub fn new(pool: Pool, writer: Writer) -> Intake {
         Intake {
             pool,
@@ -570,7 +576,7 @@ pub fn profile_of_request(r: &NewCaseRequest) -> Profile {
     let cases: Vec<&str> = r.siv_case_number.iter().map(|c| c.as_str()).collect();
     Profile::new(ProfileInput {
         full_name: r.applicant.full_name.as_str(),
-        birth: r.applicant.date_of_birth.map(Birth::Date),
+        birth: r.applicant.date_of_birth.map(BirthDate::birth),
         phones: &phones,
         emails: &emails,
         case_numbers: &cases,
@@ -580,7 +586,7 @@ pub fn profile_of_request(r: &NewCaseRequest) -> Profile {
 }
 
 /// The applicant of a stored request, by the same rules as `profile_of_request`.
-fn profile_of_stored(s: &StoredRequest) -> Profile {
+pub(crate) fn profile_of_stored(s: &StoredRequest) -> Profile {
     let p = &s.personal;
     let is_self = s.submitter_kind == SubmitterKind::SelfApplicant.as_str();
     let mut phones: Vec<&str> = [&p.applicant_phone, &p.applicant_whatsapp]
@@ -596,7 +602,9 @@ fn profile_of_stored(s: &StoredRequest) -> Profile {
     let cases: Vec<&str> = p.siv_case_number.iter().map(String::as_str).collect();
     Profile::new(ProfileInput {
         full_name: &p.applicant_full_name,
-        birth: p.applicant_date_of_birth.map(Birth::Date),
+        birth: p
+            .applicant_date_of_birth
+            .map(|d| BirthDate::stored(d, p.applicant_date_of_birth_precision, None).birth()),
         phones: &phones,
         emails: &emails,
         case_numbers: &cases,
@@ -705,7 +713,9 @@ pub mod rows {
             submitter_phone: text(r.submitter.phone.as_ref().map(|p| p.as_str())),
             submitter_organization: r.submitter.organization.clone(),
             applicant_full_name: r.applicant.full_name.as_str().to_string(),
-            applicant_date_of_birth: r.applicant.date_of_birth,
+            applicant_date_of_birth: r.applicant.date_of_birth.map(|b| b.date),
+            applicant_date_of_birth_precision: r.applicant.date_of_birth.map(|b| b.precision),
+            applicant_date_of_birth_calendar: r.applicant.date_of_birth.map(|b| b.calendar),
             applicant_phone: text(r.applicant.phone.as_ref().map(|p| p.as_str())),
             applicant_whatsapp: text(r.applicant.whatsapp.as_ref().map(|p| p.as_str())),
             applicant_email: text(r.applicant.email.as_ref().map(|e| e.as_str())),

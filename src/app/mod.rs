@@ -17,6 +17,7 @@ pub mod partners;
 pub mod purge;
 pub mod replies;
 pub mod requests;
+pub mod search;
 pub mod settings;
 pub mod staff;
 pub mod users;

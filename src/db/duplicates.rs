@@ -11,7 +11,7 @@ use super::models::PersonalDataRow;
 use super::schema::{case_requests, dedup_keys, duplicate_candidates, request_personal_data};
 use super::{DbConnection, DbError};
 use crate::domain::dedup::KeyMatch;
-use crate::domain::vocab::DuplicateStatus;
+use crate::domain::vocab::{BirthPrecision, DuplicateStatus};
 use crate::domain::Actor;
 
 /// At most this many requests are taken per key (the most recent), so that a key shared
@@ -57,6 +57,7 @@ impl StoredRequest {
 pub struct ComparedPersonal {
     pub applicant_full_name: String,
     pub applicant_date_of_birth: Option<NaiveDate>,
+    pub applicant_date_of_birth_precision: Option<BirthPrecision>,
     pub applicant_phone: Option<String>,
     pub applicant_whatsapp: Option<String>,
     pub applicant_email: Option<String>,
@@ -70,6 +71,7 @@ impl From<&PersonalDataRow> for ComparedPersonal {
         ComparedPersonal {
             applicant_full_name: p.applicant_full_name.clone(),
             applicant_date_of_birth: p.applicant_date_of_birth,
+            applicant_date_of_birth_precision: p.applicant_date_of_birth_precision,
             applicant_phone: p.applicant_phone.clone(),
             applicant_whatsapp: p.applicant_whatsapp.clone(),
             applicant_email: p.applicant_email.clone(),
@@ -567,7 +569,7 @@ type ReadAt = (Instant, Arc<StoredRequest>);
 /// What `load_requests` reads of a request and its personal data, by column name.
 const STORED_REQUEST_COLUMNS: &str = "SELECT c.id, c.reference, c.queue_slug, \
      c.submitter_kind, c.household_size, c.applicant_location, p.applicant_full_name, \
-     p.applicant_date_of_birth, p.applicant_phone, p.applicant_whatsapp, p.applicant_email, \
+     p.applicant_date_of_birth, p.applicant_date_of_birth_precision, p.applicant_phone, p.applicant_whatsapp, p.applicant_email, \
      p.submitter_phone, p.submitter_email, p.siv_case_number \
      FROM case_requests c JOIN request_personal_data p ON p.request_id = c.id";
 

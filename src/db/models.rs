@@ -8,8 +8,9 @@ use super::schema::{
     request_personal_data, routing_rules, status_codes, users,
 };
 use super::DbError;
+use crate::domain::birth::BirthDate;
 use crate::domain::staff::Role;
-use crate::domain::vocab::{Direction, Programs, TokenScope};
+use crate::domain::vocab::{BirthPrecision, Calendar, Direction, Programs, TokenScope};
 use crate::domain::{
     Actor, Category, Language, Location, Priority, QueueSlug, ReferralProgram, RoutingRule,
     SivStatus, Source, Status, SubmitterKind, UsTie,
@@ -115,6 +116,21 @@ pub struct PersonalDataRow {
     pub siv_case_number: Option<String>,
     pub referred_by: Option<String>,
     pub description: Option<String>,
+    pub applicant_date_of_birth_precision: Option<BirthPrecision>,
+    pub applicant_date_of_birth_calendar: Option<Calendar>,
+}
+
+impl PersonalDataRow {
+    /// The applicant's date of birth with what is known of it.
+    pub fn birth_date(&self) -> Option<BirthDate> {
+        self.applicant_date_of_birth.map(|date| {
+            BirthDate::stored(
+                date,
+                self.applicant_date_of_birth_precision,
+                self.applicant_date_of_birth_calendar,
+            )
+        })
+    }
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]

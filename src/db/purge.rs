@@ -198,6 +198,10 @@ fn anonymize(
             request_personal_data::submitter_phone.eq(None::<String>),
             request_personal_data::submitter_organization.eq(None::<String>),
             request_personal_data::applicant_date_of_birth.eq(None::<chrono::NaiveDate>),
+            request_personal_data::applicant_date_of_birth_precision
+                .eq(None::<crate::domain::vocab::BirthPrecision>),
+            request_personal_data::applicant_date_of_birth_calendar
+                .eq(None::<crate::domain::vocab::Calendar>),
             request_personal_data::applicant_phone.eq(None::<String>),
             request_personal_data::applicant_whatsapp.eq(None::<String>),
             request_personal_data::applicant_email.eq(None::<String>),

@@ -238,6 +238,17 @@ pub fn find_by_reference(
         .optional()?)
 }
 
+/// The requests with these ids (those that still exist), in no particular order.
+pub fn find_by_ids(
+    conn: &mut DbConnection,
+    ids: &[String],
+) -> Result<Vec<CaseRequestRow>, DbError> {
+    Ok(case_requests::table
+        .filter(case_requests::id.eq_any(ids))
+        .select(CaseRequestRow::as_select())
+        .load(conn)?)
+}
+
 /// Every guidance text, by category.
 pub fn all_guidance(
     conn: &mut DbConnection,

@@ -118,6 +118,8 @@ diesel::table! {
         siv_case_number -> Nullable<Text>,
         referred_by -> Nullable<Text>,
         description -> Nullable<Text>,
+        applicant_date_of_birth_precision -> Nullable<Text>,
+        applicant_date_of_birth_calendar -> Nullable<Text>,
     }
 }
 

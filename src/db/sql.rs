@@ -15,8 +15,9 @@ use super::DbConnection;
 use crate::domain::actor::Actor;
 use crate::domain::staff::Role;
 use crate::domain::vocab::{
-    Category, Direction, DuplicateStatus, Language, Location, OutboxKind, Priority, Programs,
-    ReferralProgram, SivStatus, Source, Status, SubmitterKind, TokenScope, UsTie,
+    BirthPrecision, Calendar, Category, Direction, DuplicateStatus, Language, Location, OutboxKind,
+    Priority, Programs, ReferralProgram, SivStatus, Source, Status, SubmitterKind, TokenScope,
+    UsTie,
 };
 
 type MultiBackend = <DbConnection as diesel::Connection>::Backend;
@@ -103,6 +104,8 @@ text_column!(
     Role => RoleText,
     TokenScope => TokenScopeText,
     Direction => DirectionText,
+    BirthPrecision => BirthPrecisionText,
+    Calendar => CalendarText,
 );
 
 impl Stored for Actor {

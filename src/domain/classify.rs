@@ -57,7 +57,10 @@ impl Facts {
             referral_program: request.referral_program,
             location: request.applicant.location,
             claims_program: !request.claimed_programs.is_empty(),
-            applicant_age: request.applicant.date_of_birth.map(|d| age_on(d, today)),
+            applicant_age: request
+                .applicant
+                .date_of_birth
+                .map(|b| age_on(b.date, today)),
             household_size: request.applicant.household_size,
         }
     }

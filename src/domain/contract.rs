@@ -19,7 +19,9 @@ use super::intake::{
     ApplicantInput, IntakeInput, ReferralInput, SivInput, SubmitterInput, UrgentInput,
     DESCRIPTION_MAX_CHARS, HOUSEHOLD_MAX, SHORT_TEXT_MAX_CHARS,
 };
-use super::vocab::{Language, Location, Program, ReferralProgram, SivStatus, SubmitterKind, UsTie};
+use super::vocab::{
+    Calendar, Language, Location, Program, ReferralProgram, SivStatus, SubmitterKind, UsTie,
+};
 
 /// What `char::is_whitespace`, and so `str::trim`, takes: Unicode `White_Space`.
 const WS: &str =
@@ -95,29 +97,56 @@ fn email_core() -> String {
     )
 }
 
-/// Dates `parse_date_of_birth` takes on `today`: real days of the years from 1900 to the
-/// last full one, as `YYYY-MM-DD` or `DD/MM/YYYY`, in any of the three digit scripts.
-/// (The parser also takes this year up to today, 29 February and one-digit fields.)
-fn date_core(today: NaiveDate) -> String {
-    let last = today.year() - 1;
-    let years: Vec<String> = (190..=last / 10)
+/// Four-digit years from `first` to `last`, decade by decade.
+fn years(first: i32, last: i32) -> String {
+    let decades: Vec<String> = (first / 10..=last / 10)
         .map(|decade| {
+            let low = if decade * 10 < first { first % 10 } else { 0 };
             let top = if decade * 10 + 9 <= last {
                 9
             } else {
                 last % 10
             };
-            format!("{decade}[0-{top}]")
+            format!("{decade}[{low}-{top}]")
         })
         .collect();
-    let year = format!("(?:{})", years.join("|"));
-    let month = "(?:0[1-9]|1[0-2])";
+    format!("(?:{})", decades.join("|"))
+}
+
+/// A day as `YYYY-MM-DD`, `YYYY/MM/DD` or `DD/MM/YYYY`, or a year alone, in any of the
+/// three digit scripts; `month_day` is the (month, day) of each separator, `-` or `/`.
+fn written_date(year: &str, month_day: impl Fn(&str) -> String, day_month: &str) -> String {
+    let ymd = format!("{year}-{}|{year}/{}", month_day("-"), month_day("/"));
+    any_script_digits(&format!("{ymd}|(?:{day_month})/{year}|{year}"))
+}
+
+/// Gregorian dates `BirthDate::parse` takes on `today`: real days (and years alone) from
+/// 1900 to the last full year. (The parser also takes this year up to today, 29 February
+/// and one-digit fields.)
+fn date_core(today: NaiveDate) -> String {
+    let year = years(1900, today.year() - 1);
     let day28 = "(?:0[1-9]|1[0-9]|2[0-8])";
+    let month = "(?:0[1-9]|1[0-2])";
     let not_feb = "(?:0[13-9]|1[0-2])";
     let long = "(?:0[13578]|1[02])";
-    let ymd = format!("{year}-(?:{month}-{day28}|{not_feb}-(?:29|30)|{long}-31)");
-    let dmy = format!("(?:{day28}/{month}|(?:29|30)/{not_feb}|31/{long})/{year}");
-    any_script_digits(&format!("{ymd}|{dmy}"))
+    let month_day =
+        |sep: &str| format!("(?:{month}{sep}{day28}|{not_feb}{sep}(?:29|30)|{long}{sep}31)");
+    let day_month = format!("{day28}/{month}|(?:29|30)/{not_feb}|31/{long}");
+    written_date(&year, month_day, &day_month)
+}
+
+/// Solar Hijri dates `BirthDate::parse` takes on `today`: real days (and years alone) of
+/// the years from 1279 (which began on 21 March 1900) to the last full one; Farvardin to
+/// Shahrivar have 31 days, Mehr to Bahman 30, Esfand 29. (The parser also takes this year
+/// up to today, 30 Esfand of leap years and one-digit fields.)
+fn solar_hijri_core(today: NaiveDate) -> String {
+    let year = years(1279, crate::domain::birth::to_solar_hijri(today).0 - 1);
+    let day29 = "(?:0[1-9]|1[0-9]|2[0-9])";
+    let month = "(?:0[1-9]|1[0-2])";
+    let month_day =
+        |sep: &str| format!("(?:{month}{sep}{day29}|(?:0[1-9]|1[01]){sep}30|0[1-6]{sep}31)");
+    let day_month = format!("{day29}/{month}|30/(?:0[1-9]|1[01])|31/0[1-6]");
+    written_date(&year, month_day, &day_month)
 }
 
 /// Rewrites every ASCII digit of `template` (alone, or in a `[...]` class of digits and
@@ -275,6 +304,7 @@ impl ToSchema for IntakeInput {
         add::<Program>(schemas);
         add::<UsTie>(schemas);
         add::<Language>(schemas);
+        add::<Calendar>(schemas);
     }
 }
 
@@ -321,8 +351,11 @@ impl PartialSchema for ApplicantInput {
                 "full_name": name(true),
                 "date_of_birth": {
                     "type": ["string", "null"],
-                    "pattern": trimmed_or_blank(&date_core(today)),
-                    "description": "`YYYY-MM-DD` or `DD/MM/YYYY` (Gregorian), in ASCII, Arabic-Indic or Persian digits; from 1900 to today."
+                    "description": "`YYYY-MM-DD`, `YYYY/MM/DD`, `DD/MM/YYYY` or the year alone (`YYYY`, when only the year is known), in the calendar `date_of_birth_calendar` names, in ASCII, Arabic-Indic or Persian digits; from 1900 to today."
+                },
+                "date_of_birth_calendar": {
+                    "oneOf": [component("Calendar"), {"type": "null"}],
+                    "description": "The calendar `date_of_birth` is written in: `gregorian` (when absent) or `hijri_shamsi`, the Solar Hijri calendar of the Tazkira (1369-10-11 is 1 January 1991)."
                 },
                 "phone": optional(trimmed_or_blank(&phone_core())),
                 "whatsapp": optional(trimmed_or_blank(&phone_core())),
@@ -334,7 +367,23 @@ impl PartialSchema for ApplicantInput {
                     "maximum": HOUSEHOLD_MAX,
                     "description": "People in the household, the applicant included."
                 }
-            }
+            },
+            // The date's pattern depends on its calendar.
+            "anyOf": [
+                {
+                    "properties": {
+                        "date_of_birth_calendar": { "enum": ["gregorian", null] },
+                        "date_of_birth": { "pattern": trimmed_or_blank(&date_core(today)) }
+                    }
+                },
+                {
+                    "required": ["date_of_birth_calendar"],
+                    "properties": {
+                        "date_of_birth_calendar": { "enum": ["hijri_shamsi"] },
+                        "date_of_birth": { "pattern": trimmed_or_blank(&solar_hijri_core(today)) }
+                    }
+                }
+            ]
         }))
     }
 }
@@ -392,8 +441,9 @@ impl ToSchema for UrgentInput {}
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::birth::{from_solar_hijri, BirthDate};
     use crate::domain::fields::{
-        clean_multiline, clean_text, parse_date_of_birth, CaseNumber, ContactEmail, PhoneNumber,
+        clean_multiline, clean_text, CaseNumber, ContactEmail, PhoneNumber,
     };
     use proptest::prelude::*;
     use regex_automata::meta::Regex;
@@ -414,6 +464,7 @@ mod tests {
         lines: Regex,
         email: Regex,
         date: Regex,
+        solar_hijri: Regex,
     }
 
     fn compiled() -> &'static Compiled {
@@ -429,6 +480,7 @@ mod tests {
             lines: regex(&lines_pattern(DESCRIPTION_MAX_CHARS)),
             email: regex(&trimmed(&email_core())),
             date: regex(&trimmed(&date_core(today()))),
+            solar_hijri: regex(&trimmed(&solar_hijri_core(today()))),
         })
     }
 
@@ -558,8 +610,8 @@ mod tests {
         #[test]
         fn the_phone_pattern_is_the_phone_parser(s in phone_like()) {
             let (optional, given) = (&compiled().phone, &compiled().phone_given);
-            prop_assert_eq!(optional.is_match(&s), optional_ok(&s, PhoneNumber::parse), "{:?}", s);
-            prop_assert_eq!(given.is_match(&s), PhoneNumber::parse(s.trim()).is_ok(), "{:?}", s);
+            prop_assert_eq!(optional.is_match(&s), optional_ok(&s, |s| PhoneNumber::parse(s, None)), "{:?}", s);
+            prop_assert_eq!(given.is_match(&s), PhoneNumber::parse(s.trim(), None).is_ok(), "{:?}", s);
         }
 
         #[test]
@@ -612,34 +664,59 @@ mod tests {
         }
 
         #[test]
-        fn the_date_pattern_takes_only_dates_the_parser_takes(s in "[0-9\u{0660}-\u{0669}\u{06F0}-\u{06F9}/-]{8,11}") {
+        fn the_date_patterns_take_only_dates_the_parser_takes(s in "[0-9\u{0660}-\u{0669}\u{06F0}-\u{06F9}/-]{4,11}") {
             if compiled().date.is_match(&s) {
-                prop_assert!(parse_date_of_birth(&s, today()).is_ok(), "{:?}", s);
+                prop_assert!(BirthDate::parse(&s, Calendar::Gregorian, today()).is_ok(), "{:?}", s);
+            }
+            if compiled().solar_hijri.is_match(&s) {
+                prop_assert!(BirthDate::parse(&s, Calendar::HijriShamsi, today()).is_ok(), "{:?}", s);
             }
         }
 
         #[test]
-        fn the_date_pattern_takes_every_real_day_of_a_past_year(
+        fn the_date_patterns_take_every_real_day_of_a_past_year(
             day in 0u32..365 * 125,
-            iso in any::<bool>(),
+            form in 0u32..4,
             scripts in proptest::collection::vec(0u32..3, 10),
         ) {
             let date = NaiveDate::from_ymd_opt(1900, 1, 1).unwrap() + chrono::Days::new(day.into());
             prop_assume!(date.year() < today().year());
             prop_assume!(!(date.month() == 2 && date.day() == 29));
-            let written = if iso { date.format("%Y-%m-%d") } else { date.format("%d/%m/%Y") }.to_string();
-            let written: String = written
-                .chars()
-                .zip(scripts.iter().cycle())
-                .map(|(c, script)| match (c.to_digit(10), script) {
-                    (Some(d), 1) => char::from_u32(0x660 + d).unwrap(),
-                    (Some(d), 2) => char::from_u32(0x6F0 + d).unwrap(),
-                    _ => c,
-                })
-                .collect();
+            let format = ["%Y-%m-%d", "%Y/%m/%d", "%d/%m/%Y", "%Y"][form as usize];
+            let written = in_scripts(&date.format(format).to_string(), &scripts);
             prop_assert!(compiled().date.is_match(&written), "{:?}", written);
-            prop_assert!(parse_date_of_birth(&written, today()).is_ok());
+            prop_assert!(BirthDate::parse(&written, Calendar::Gregorian, today()).is_ok());
         }
+
+        #[test]
+        fn the_solar_hijri_pattern_takes_every_real_day_of_a_past_year(
+            y in 1279i32..1405, m in 1u32..=12, d in 1u32..=31,
+            form in 0u32..4,
+            scripts in proptest::collection::vec(0u32..3, 10),
+        ) {
+            prop_assume!(from_solar_hijri(y, m, d).is_some() && !(m == 12 && d == 30));
+            let written = match form {
+                0 => format!("{y}-{m:02}-{d:02}"),
+                1 => format!("{y}/{m:02}/{d:02}"),
+                2 => format!("{d:02}/{m:02}/{y}"),
+                _ => format!("{y}"),
+            };
+            let written = in_scripts(&written, &scripts);
+            prop_assert!(compiled().solar_hijri.is_match(&written), "{:?}", written);
+            prop_assert!(BirthDate::parse(&written, Calendar::HijriShamsi, today()).is_ok());
+        }
+    }
+
+    /// `s` with each digit in the script `scripts` names for it, in turn.
+    fn in_scripts(s: &str, scripts: &[u32]) -> String {
+        s.chars()
+            .zip(scripts.iter().cycle())
+            .map(|(c, script)| match (c.to_digit(10), script) {
+                (Some(d), 1) => char::from_u32(0x660 + d).unwrap(),
+                (Some(d), 2) => char::from_u32(0x6F0 + d).unwrap(),
+                _ => c,
+            })
+            .collect()
     }
 
     #[test]
@@ -651,6 +728,16 @@ mod tests {
         assert!(!pattern.is_match("1899-12-31"));
         assert!(!pattern.is_match("1990-02-30"));
         assert!(!pattern.is_match("1990-13-01"));
+        assert!(pattern.is_match("1990"));
+        assert!(!pattern.is_match("1369"));
+        let shamsi = &compiled().solar_hijri;
+        assert!(shamsi.is_match("1279-01-01"));
+        assert!(shamsi.is_match("۱۳۶۹/۱۰/۱۱"));
+        assert!(shamsi.is_match("1404-12-29"));
+        assert!(!shamsi.is_match("1405-01-01"));
+        assert!(!shamsi.is_match("1278-12-29"));
+        assert!(!shamsi.is_match("1369-07-31"));
+        assert!(!shamsi.is_match("1990-05-01"));
     }
 
     #[test]

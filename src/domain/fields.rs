@@ -1,11 +1,12 @@
 //! Value types parsed once at the edge: a name, an email address, a phone number, a case
 //! number, a date of birth. Inside the product each is valid by construction.
 
-use chrono::{Datelike, NaiveDate};
+use chrono::NaiveDate;
 use std::fmt;
 use unicode_normalization::UnicodeNormalization;
 
 use super::problem::Problem;
+use super::vocab::Location;
 
 /// Unicode digits people type on Dari/Pashto keyboards, mapped to ASCII.
 fn ascii_digit(c: char) -> Option<char> {
@@ -110,12 +111,17 @@ impl ContactEmail {
     }
 }
 
-/// A phone number kept as `+` and ASCII digits; 6 to 20 digits.
+/// A phone number: in E.164 (`+93700123456`) when libphonenumber's rules read it as a
+/// valid number, else as typed, `+` and ASCII digits; 6 to 20 digits either way.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PhoneNumber(String);
 
 impl PhoneNumber {
-    pub fn parse(raw: &str) -> Result<Self, Problem> {
+    /// `home` is the country a number written without its country code is read in (the
+    /// applicant's, `phone_region`). A number the rules do not know is kept as typed
+    /// rather than refused: the published contract promises 6 to 20 digits, and a wrong
+    /// rule must not turn a person away.
+    pub fn parse(raw: &str, home: Option<phonenumber::country::Id>) -> Result<Self, Problem> {
         let trimmed = raw.trim();
         let mut out = String::new();
         for (i, c) in trimmed.chars().enumerate() {
@@ -131,11 +137,27 @@ impl PhoneNumber {
         if !(6..=20).contains(&digits) {
             return Err(Problem::PhoneDigits);
         }
-        Ok(PhoneNumber(out))
+        match phonenumber::parse(home, &out) {
+            Ok(number) if phonenumber::is_valid(&number) => Ok(PhoneNumber(
+                number.format().mode(phonenumber::Mode::E164).to_string(),
+            )),
+            _ => Ok(PhoneNumber(out)),
+        }
     }
 
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+}
+
+/// Where a number written without its country code is read: Afghanistan's and Pakistan's
+/// local forms (`0700 123 456`, `0300 1234567`) where the applicant is; elsewhere (and at
+/// the border, where either is possible) only a number with its `+` country code is read.
+pub fn phone_region(location: Option<Location>) -> Option<phonenumber::country::Id> {
+    match location? {
+        Location::Afghanistan => Some(phonenumber::country::Id::AF),
+        Location::Pakistan => Some(phonenumber::country::Id::PK),
+        Location::Border | Location::Elsewhere => None,
     }
 }
 
@@ -172,43 +194,91 @@ impl fmt::Display for CaseNumber {
     }
 }
 
-/// Parses a date of birth written as `YYYY-MM-DD` (or `DD/MM/YYYY`), not in the future and
-/// not before 1900.
-pub fn parse_date_of_birth(raw: &str, today: NaiveDate) -> Result<NaiveDate, Problem> {
-    let ascii = ascii_digits(raw.trim());
-    let date = NaiveDate::parse_from_str(&ascii, "%Y-%m-%d")
-        .or_else(|_| NaiveDate::parse_from_str(&ascii, "%d/%m/%Y"))
-        .map_err(|_| Problem::DateFormat)?;
-    if date > today {
-        return Err(Problem::DateInFuture);
-    }
-    if date.year() < 1900 {
-        return Err(Problem::DateTooEarly);
-    }
-    Ok(date)
-}
-
 /// Whole years between `born` and `today`.
 pub fn age_on(born: NaiveDate, today: NaiveDate) -> u32 {
     today.years_since(born).unwrap_or(0)
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    /// `s` with its ASCII digits in script 0 (Latin), 1 (Arabic-Indic) or 2 (Persian).
+    pub(crate) fn in_script(s: &str, script: u32) -> String {
+        let base = match script {
+            1 => 0x660,
+            2 => 0x6F0,
+            _ => return s.to_string(),
+        };
+        s.chars()
+            .map(|c| match c.to_digit(10) {
+                Some(d) => char::from_u32(base + d).unwrap_or(c),
+                None => c,
+            })
+            .collect()
+    }
+
+    const AF: Option<phonenumber::country::Id> = Some(phonenumber::country::Id::AF);
+    const PK: Option<phonenumber::country::Id> = Some(phonenumber::country::Id::PK);
+
     #[test]
     fn persian_digits_are_accepted_in_phone_numbers() {
-        let phone = PhoneNumber::parse("+۹۳ ۷۰۰ ۱۲۳ ۴۵۶").unwrap();
+        let phone = PhoneNumber::parse("+۹۳ ۷۰۰ ۱۲۳ ۴۵۶", None).unwrap();
         assert_eq!(phone.as_str(), "+93700123456");
     }
 
     #[test]
+    fn local_numbers_are_read_where_the_applicant_is() {
+        for (typed, home) in [
+            ("0700 123 456", AF),
+            ("0093 700 123 456", AF),
+            ("+93 (700) 123-456", None),
+            ("۰۷۰۰۱۲۳۴۵۶", AF),
+            ("٠٧٠٠ ١٢٣ ٤٥٦", AF),
+        ] {
+            let phone = PhoneNumber::parse(typed, home).unwrap();
+            assert_eq!(phone.as_str(), "+93700123456", "{typed}");
+        }
+        assert_eq!(
+            PhoneNumber::parse("0300 1234567", PK).unwrap().as_str(),
+            "+923001234567"
+        );
+        assert_eq!(
+            PhoneNumber::parse("0092 300 1234567", PK).unwrap().as_str(),
+            "+923001234567"
+        );
+        // An Afghan number given with its code from Pakistan stays Afghan.
+        assert_eq!(
+            PhoneNumber::parse("+93 700 123 456", PK).unwrap().as_str(),
+            "+93700123456"
+        );
+        assert_eq!(
+            PhoneNumber::parse("+1 202-555-0143", AF).unwrap().as_str(),
+            "+12025550143"
+        );
+        // No country to read a local number in, or one the rules do not know: kept as typed.
+        assert_eq!(
+            PhoneNumber::parse("0700 123 456", None).unwrap().as_str(),
+            "0700123456"
+        );
+        assert_eq!(
+            PhoneNumber::parse("12 34 56", AF).unwrap().as_str(),
+            "123456"
+        );
+        assert_eq!(
+            phone_region(Some(Location::Pakistan)),
+            PK,
+            "Pakistan reads Pakistani numbers"
+        );
+        assert_eq!(phone_region(Some(Location::Border)), None);
+    }
+
+    #[test]
     fn phone_numbers_reject_letters_and_short_input() {
-        assert!(PhoneNumber::parse("call me").is_err());
-        assert!(PhoneNumber::parse("123").is_err());
-        assert!(PhoneNumber::parse("12+345678").is_err());
+        assert!(PhoneNumber::parse("call me", AF).is_err());
+        assert!(PhoneNumber::parse("123", AF).is_err());
+        assert!(PhoneNumber::parse("12+345678", AF).is_err());
     }
 
     #[test]
@@ -245,33 +315,16 @@ mod tests {
     }
 
     #[test]
-    fn persian_digits_are_accepted_in_case_numbers_and_dates() {
-        let today = NaiveDate::from_ymd_opt(2026, 11, 26).unwrap();
+    fn persian_digits_are_accepted_in_case_numbers() {
         assert_eq!(
             CaseNumber::parse("ISB۲۰۲۱-۱۲۳").unwrap().as_str(),
             "ISB2021123"
         );
-        assert_eq!(
-            parse_date_of_birth("۱۹۹۰-۰۵-۰۱", today).unwrap(),
-            NaiveDate::from_ymd_opt(1990, 5, 1).unwrap()
-        );
-        assert_eq!(
-            parse_date_of_birth("٠١/٠٥/١٩٩٠", today).unwrap(),
-            NaiveDate::from_ymd_opt(1990, 5, 1).unwrap()
-        );
     }
 
     #[test]
-    fn dates_of_birth_must_be_plausible() {
+    fn ages_count_whole_years() {
         let today = NaiveDate::from_ymd_opt(2026, 11, 26).unwrap();
-        assert!(parse_date_of_birth("1990-05-01", today).is_ok());
-        assert_eq!(
-            parse_date_of_birth("01/05/1990", today).unwrap(),
-            NaiveDate::from_ymd_opt(1990, 5, 1).unwrap()
-        );
-        assert!(parse_date_of_birth("2030-01-01", today).is_err());
-        assert!(parse_date_of_birth("1850-01-01", today).is_err());
-        assert!(parse_date_of_birth("yesterday", today).is_err());
         assert_eq!(
             age_on(NaiveDate::from_ymd_opt(2010, 11, 27).unwrap(), today),
             15
@@ -287,10 +340,46 @@ mod tests {
         }
 
         #[test]
-        fn phone_parsing_is_idempotent(s in "\\+?[0-9 ()-]{6,30}") {
-            if let Ok(p) = PhoneNumber::parse(&s) {
-                prop_assert_eq!(PhoneNumber::parse(p.as_str()).unwrap(), p);
+        fn phone_parsing_is_idempotent(s in "\\+?[0-9 ()-]{6,30}", pk in any::<bool>()) {
+            let home = if pk { PK } else { AF };
+            if let Ok(p) = PhoneNumber::parse(&s, home) {
+                prop_assert_eq!(PhoneNumber::parse(p.as_str(), home).unwrap(), p);
             }
+        }
+
+        /// Every way an Afghan mobile number is written gives the one E.164 form.
+        #[test]
+        fn afghan_mobiles_are_one_number_however_written(
+            d in "7[0-9]{8}",
+            script in 0u32..3,
+            sep in proptest::sample::select(vec!["", " ", "-", "  "]),
+        ) {
+            let local = format!("0{} {} {}", &d[..3], &d[3..6], &d[6..]).replace(' ', sep);
+            let forms = [local, format!("+93{d}"), format!("0093 {d}"), format!("+93 {}-{}", &d[..3], &d[3..])];
+            let e164: Vec<String> = forms
+                .iter()
+                .map(|f| PhoneNumber::parse(&in_script(f, script), AF).unwrap().0)
+                .collect();
+            prop_assert!(e164.iter().all(|p| p == &e164[0]), "{:?}", e164);
+            // A number the rules take is in E.164; from Pakistan the `+93` forms agree.
+            if e164[0].starts_with('+') {
+                prop_assert_eq!(&e164[0], &format!("+93{d}"));
+                prop_assert_eq!(PhoneNumber::parse(&forms[1], PK).unwrap().0, format!("+93{d}"));
+            }
+        }
+
+        /// Persian and Arabic-Indic digits are the Latin ones, in every numeric field.
+        #[test]
+        fn every_digit_script_reads_the_same(s in "[0-9]{1,12}", script in 1u32..3) {
+            let other = in_script(&s, script);
+            prop_assert_eq!(ascii_digits(&other), s.clone());
+            let padded = format!("+93{s:0>9}");
+            prop_assert_eq!(
+                PhoneNumber::parse(&in_script(&padded, script), AF),
+                PhoneNumber::parse(&padded, AF)
+            );
+            let case = format!("COM{s:0>4}");
+            prop_assert_eq!(CaseNumber::parse(&in_script(&case, script)), CaseNumber::parse(&case));
         }
 
         #[test]

@@ -6,13 +6,13 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
+use super::birth::BirthDate;
 use super::fields::{
-    clean_multiline, clean_text, parse_date_of_birth, CaseNumber, ContactEmail, PersonName,
-    PhoneNumber,
+    clean_multiline, clean_text, phone_region, CaseNumber, ContactEmail, PersonName, PhoneNumber,
 };
 use super::problem::Problem;
 use super::vocab::{
-    Language, Location, Program, ReferralProgram, SivStatus, Source, SubmitterKind, UsTie,
+    Calendar, Language, Location, Program, ReferralProgram, SivStatus, Source, SubmitterKind, UsTie,
 };
 
 /// Longest free-text description accepted, in characters.
@@ -68,6 +68,8 @@ pub struct SubmitterInput {
 pub struct ApplicantInput {
     pub full_name: Option<String>,
     pub date_of_birth: Option<String>,
+    /// The calendar `date_of_birth` is written in; Gregorian when absent.
+    pub date_of_birth_calendar: Option<Calendar>,
     pub phone: Option<String>,
     pub whatsapp: Option<String>,
     pub email: Option<String>,
@@ -213,7 +215,7 @@ pub struct Submitter {
 #[derive(Debug, Clone)]
 pub struct Applicant {
     pub full_name: PersonName,
-    pub date_of_birth: Option<NaiveDate>,
+    pub date_of_birth: Option<BirthDate>,
     pub phone: Option<PhoneNumber>,
     pub whatsapp: Option<PhoneNumber>,
     pub email: Option<ContactEmail>,
@@ -317,6 +319,9 @@ impl IntakeInput {
         let submitter_in = self.submitter.unwrap_or_default();
         let applicant_in = self.applicant.unwrap_or_default();
 
+        // Numbers written without a country code are read where the applicant is.
+        let home = phone_region(applicant_in.location);
+        let phone = |raw: &str| PhoneNumber::parse(raw, home);
         let kind = submitter_in.kind;
         if kind.is_none() {
             c.fail("submitter.kind", Problem::SubmitterKindMissing);
@@ -332,11 +337,7 @@ impl IntakeInput {
             submitter_in.email.as_ref(),
             ContactEmail::parse,
         );
-        let submitter_phone = c.optional(
-            "submitter.phone",
-            submitter_in.phone.as_ref(),
-            PhoneNumber::parse,
-        );
+        let submitter_phone = c.optional("submitter.phone", submitter_in.phone.as_ref(), phone);
         let organization =
             c.short_text("submitter.organization", submitter_in.organization.as_ref());
         if matches!(
@@ -369,18 +370,13 @@ impl IntakeInput {
         let date_of_birth = c.optional(
             "applicant.date_of_birth",
             applicant_in.date_of_birth.as_ref(),
-            |s| parse_date_of_birth(s, today),
+            |s| {
+                let calendar = applicant_in.date_of_birth_calendar;
+                BirthDate::parse(s, calendar.unwrap_or(Calendar::Gregorian), today)
+            },
         );
-        let applicant_phone = c.optional(
-            "applicant.phone",
-            applicant_in.phone.as_ref(),
-            PhoneNumber::parse,
-        );
-        let whatsapp = c.optional(
-            "applicant.whatsapp",
-            applicant_in.whatsapp.as_ref(),
-            PhoneNumber::parse,
-        );
+        let applicant_phone = c.optional("applicant.phone", applicant_in.phone.as_ref(), phone);
+        let whatsapp = c.optional("applicant.whatsapp", applicant_in.whatsapp.as_ref(), phone);
         let applicant_email = c.optional(
             "applicant.email",
             applicant_in.email.as_ref(),

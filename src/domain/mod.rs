@@ -2,6 +2,7 @@
 //! routed, and what a fresh installation starts with.
 
 pub mod actor;
+pub mod birth;
 pub mod classify;
 pub mod contract;
 pub mod correspondence;
@@ -13,6 +14,7 @@ pub mod intake;
 pub mod problem;
 pub mod reference;
 pub mod routing;
+pub mod search;
 pub mod staff;
 pub mod vocab;
 pub mod workflow;

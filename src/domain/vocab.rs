@@ -109,6 +109,23 @@ text_enum! {
 }
 
 text_enum! {
+    /// The calendar a date of birth is written in.
+    pub enum Calendar {
+        Gregorian => "gregorian",
+        /// The Solar Hijri calendar of Afghan documents (the Tazkira).
+        HijriShamsi => "hijri_shamsi",
+    }
+}
+
+text_enum! {
+    /// How much of a date of birth is known: the day, or only the year.
+    pub enum BirthPrecision {
+        Day => "day",
+        Year => "year",
+    }
+}
+
+text_enum! {
     /// Special Immigrant Visa status as the requester reports it.
     pub enum SivStatus {
         None => "none",

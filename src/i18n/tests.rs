@@ -134,7 +134,7 @@ fn every_key_the_templates_and_code_use_is_in_the_english_catalog() {
 fn every_answer_option_category_error_and_guidance_has_a_key() {
     let english = english_keys();
     let mut wanted = Vec::new();
-    let groups: [(&str, Vec<&str>); 6] = [
+    let groups: [(&str, Vec<&str>); 7] = [
         (
             "submitter_kind",
             SubmitterKind::ALL.iter().map(|v| v.as_str()).collect(),
@@ -153,6 +153,13 @@ fn every_answer_option_category_error_and_guidance_has_a_key() {
         ),
         ("program", Program::ALL.iter().map(|v| v.as_str()).collect()),
         ("us_tie", UsTie::ALL.iter().map(|v| v.as_str()).collect()),
+        (
+            "calendar",
+            crate::domain::vocab::Calendar::ALL
+                .iter()
+                .map(|v| v.as_str())
+                .collect(),
+        ),
     ];
     for (group, values) in groups {
         wanted.extend(values.into_iter().map(|v| option_key(group, v)));

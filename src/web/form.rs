@@ -25,6 +25,7 @@ pub const FIELDS: &[&str] = &[
     "submitter_phone",
     "applicant_full_name",
     "applicant_date_of_birth",
+    "applicant_date_of_birth_calendar",
     "applicant_phone",
     "applicant_whatsapp",
     "applicant_email",
@@ -38,6 +39,11 @@ pub const FIELDS: &[&str] = &[
     "description",
     "consent",
 ];
+
+/// The calendar the date of birth is written in: the form checks the page language's
+/// (`Calendar::default_for`); absent, as from a form rendered before the question existed
+/// or a CSV row that leaves it blank, it is Gregorian, as the date was asked then.
+pub const CALENDAR: &str = "applicant_date_of_birth_calendar";
 
 /// The form's tick boxes; `yes` (or any non-empty value but `no`) ticks one.
 pub const TICK_BOXES: &[&str] = &[
@@ -79,6 +85,7 @@ pub fn to_input(v: &FormValues) -> (IntakeInput, Vec<FieldError>) {
     let on = |name: &str| v.get(name).is_some_and(|s| !s.is_empty() && s != "no");
     let kind = parse_choice(v, &mut errors, "submitter_kind", "submitter.kind");
     let location = parse_choice(v, &mut errors, "applicant_location", "applicant.location");
+    let calendar = parse_choice(v, &mut errors, CALENDAR, "applicant.date_of_birth_calendar");
     let siv_status = parse_choice(v, &mut errors, "siv_status", "siv.status");
     let referral_program = parse_choice(v, &mut errors, "referral_program", "referral.program");
     let us_tie = parse_choice(v, &mut errors, "us_tie", "us_tie");
@@ -118,6 +125,7 @@ pub fn to_input(v: &FormValues) -> (IntakeInput, Vec<FieldError>) {
         applicant: Some(ApplicantInput {
             full_name: text("applicant_full_name"),
             date_of_birth: text("applicant_date_of_birth"),
+            date_of_birth_calendar: calendar,
             phone: text("applicant_phone"),
             whatsapp: text("applicant_whatsapp"),
             email: text("applicant_email"),

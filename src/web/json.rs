@@ -384,6 +384,7 @@ mod tests {
         "organization",
         "full_name",
         "date_of_birth",
+        "date_of_birth_calendar",
         "whatsapp",
         "location",
         "household_size",
@@ -398,6 +399,7 @@ mod tests {
     /// Values the contract allows somewhere, so that some fields fit and the rest is asked.
     const WORDS: &[&str] = &[
         "self",
+        "hijri_shamsi",
         "sponsor",
         "organization",
         "agency_office",

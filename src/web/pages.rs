@@ -8,7 +8,8 @@ use chrono::Utc;
 use super::errors::{html, PageError};
 use super::form::{self, FormValues};
 use super::{lang, AppState};
-use crate::domain::vocab::{Program, ReferralProgram, SivStatus, SubmitterKind, UsTie};
+use crate::domain::fields::ascii_digits;
+use crate::domain::vocab::{Calendar, Program, ReferralProgram, SivStatus, SubmitterKind, UsTie};
 use crate::domain::Actor;
 use crate::domain::{FieldError, Language, Location, Source};
 use crate::i18n::{self, Tr};
@@ -41,7 +42,10 @@ impl IntakeFormPage<'_> {
         if e.code == "invalid" {
             e.message.clone()
         } else {
-            self.tr.error(e.code)
+            // A date in the other calendar is named by the year typed.
+            let typed = ascii_digits(self.val(&e.field));
+            let year = typed.split(['-', '/']).find(|p| p.len() == 4).unwrap_or("");
+            self.tr.error_with(e.code, "year", year)
         }
     }
 
@@ -74,6 +78,7 @@ impl IntakeFormPage<'_> {
             "referral_program" => ReferralProgram::ALL.iter().map(|v| v.as_str()).collect(),
             "program" => Program::ALL.iter().map(|v| v.as_str()).collect(),
             "us_tie" => UsTie::ALL.iter().map(|v| v.as_str()).collect(),
+            "calendar" => Calendar::ALL.iter().map(|v| v.as_str()).collect(),
             _ => Vec::new(),
         };
         values
@@ -116,6 +121,10 @@ pub fn render_form_for(
     } else {
         StatusCode::UNPROCESSABLE_ENTITY
     };
+    let mut values = values;
+    values
+        .entry(form::CALENDAR.to_string())
+        .or_insert_with(|| Calendar::default_for(tr.lang()).as_str().to_string());
     let body = IntakeFormPage {
         tr,
         switch,

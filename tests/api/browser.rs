@@ -350,3 +350,48 @@ async fn a_caseworker_previews_and_sends_a_message_and_the_applicant_answers_in_
 
     browser.close().await;
 }
+
+#[actix_web::test]
+async fn a_person_writes_a_tazkira_date_in_dari_and_staff_read_it_in_both_calendars() {
+    let Some(mut browser) = browser_support::open("dari-solar-hijri-date").await else {
+        return;
+    };
+    let app = spawn_app(Backend::Sqlite).await.expect("sqlite app");
+
+    browser.goto(&app.url("/?lang=fa-AF")).await;
+    assert!(
+        browser
+            .is_selected(r#"input[name="applicant_date_of_birth_calendar"][value="hijri_shamsi"]"#)
+            .await,
+        "the Dari form offers Solar Hijri first"
+    );
+    fill_in_the_form(&browser, "احمد کریمی", "+۹۳ ۷۰۰ ۱۲۳ ۴۵۶").await;
+    browser
+        .type_into("#applicant_date_of_birth", "۱۳۶۹/۱۰/۱۱")
+        .await;
+    browser.screenshot("filled-in-form").await;
+    browser.click_through("button[type=submit]").await;
+    let reference = browser.text("#reference").await;
+    assert_eq!(
+        find_reference(&reference).as_deref(),
+        Some(reference.as_str()),
+        "the confirmation shows a reference, got {reference:?}"
+    );
+    browser.screenshot("confirmation").await;
+
+    let (_, email, password) = app.create_staff("admin", &[]).await;
+    browser.goto(&app.url("/admin/login")).await;
+    browser.type_into("#email", &email).await;
+    browser.type_into("#password", &password).await;
+    browser.click_through("button[type=submit]").await;
+    browser
+        .goto(&app.url(&format!("/admin/requests/{reference}")))
+        .await;
+    let page = browser.text("main").await;
+    assert!(
+        page.contains("1991-01-01 (1369-10-11 SH)"),
+        "the case page shows both calendars: {page}"
+    );
+    browser.screenshot("case").await;
+    browser.close().await;
+}

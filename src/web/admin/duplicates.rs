@@ -36,8 +36,8 @@ fn fields(case: &CaseRequestRow, p: Option<&PersonalDataRow>) -> Vec<(&'static s
         ),
         (
             "Date of birth",
-            p.and_then(|p| p.applicant_date_of_birth)
-                .map(|d| d.to_string())
+            p.and_then(PersonalDataRow::birth_date)
+                .map(|b| b.both_calendars())
                 .unwrap_or_default(),
         ),
         ("Phone", o(p.and_then(|p| p.applicant_phone.as_ref()))),

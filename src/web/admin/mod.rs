@@ -13,6 +13,7 @@ pub mod guard;
 pub mod messages;
 pub mod outbox;
 pub mod partners;
+pub mod people;
 pub mod replies;
 pub mod settings;
 pub mod upload;
@@ -58,6 +59,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .service(web::resource("/admin/queues").get(cases::queue_list))
     .service(web::resource("/admin/queues/{slug}").get(cases::queue_view))
     .service(web::resource("/admin/cases").get(cases::search))
+    .service(
+        web::resource("/admin/people")
+            .get(people::form)
+            .post(people::search),
+    )
     .service(web::resource("/admin/export.csv").get(cases::export_csv))
     .service(web::resource("/admin/audit").get(audit::audit_page))
     .service(web::resource("/admin/audit.csv").get(audit::audit_csv))

@@ -36,6 +36,7 @@ const EXAMPLE: &[&str] = &[
     "",
     "Example Person",
     "1990-05-01",
+    "gregorian",
     "+93 700 000 000",
     "",
     "",

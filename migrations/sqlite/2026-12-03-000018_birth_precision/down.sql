@@ -1,0 +1,2 @@
+ALTER TABLE request_personal_data DROP COLUMN applicant_date_of_birth_calendar;
+ALTER TABLE request_personal_data DROP COLUMN applicant_date_of_birth_precision;
