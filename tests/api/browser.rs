@@ -240,10 +240,9 @@ async fn words_longer_than_a_line_wrap_on_the_case_page_and_in_the_duplicate_com
     let second = second["reference"].as_str().unwrap().to_string();
 
     let (_, email, password) = app.create_staff("lead", &[]).await;
-    browser.goto(&app.url("/admin/login")).await;
-    browser.type_into("#email", &email).await;
-    browser.type_into("#password", &password).await;
-    browser.click_through("button[type=submit]").await;
+    browser
+        .log_in(app.url("/admin/login"), &email, &password)
+        .await;
 
     browser
         .goto(&app.url(&format!("/admin/requests/{second}")))
@@ -288,10 +287,9 @@ async fn a_caseworker_previews_and_sends_a_message_and_the_applicant_answers_in_
     let queue = crate::correspondence::queue_of(&app, &reference).await;
     let (_, email, password) = app.create_staff("caseworker", &[&queue]).await;
 
-    browser.goto(&app.url("/admin/login")).await;
-    browser.type_into("#email", &email).await;
-    browser.type_into("#password", &password).await;
-    browser.click_through("button[type=submit]").await;
+    browser
+        .log_in(app.url("/admin/login"), &email, &password)
+        .await;
     browser
         .goto(&app.url(&format!("/admin/requests/{reference}")))
         .await;
@@ -380,10 +378,9 @@ async fn a_person_writes_a_tazkira_date_in_dari_and_staff_read_it_in_both_calend
     browser.screenshot("confirmation").await;
 
     let (_, email, password) = app.create_staff("admin", &[]).await;
-    browser.goto(&app.url("/admin/login")).await;
-    browser.type_into("#email", &email).await;
-    browser.type_into("#password", &password).await;
-    browser.click_through("button[type=submit]").await;
+    browser
+        .log_in(app.url("/admin/login"), &email, &password)
+        .await;
     browser
         .goto(&app.url(&format!("/admin/requests/{reference}")))
         .await;

@@ -180,6 +180,14 @@ impl Browser {
             .unwrap_or_else(|e| panic!("is {css} selected: {e}"))
     }
 
+    /// Logs in on the staff login page at `login_url`, as a person would.
+    pub async fn log_in(&self, login_url: String, email: &str, password: &str) {
+        self.goto(&login_url).await;
+        self.type_into("#email", email).await;
+        self.type_into("#password", password).await;
+        self.click_through("button[type=submit]").await;
+    }
+
     /// Types `text` into the field `css` with the keyboard.
     pub async fn type_into(&self, css: &str, text: &str) {
         let el = self.find(css).await;
