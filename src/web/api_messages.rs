@@ -3,7 +3,7 @@
 //! to the same path (information the partner adds on behalf of the applicant).
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use serde::{Deserialize, Serialize};
 
 use super::api::reader;
@@ -76,8 +76,7 @@ pub async fn get_messages(
                 direction: m.direction.to_string(),
                 language: m.language,
                 body: m.body,
-                created_at: DateTime::<Utc>::from_naive_utc_and_offset(m.created_at, Utc)
-                    .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                created_at: super::api::rfc3339(m.created_at),
             })
             .collect(),
     }))
