@@ -137,6 +137,108 @@ pub struct Settings {
     /// `REPLY_REOPENS`: whether an answer moves a case "Awaiting information" to
     /// "In progress" (default true).
     pub reply_reopens: bool,
+    /// `IMAP_URL` and the rest: the mailbox mail is taken in from; `None`: no IMAP.
+    pub imap: Option<ImapSettings>,
+}
+
+/// The task-force mailbox the app takes mail in from over IMAP.
+#[derive(Clone, Debug)]
+pub struct ImapSettings {
+    /// `IMAP_URL`.
+    pub url: ImapUrl,
+    /// `IMAP_PASSWORD`.
+    pub password: SecretString,
+    /// `IMAP_POLL_SECS`: how often the mailbox is looked at when the server has no IDLE,
+    /// and the longest an IDLE waits before looking anyway.
+    pub poll: Duration,
+    /// `IMAP_MOVE_TO`: a folder each mail is moved to once it is stored; `None` flags it
+    /// `\Seen` and leaves it where it is.
+    pub move_to: Option<String>,
+}
+
+impl ImapSettings {
+    pub const DEFAULT_POLL_SECS: u32 = 60;
+}
+
+/// `imaps://user@host[:993][/MAILBOX]`, or `imap://` to a loopback host.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ImapUrl {
+    /// TLS from the first byte (`imaps://`); plain only to loopback.
+    pub tls: bool,
+    pub host: String,
+    pub port: u16,
+    pub user: String,
+    /// The folder watched, from the URL's path; `INBOX` when it has none.
+    pub mailbox: String,
+}
+
+impl ImapUrl {
+    pub fn parse(raw: &str) -> Result<Self, &'static str> {
+        const EXPECTED: &str = "imaps://user@host:993/INBOX, with the password in IMAP_PASSWORD";
+        let url = url::Url::parse(raw).map_err(|_| EXPECTED)?;
+        let tls = match url.scheme() {
+            "imaps" => true,
+            "imap" => false,
+            _ => return Err(EXPECTED),
+        };
+        let host = url.host_str().filter(|h| !h.is_empty()).ok_or(EXPECTED)?;
+        let host = host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_string();
+        if url.password().is_some() || url.username().is_empty() {
+            return Err(EXPECTED);
+        }
+        if !tls && !is_loopback(&host) {
+            return Err(
+                "imaps://: plain imap:// sends the password unencrypted, so it is \
+                 allowed only to a loopback host (127.0.0.1, ::1 or localhost)",
+            );
+        }
+        let decode = |s: &str| {
+            percent_encoding::percent_decode_str(s)
+                .decode_utf8_lossy()
+                .into_owned()
+        };
+        let mailbox = decode(url.path().trim_start_matches('/'));
+        Ok(ImapUrl {
+            tls,
+            port: url.port().unwrap_or(if tls { 993 } else { 143 }),
+            host,
+            user: decode(url.username()),
+            mailbox: if mailbox.is_empty() {
+                "INBOX".to_string()
+            } else {
+                mailbox
+            },
+        })
+    }
+
+    /// Where mail comes from, without the user, for logs.
+    pub fn redacted(&self) -> String {
+        let scheme = if self.tls { "imaps" } else { "imap" };
+        format!(
+            "{scheme}://***@{}:{}/{}",
+            self.host, self.port, self.mailbox
+        )
+    }
+
+    /// What names this mailbox in the stored progress: another account, server or folder
+    /// starts from its first mail.
+    pub fn account(&self) -> String {
+        format!("{}:{}/{}/{}", self.host, self.port, self.user, self.mailbox)
+    }
+}
+
+impl fmt::Debug for ImapUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.redacted())
+    }
+}
+
+fn is_loopback(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 /// How many requests one client address may send; `0` per minute turns a limit off.
@@ -372,6 +474,8 @@ impl Settings {
             }
         };
 
+        let imap = imap_settings(&get)?;
+
         Ok(Settings {
             bind,
             data_dir,
@@ -396,6 +500,7 @@ impl Settings {
             api_anonymous,
             reply_to,
             reply_reopens,
+            imap,
         })
     }
 
@@ -409,6 +514,43 @@ impl Settings {
         settings.limits = RateLimits::off();
         settings
     }
+}
+
+fn imap_settings<'a>(
+    get: &impl Fn(&str) -> Option<&'a str>,
+) -> Result<Option<ImapSettings>, ConfigError> {
+    let Some(raw) = get("IMAP_URL") else {
+        return Ok(None);
+    };
+    let url = ImapUrl::parse(raw).map_err(|expected| ConfigError {
+        var: "IMAP_URL",
+        // The user part may be a person's address.
+        value: "<hidden>".to_string(),
+        expected,
+    })?;
+    let password = get("IMAP_PASSWORD")
+        .map(|p| SecretString::from(p.to_string()))
+        .ok_or(ConfigError {
+            var: "IMAP_PASSWORD",
+            value: String::new(),
+            expected: "the password of the IMAP_URL account",
+        })?;
+    let poll = parse_number(
+        get("IMAP_POLL_SECS"),
+        ImapSettings::DEFAULT_POLL_SECS,
+        1..=1_740,
+    )
+    .map_err(|v| ConfigError {
+        var: "IMAP_POLL_SECS",
+        value: v,
+        expected: "a number of seconds from 1 to 1740 (29 minutes)",
+    })?;
+    Ok(Some(ImapSettings {
+        url,
+        password,
+        poll: Duration::from_secs(poll.into()),
+        move_to: get("IMAP_MOVE_TO").map(str::to_string),
+    }))
 }
 
 fn parse_bool(raw: &str) -> Option<bool> {
