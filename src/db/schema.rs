@@ -341,3 +341,13 @@ diesel::table! {
 }
 
 diesel::joinable!(dedup_keys -> case_requests (request_id));
+
+diesel::table! {
+    /// How far each IMAP mailbox has been taken in (migration 000028).
+    imap_state (account, uid_validity) {
+        account -> Text,
+        uid_validity -> BigInt,
+        last_uid -> BigInt,
+        updated_at -> Timestamp,
+    }
+}
