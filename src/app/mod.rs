@@ -12,6 +12,7 @@ pub mod duplicates;
 pub mod export;
 pub mod forecast;
 pub mod intake;
+pub mod mail_in;
 pub mod outbox;
 pub mod partners;
 pub mod purge;

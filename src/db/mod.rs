@@ -23,6 +23,7 @@ pub mod counts;
 pub mod dashboard;
 pub mod duplicates;
 pub mod forecast;
+pub mod mail_in;
 pub mod messages;
 pub mod models;
 pub mod outbox;
