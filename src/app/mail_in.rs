@@ -35,6 +35,8 @@ pub struct Taken {
     pub outcome: Outcome,
     /// The case it became or was added to.
     pub reference: Option<CaseReference>,
+    /// Why it could not be read (no personal data: sizes and structure only).
+    pub reason: Option<String>,
 }
 
 /// Takes one raw RFC 5322 message in. `Ok`: stored for good (or a duplicate delivery of a
@@ -74,6 +76,7 @@ async fn already(app: &AppState, key: &str) -> Result<Option<Taken>> {
         ledger_id: r.id,
         outcome: Outcome::Duplicate,
         reference: None,
+        reason: None,
     }))
 }
 
@@ -170,6 +173,7 @@ async fn keep_unreadable(
     let size = raw.len() as i64;
     raw.truncate(app.settings.mail_in.max_bytes);
     let id = entry.id.clone();
+    let reason = why.to_string();
     db::run(&app.pool, move |conn| {
         db::write_transaction(conn, |conn| {
             if entry.replacing {
@@ -197,6 +201,7 @@ async fn keep_unreadable(
         ledger_id: id,
         outcome: Outcome::Unreadable,
         reference: None,
+        reason: Some(reason),
     })
 }
 
@@ -312,6 +317,7 @@ async fn add_to_case(
         ledger_id: id,
         outcome,
         reference: CaseReference::parse(&reference),
+        reason: None,
     })
 }
 
@@ -410,6 +416,7 @@ async fn file_bounce(
         ledger_id: id,
         outcome: Outcome::Bounce,
         reference: reference.as_deref().and_then(CaseReference::parse),
+        reason: None,
     })
 }
 
@@ -497,6 +504,7 @@ async fn new_request(
         ledger_id: entry.id.clone(),
         outcome,
         reference: CaseReference::parse(&row.reference),
+        reason: None,
     })
 }
 
@@ -686,6 +694,7 @@ pub async fn resolve(
                 ledger_id: id,
                 outcome: Outcome::Unreadable,
                 reference: None,
+                reason: None,
             }
         }
         Resolve::Retry => {
@@ -749,6 +758,7 @@ pub async fn resolve(
                 reference: created
                     .first()
                     .and_then(|c| CaseReference::parse(&c.row.reference)),
+                reason: None,
             }
         }
     };
