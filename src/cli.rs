@@ -62,6 +62,10 @@ pub enum Command {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
+    /// Take in one mail (RFC 5322) from standard input, for a mail server's pipe transport:
+    /// exit 0 once it is stored (also as mail that could not be read), 75 (EX_TEMPFAIL)
+    /// when it could not be stored, so that the mail server keeps it and tries again.
+    MailIn,
     /// The raw database baseline of `bench/run.sh`: the rows of one intake inserted
     /// directly, one transaction each, from several threads at once.
     #[command(hide = true)]
@@ -144,6 +148,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Purge { closed_before_days } => purge(&settings, closed_before_days),
         Command::Recount { fix } => recount(&settings, fix),
         Command::DemoData { count, seed } => demo_data(&settings, count, seed),
+        Command::MailIn => mail_in(settings),
         Command::BenchRaw {
             connections,
             seconds,
@@ -242,6 +247,33 @@ fn demo_data(settings: &Settings, count: u64, seed: u64) -> anyhow::Result<()> {
         c.dedup_keys
     );
     Ok(())
+}
+
+/// Nothing was stored; the caller should offer the same input again later.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}; the mail was not stored, try again later")]
+pub struct TempFail(pub String);
+
+fn mail_in(settings: Settings) -> anyhow::Result<()> {
+    use std::io::Read;
+    let mut raw = Vec::new();
+    std::io::stdin()
+        .read_to_end(&mut raw)
+        .map_err(|e| TempFail(format!("cannot read the mail on standard input: {e}")))?;
+    let settings = std::sync::Arc::new(settings);
+    actix_web::rt::System::new().block_on(async move {
+        let prepared = settings.clone();
+        let pool = actix_web::web::block(move || startup::open_database(&prepared))
+            .await
+            .map_err(|e| TempFail(e.to_string()))?
+            .map_err(|e| TempFail(format!("{e:#}")))?;
+        let state = app::AppState::new(pool, settings, email::Waker::new());
+        let taken = app::mail_in::take(&state, raw, app::mail_in::Origin::Pipe)
+            .await
+            .map_err(|e| TempFail(format!("{:#}", anyhow::Error::from(e))))?;
+        println!("taken in as mail {}: {}", taken.ledger_id, taken.outcome);
+        Ok(())
+    })
 }
 
 fn purge(settings: &Settings, days: Option<u32>) -> anyhow::Result<()> {

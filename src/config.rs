@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use crate::domain::dedup::{DedupPolicy, DEFAULT_THRESHOLD};
 use crate::domain::fields::ContactEmail;
+use crate::domain::Language;
 
 /// A setting that could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -139,6 +140,95 @@ pub struct Settings {
     pub reply_reopens: bool,
     /// `IMAP_URL` and the rest: the mailbox mail is taken in from; `None`: no IMAP.
     pub imap: Option<ImapSettings>,
+    /// Mail taken in: limits, who counts as an organization, the answer language.
+    pub mail_in: MailInSettings,
+}
+
+/// How mail to the task-force mailbox is taken in (`docs/operating/mail-in.md`).
+#[derive(Debug, Clone)]
+pub struct MailInSettings {
+    /// `MAIL_MAX_BYTES`: the largest mail taken in (default 25 MiB); a larger one is kept,
+    /// cut at this size, as mail that could not be read.
+    pub max_bytes: usize,
+    /// `MAIL_MAX_FILE_BYTES`: the largest attachment kept (default 10 MiB); a larger one is
+    /// listed on the case as not kept.
+    pub max_file_bytes: usize,
+    /// `MAIL_ORGANIZATION_DOMAINS` and `MAIL_AGENCY_DOMAINS`: comma-separated sender domains
+    /// whose mail is filed as from an organization or an agency office.
+    pub organization_domains: Vec<String>,
+    pub agency_domains: Vec<String>,
+    /// `MAIL_ARABIC_SCRIPT_LANGUAGE`: the language (`fa-AF` or `ps`) of the acknowledgment
+    /// for mail written in Arabic script (default Dari).
+    pub arabic_script_language: Language,
+    /// `MAIL_ACKS_PER_HOUR`: acknowledgments at most per sender per hour (default 3).
+    pub acks_per_hour: u32,
+    /// `MAIL_DROP_POLL_SECS`: how often the drop folder `$DATA_DIR/inbox` is looked at
+    /// (default 5; 0 turns the drop folder off).
+    pub drop_poll: Duration,
+}
+
+impl MailInSettings {
+    pub fn limits(&self) -> crate::email::inbound::Limits {
+        crate::email::inbound::Limits {
+            mail_bytes: self.max_bytes,
+            file_bytes: self.max_file_bytes,
+        }
+    }
+}
+
+/// The drop folder of incoming mail: `*.eml` files placed here are taken in.
+pub fn inbox_dir(data_dir: &Path) -> PathBuf {
+    data_dir.join("inbox")
+}
+
+fn mail_in_settings<'a>(
+    get: &impl Fn(&str) -> Option<&'a str>,
+) -> Result<MailInSettings, ConfigError> {
+    let bad = |var: &'static str, value: &str, expected: &'static str| ConfigError {
+        var,
+        value: value.to_string(),
+        expected,
+    };
+    let mib = |var: &'static str, default: u32| {
+        parse_number(get(var), default, 1..=1024)
+            .map(|n| n as usize * 1024 * 1024)
+            .map_err(|v| bad(var, &v, "a size in MiB from 1 to 1024"))
+    };
+    let domains = |var: &str| -> Vec<String> {
+        get(var)
+            .unwrap_or_default()
+            .split(',')
+            .map(|d| d.trim().trim_start_matches('@').to_ascii_lowercase())
+            .filter(|d| !d.is_empty())
+            .collect()
+    };
+    let arabic_script_language = match get("MAIL_ARABIC_SCRIPT_LANGUAGE") {
+        None => Language::FaAf,
+        Some(raw) => match raw.parse::<Language>() {
+            Ok(l) if l != Language::En => l,
+            _ => return Err(bad("MAIL_ARABIC_SCRIPT_LANGUAGE", raw, "fa-AF or ps")),
+        },
+    };
+    Ok(MailInSettings {
+        max_bytes: mib("MAIL_MAX_BYTES", 25)?,
+        max_file_bytes: mib("MAIL_MAX_FILE_BYTES", 10)?,
+        organization_domains: domains("MAIL_ORGANIZATION_DOMAINS"),
+        agency_domains: domains("MAIL_AGENCY_DOMAINS"),
+        arabic_script_language,
+        acks_per_hour: parse_number(get("MAIL_ACKS_PER_HOUR"), 3, 0..=1000)
+            .map_err(|v| bad("MAIL_ACKS_PER_HOUR", &v, "a number from 0 to 1000"))?,
+        drop_poll: Duration::from_secs(
+            parse_number(get("MAIL_DROP_POLL_SECS"), 5, 0..=3600)
+                .map_err(|v| {
+                    bad(
+                        "MAIL_DROP_POLL_SECS",
+                        &v,
+                        "a number of seconds from 0 to 3600",
+                    )
+                })?
+                .into(),
+        ),
+    })
 }
 
 /// The task-force mailbox the app takes mail in from over IMAP.
@@ -438,6 +528,7 @@ impl Settings {
                 .ok_or_else(|| bad("DEDUP_ROUTE_TO_ORIGINAL", raw, "true or false"))?,
         };
         let mail = mail_settings(&get)?;
+        let mail_in = mail_in_settings(&get)?;
         let limits = rate_limits(&get)?;
         let shutdown_timeout =
             parse_number(get("SHUTDOWN_TIMEOUT_SECS"), 30, 1..=3_600).map_err(|v| {
@@ -500,6 +591,7 @@ impl Settings {
             api_anonymous,
             reply_to,
             reply_reopens,
+            mail_in,
             imap,
         })
     }

@@ -11,6 +11,7 @@ pub mod db;
 pub mod domain;
 pub mod email;
 pub mod i18n;
+pub mod inbox;
 pub mod metrics;
 pub mod startup;
 pub mod web;

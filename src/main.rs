@@ -6,7 +6,11 @@ fn main() -> std::process::ExitCode {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("case-triage: {e:#}");
-            std::process::ExitCode::FAILURE
+            match e.downcast_ref::<case_triage::cli::TempFail>() {
+                // EX_TEMPFAIL: the mail server keeps the message and tries again later.
+                Some(_) => std::process::ExitCode::from(75),
+                None => std::process::ExitCode::FAILURE,
+            }
         }
     }
 }

@@ -16,6 +16,7 @@ pub struct Metrics {
     queue_depth: IntGaugeVec,
     outbox: IntGaugeVec,
     pool: IntGaugeVec,
+    mail_in: IntCounterVec,
 }
 
 impl Metrics {
@@ -63,8 +64,17 @@ impl Metrics {
             &["state"],
         )
         .expect("valid metric");
+        let mail_in = IntCounterVec::new(
+            Opts::new(
+                "case_triage_mail_taken_in_total",
+                "Mails this instance took in, by what became of them",
+            ),
+            &["outcome"],
+        )
+        .expect("valid metric");
         for c in [
             Box::new(intakes.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(mail_in.clone()),
             Box::new(honeypot.clone()),
             Box::new(http.clone()),
             Box::new(queue_depth.clone()),
@@ -81,6 +91,7 @@ impl Metrics {
             queue_depth,
             outbox,
             pool,
+            mail_in,
         }
     }
 
@@ -88,6 +99,11 @@ impl Metrics {
         self.intakes
             .with_label_values(&[category.as_str(), source.as_str()])
             .inc();
+    }
+
+    /// Counts a mail taken in by what became of it.
+    pub fn mail_taken_in(&self, outcome: crate::domain::vocab::MailOutcome) {
+        self.mail_in.with_label_values(&[outcome.as_str()]).inc();
     }
 
     /// Counts a submission the honeypot dropped; answers how many so far.

@@ -26,12 +26,32 @@ pub struct Application {
     mail: Waker,
     worker: JoinHandle<()>,
     stop_worker: Shutdown,
+    inbox: crate::inbox::drop_folder::Knock,
     shutdown_timeout: std::time::Duration,
 }
 
 /// Opens the database, creating the SQLite file's folder if needed, and brings the schema
-/// and seed data up to date.
+/// and seed data up to date. With no staff account yet, prints a one-time setup link.
 pub fn prepare_database(settings: &Settings) -> anyhow::Result<Pool> {
+    let mut conn = migrated(settings)?;
+    if let Some(link) = crate::app::staff::issue_setup_link(&mut conn, &settings.base_url)? {
+        // Printed, not logged: the link is a one-time secret for whoever runs the server.
+        println!(
+            "No staff account exists yet. Create the first administrator (this link works once, until the next start):\n  {link}\nor run: case-triage admin create --email you@example.org --name \"Your Name\""
+        );
+    }
+    drop(conn);
+    Ok(pool_of(settings))
+}
+
+/// `prepare_database` for a command that serves nobody (the mail pipe): no setup link,
+/// which would replace the one the server printed.
+pub fn open_database(settings: &Settings) -> anyhow::Result<Pool> {
+    drop(migrated(settings)?);
+    Ok(pool_of(settings))
+}
+
+fn migrated(settings: &Settings) -> anyhow::Result<db::Conn> {
     if let DatabaseUrl::Sqlite(path) = &settings.database {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)
@@ -48,18 +68,15 @@ pub fn prepare_database(settings: &Settings) -> anyhow::Result<Pool> {
     if db::setup::seed(&mut conn)? {
         tracing::info!("seeded default queues, routing rules and guidance");
     }
-    if let Some(link) = crate::app::staff::issue_setup_link(&mut conn, &settings.base_url)? {
-        // Printed, not logged: the link is a one-time secret for whoever runs the server.
-        println!(
-            "No staff account exists yet. Create the first administrator (this link works once, until the next start):\n  {link}\nor run: case-triage admin create --email you@example.org --name \"Your Name\""
-        );
-    }
-    drop(conn);
-    Ok(db::build_pool(
+    Ok(conn)
+}
+
+fn pool_of(settings: &Settings) -> Pool {
+    db::build_pool(
         &settings.database,
         settings.pool_size,
         settings.pool_timeout,
-    ))
+    )
 }
 
 impl Application {
@@ -75,7 +92,7 @@ impl Application {
         let transport = Transport::from_settings(&settings)?;
         let mail = Waker::new();
         let (stop_worker, stop) = Shutdown::new();
-        let writer = db::Writer::start(pool.clone());
+        let state = AppState::new(pool.clone(), settings.clone(), mail.clone());
         let worker = actix_web::rt::spawn(
             Worker::new(
                 pool.clone(),
@@ -83,18 +100,24 @@ impl Application {
                 settings.clone(),
                 mail.clone(),
                 stop,
-                writer.recent().clone(),
+                state.intake.recent().clone(),
                 Arc::new(crate::app::forecast::digest_outlook(&settings)),
             )
             .run(),
         );
-        let state = AppState {
-            intake: crate::app::intake::Intake::new(pool.clone(), writer),
-            pool: pool.clone(),
-            settings: settings.clone(),
-            mail: mail.clone(),
-            metrics: crate::metrics::Metrics::new(),
-        };
+        let inbox = crate::inbox::drop_folder::Knock::default();
+        if !settings.mail_in.drop_poll.is_zero() {
+            actix_web::rt::spawn(
+                crate::inbox::drop_folder::DropFolder::new(
+                    state.clone(),
+                    crate::config::inbox_dir(&settings.data_dir),
+                    settings.mail_in.drop_poll,
+                    inbox.clone(),
+                    stop_worker.subscribe(),
+                )
+                .run(),
+            );
+        }
         // One set of limiters for every worker, so a client's allowance is per process.
         let limiters = web::Data::new(Limiters::new(&settings.limits));
         let server = HttpServer::new(move || {
@@ -138,6 +161,7 @@ impl Application {
             mail,
             worker,
             stop_worker,
+            inbox,
             shutdown_timeout: settings.shutdown_timeout,
         })
     }
@@ -148,6 +172,11 @@ impl Application {
 
     pub fn pool(&self) -> &Pool {
         &self.pool
+    }
+
+    /// Makes the drop folder take what is in it now instead of at its next poll.
+    pub fn knock_inbox(&self) {
+        self.inbox.knock();
     }
 
     /// Wakes this instance's outbox worker.

@@ -319,7 +319,7 @@ pub async fn answer(
 /// Stores an answer as an incoming message with its audit row, moves a case that was
 /// waiting for it back to "In progress" (`REPLY_REOPENS`), and tells its assignee (else
 /// its queue) in a mail that names the reference only.
-fn take_answer(
+pub(super) fn take_answer(
     conn: &mut db::Conn,
     settings: &Settings,
     case: &CaseRequestRow,

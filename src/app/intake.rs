@@ -172,6 +172,7 @@ impl Intake {
         actor: Actor,
         partner_id: Option<String>,
         now: DateTime<Utc>,
+        also: Option<Also>,
     ) -> Result<Vec<Created>, SubmitError> {
         let setup = self.setup().await?;
         // Duplicate matching against what is already committed runs before the shared
@@ -188,20 +189,37 @@ impl Intake {
         let stored = self
             .writer
             .run(Some(earlier.recheck()), move |conn, rows| {
-                store_all(
+                let stored = store_all(
                     conn,
                     &settings,
                     &setup,
                     &earlier,
                     &requests,
-                    (&actor, partner_id.as_deref()),
+                    (&actor, partner_id.as_deref(), also.as_ref()),
                     now,
                     rows,
-                )
+                )?;
+                if let Some(also) = &also {
+                    for (row, ..) in &stored {
+                        (also.write)(conn, row)?;
+                    }
+                }
+                Ok::<_, SubmitError>(stored)
             })
             .await?;
         Ok(announce(stored))
     }
+}
+
+/// What a channel adds to the commit of its requests: whether the requester is sent an
+/// acknowledgment, and rows of its own written in the same transaction (mail in: its
+/// ledger row and files), so that both are stored or neither. `write` may run twice (the
+/// second time alone, when its group failed).
+#[derive(Clone)]
+pub struct Also {
+    pub acknowledge: bool,
+    #[allow(clippy::type_complexity)]
+    pub write: Arc<dyn Fn(&mut DbConnection, &CaseRequestRow) -> Result<(), DbError> + Send + Sync>,
 }
 
 /// What a request's classification and routing decided before it is stored.
@@ -224,7 +242,7 @@ fn store_all(
     setup: &Setup,
     earlier: &EarlierMatches,
     requests: &[NewCaseRequest],
-    by: (&Actor, Option<&str>),
+    by: (&Actor, Option<&str>, Option<&Also>),
     now: DateTime<Utc>,
     rows: &mut db::requests::RequestRows,
 ) -> Result<Vec<Stored>, SubmitError> {
@@ -298,7 +316,7 @@ fn store_one(
     p: &Prepared,
     earlier: &EarlierMatches,
     (reference, token, code): (CaseReference, String, String),
-    (actor, partner_id): (&Actor, Option<&str>),
+    (actor, partner_id, also): (&Actor, Option<&str>, Option<&Also>),
     now: DateTime<Utc>,
     rows: &mut db::requests::RequestRows,
 ) -> Result<Stored, SubmitError> {
@@ -348,7 +366,16 @@ fn store_one(
     let queue = setup.queue(conn, &row.queue_slug)?;
     let guidance = setup.guidance.get(&classification.category);
     let mut mails = 0;
-    for mail in mails_for(p.request, &row, classification, &queue, guidance, &code) {
+    let acknowledge = also.is_none_or(|a| a.acknowledge);
+    for mail in mails_for(
+        p.request,
+        &row,
+        classification,
+        &queue,
+        guidance,
+        &code,
+        acknowledge,
+    ) {
         mails += email::enqueue_into(conn, &mut rows.outbox, settings, &mail, now)?;
     }
     rows.personal.push(personal);
@@ -375,6 +402,7 @@ fn mails_for(
     queue: &QueueRow,
     guidance: Option<&GuidanceRow>,
     status_code: &str,
+    acknowledge: bool,
 ) -> Vec<Mail> {
     let case = CaseFacts {
         request_id: row.id.clone(),
@@ -384,7 +412,7 @@ fn mails_for(
         queue_name: queue.name.clone(),
     };
     let mut mails = Vec::new();
-    if let Some(to) = request.reply_email() {
+    if let Some(to) = request.reply_email().filter(|_| acknowledge) {
         let stored = guidance.map(|g| Guidance {
             body: g.body.clone(),
             next_steps: g.next_steps.clone(),
@@ -772,9 +800,21 @@ pub async fn submit(
     partner_id: Option<String>,
     now: DateTime<Utc>,
 ) -> Result<Vec<Created>, SubmitError> {
+    submit_with(app, requests, actor, partner_id, now, None).await
+}
+
+/// `submit`, with what the channel adds to the commit (`Also`).
+pub async fn submit_with(
+    app: &super::AppState,
+    requests: Vec<NewCaseRequest>,
+    actor: Actor,
+    partner_id: Option<String>,
+    now: DateTime<Utc>,
+    also: Option<Also>,
+) -> Result<Vec<Created>, SubmitError> {
     let created = app
         .intake
-        .submit(app.settings.clone(), requests, actor, partner_id, now)
+        .submit(app.settings.clone(), requests, actor, partner_id, now, also)
         .await?;
     app.wake_for(created.iter().map(|c| c.mails).sum());
     for c in &created {

@@ -12,6 +12,7 @@ pub mod duplicates;
 pub mod export;
 pub mod forecast;
 pub mod intake;
+pub mod mail_in;
 pub mod outbox;
 pub mod partners;
 pub mod purge;
@@ -46,6 +47,18 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// The state of one instance on `pool`: its own intake writer and metrics.
+    pub fn new(pool: Pool, settings: Arc<Settings>, mail: Waker) -> AppState {
+        let writer = db::Writer::start(pool.clone());
+        AppState {
+            intake: intake::Intake::new(pool.clone(), writer),
+            pool,
+            settings,
+            mail,
+            metrics: crate::metrics::Metrics::new(),
+        }
+    }
+
     /// Wakes the outbox worker when a commit wrote `mails` outbox rows.
     pub fn wake_for(&self, mails: usize) {
         if mails > 0 {

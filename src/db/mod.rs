@@ -24,6 +24,7 @@ pub mod dashboard;
 pub mod duplicates;
 pub mod forecast;
 pub mod imap;
+pub mod mail_in;
 pub mod messages;
 pub mod models;
 pub mod outbox;

@@ -315,7 +315,64 @@ diesel::allow_tables_to_appear_in_same_query!(
     reply_tokens,
     saved_replies,
     saved_reply_texts,
+    inbound_mail,
+    unreadable_mail,
+    case_attachments,
+    outbox_bounces,
 );
+
+diesel::table! {
+    inbound_mail (id) {
+        id -> Text,
+        ledger_key -> Text,
+        origin -> Text,
+        outcome -> Text,
+        request_id -> Nullable<Text>,
+        outbox_id -> Nullable<Text>,
+        sender_hash -> Nullable<Text>,
+        acknowledged -> Bool,
+        received_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    unreadable_mail (id) {
+        id -> Text,
+        reason -> Text,
+        raw -> Binary,
+        size -> BigInt,
+        state -> Text,
+        resolved_by -> Nullable<Text>,
+        resolved_at -> Nullable<Timestamp>,
+        received_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    case_attachments (id) {
+        id -> Text,
+        request_id -> Text,
+        message_row_id -> Nullable<Text>,
+        inbound_id -> Text,
+        filename -> Text,
+        content_type -> Text,
+        declared_type -> Text,
+        size -> BigInt,
+        sha256 -> Text,
+        data -> Nullable<Binary>,
+        refused -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    outbox_bounces (outbox_id) {
+        outbox_id -> Text,
+        inbound_id -> Text,
+        reason -> Text,
+        bounced_at -> Timestamp,
+    }
+}
 
 diesel::table! {
     /// No primary key in the database (migration 000014: one index fewer to write per key

@@ -15,9 +15,9 @@ use super::DbConnection;
 use crate::domain::actor::Actor;
 use crate::domain::staff::Role;
 use crate::domain::vocab::{
-    BirthPrecision, Calendar, Category, Direction, DuplicateStatus, Language, Location, OutboxKind,
-    Priority, Programs, ReferralProgram, SivStatus, Source, Status, SubmitterKind, TokenScope,
-    UsTie,
+    BirthPrecision, Calendar, Category, Direction, DuplicateStatus, Language, Location, MailOrigin,
+    MailOutcome, OutboxKind, Priority, Programs, ReferralProgram, SivStatus, Source, Status,
+    SubmitterKind, TokenScope, UsTie,
 };
 
 type MultiBackend = <DbConnection as diesel::Connection>::Backend;
@@ -106,6 +106,8 @@ text_column!(
     Direction => DirectionText,
     BirthPrecision => BirthPrecisionText,
     Calendar => CalendarText,
+    MailOrigin => MailOriginText,
+    MailOutcome => MailOutcomeText,
 );
 
 impl Stored for Actor {

@@ -26,6 +26,8 @@ pub enum Actor {
     Scheduler,
     /// The `demo-data` command's made-up requests (`demo-data`).
     DemoData,
+    /// Mail to the task-force mailbox, by its sender (`mail`).
+    Mail,
 }
 
 impl Actor {
@@ -39,6 +41,7 @@ impl Actor {
         Actor::Cli,
         Actor::Scheduler,
         Actor::DemoData,
+        Actor::Mail,
     ];
 
     /// The staff account's id, for a staff actor.
@@ -70,6 +73,7 @@ impl Actor {
             Actor::Cli => "cli",
             Actor::Scheduler => "scheduler",
             Actor::DemoData => "demo-data",
+            Actor::Mail => "sender (mail)",
         }
     }
 }
@@ -86,6 +90,7 @@ impl fmt::Display for Actor {
             Actor::Cli => f.write_str("cli"),
             Actor::Scheduler => f.write_str("scheduler"),
             Actor::DemoData => f.write_str("demo-data"),
+            Actor::Mail => f.write_str("mail"),
         }
     }
 }

@@ -126,6 +126,18 @@ pub fn reply_address(reply_to: &str, token: &str) -> String {
     }
 }
 
+/// The token in `address` when it is `reply_to` with a sub-address (the inverse of
+/// `reply_address`); any case of letters, as mail servers may change it.
+pub fn token_of(reply_to: &str, address: &str) -> Option<String> {
+    let (local, domain) = reply_to.rsplit_once('@')?;
+    let (a_local, a_domain) = address.rsplit_once('@')?;
+    if !a_domain.eq_ignore_ascii_case(domain) {
+        return None;
+    }
+    let (base, token) = a_local.split_once('+')?;
+    (base.eq_ignore_ascii_case(local) && !token.is_empty()).then(|| token.to_ascii_lowercase())
+}
+
 /// A new reply token: 128 random bits in lower-case hex, safe in a mail's local part.
 pub fn new_reply_token() -> String {
     uuid::Uuid::new_v4().simple().to_string()
@@ -133,6 +145,27 @@ pub fn new_reply_token() -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_reply_address_gives_back_its_token() {
+        let a = super::reply_address("taskforce@example.org", "ab12");
+        assert_eq!(
+            super::token_of("taskforce@example.org", &a).as_deref(),
+            Some("ab12")
+        );
+        assert_eq!(
+            super::token_of("taskforce@example.org", "TASKFORCE+AB12@Example.org").as_deref(),
+            Some("ab12")
+        );
+        assert_eq!(
+            super::token_of("taskforce@example.org", "other+ab12@example.org"),
+            None
+        );
+        assert_eq!(
+            super::token_of("taskforce@example.org", "taskforce@example.org"),
+            None
+        );
+    }
+
     use super::*;
 
     #[test]

@@ -9,7 +9,7 @@ use super::problem::Problem;
 use super::vocab::Location;
 
 /// Unicode digits people type on Dari/Pashto keyboards, mapped to ASCII.
-fn ascii_digit(c: char) -> Option<char> {
+pub fn ascii_digit(c: char) -> Option<char> {
     match c {
         '0'..='9' => Some(c),
         // Arabic-Indic (U+0660..) and Extended Arabic-Indic / Persian (U+06F0..)

@@ -196,6 +196,8 @@ text_enum! {
         WebForm => "web_form",
         PartnerApi => "partner_api",
         StaffEntered => "staff_entered",
+        /// Mail to the task-force mailbox (drop folder, MTA pipe or IMAP).
+        Email => "email",
     }
 }
 
@@ -261,6 +263,39 @@ text_enum! {
         /// To the assignee (else the queue): the requester answered.
         ReplyReceived => "reply_received",
         WebhookMessage => "webhook.message",
+    }
+}
+
+text_enum! {
+    /// How a mail reached the task-force mailbox.
+    pub enum MailOrigin {
+        /// A `.eml` file in `$DATA_DIR/inbox`.
+        DropFolder => "drop_folder",
+        /// `case-triage mail-in` on standard input, from a mail server's pipe.
+        Pipe => "pipe",
+        Imap => "imap",
+    }
+}
+
+text_enum! {
+    /// What became of a mail taken in.
+    pub enum MailOutcome {
+        /// A new request.
+        NewRequest => "new_request",
+        /// An answer on the case it replies to.
+        Threaded => "threaded",
+        /// A new request that quotes another case's reference, for staff to link or not.
+        Mentions => "mentions",
+        /// Mail sent by a program: a new request that gets no acknowledgment.
+        Automatic => "automatic",
+        /// An out-of-office answer to our mail, noted on its case.
+        OutOfOffice => "out_of_office",
+        /// A delivery-status report about our mail.
+        Bounce => "bounce",
+        /// Kept raw for staff: it could not be read.
+        Unreadable => "unreadable",
+        /// The same mail again (by its Message-ID): nothing new was stored.
+        Duplicate => "duplicate",
     }
 }
 
@@ -416,6 +451,7 @@ impl Source {
             Source::WebForm => "Web form",
             Source::PartnerApi => "Partner API",
             Source::StaffEntered => "Entered by staff",
+            Source::Email => "Email",
         }
     }
 }

@@ -4,6 +4,7 @@
 //! `db` and `domain`; knows nothing of the HTTP server.
 
 pub mod digest;
+pub mod inbound;
 pub mod mails;
 pub mod transport;
 pub mod webhook;

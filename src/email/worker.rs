@@ -51,6 +51,11 @@ impl Shutdown {
     pub fn trigger(&self) {
         self.0.send_replace(true);
     }
+
+    /// Another receiver of the same signal, for another background task.
+    pub fn subscribe(&self) -> watch::Receiver<bool> {
+        self.0.subscribe()
+    }
 }
 
 /// The delay before the next attempt after `attempts` failed ones: base * 2^(attempts-1),
