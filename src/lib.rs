@@ -2,7 +2,7 @@
 //! standard guidance, routes it to a task-force queue and keeps an audit trail.
 //!
 //! Layers, each using only those below it:
-//! `cli` / `startup` -> `web` -> `app` (the use cases) -> `email` -> `db` -> `domain` (+ `config`).
+//! `cli` / `startup` -> `web`, `inbox` -> `app` (the use cases) -> `email` -> `db` -> `domain` (+ `config`).
 
 pub mod app;
 pub mod cli;

@@ -12,6 +12,7 @@ pub struct Metrics {
     registry: Registry,
     intakes: IntCounterVec,
     honeypot: IntCounter,
+    imap_errors: IntCounter,
     http: HistogramVec,
     queue_depth: IntGaugeVec,
     outbox: IntGaugeVec,
@@ -33,6 +34,11 @@ impl Metrics {
         let honeypot = IntCounter::new(
             "case_triage_honeypot_dropped_total",
             "Form submissions this instance dropped because the honeypot field was filled",
+        )
+        .expect("valid metric");
+        let imap_errors = IntCounter::new(
+            "case_triage_imap_errors_total",
+            "Times this instance lost or could not open its IMAP mailbox",
         )
         .expect("valid metric");
         let http = HistogramVec::new(
@@ -76,6 +82,7 @@ impl Metrics {
             Box::new(intakes.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(mail_in.clone()),
             Box::new(honeypot.clone()),
+            Box::new(imap_errors.clone()),
             Box::new(http.clone()),
             Box::new(queue_depth.clone()),
             Box::new(outbox.clone()),
@@ -87,6 +94,7 @@ impl Metrics {
             registry,
             intakes,
             honeypot,
+            imap_errors,
             http,
             queue_depth,
             outbox,
@@ -110,6 +118,11 @@ impl Metrics {
     pub fn honeypot_dropped(&self) -> u64 {
         self.honeypot.inc();
         self.honeypot.get()
+    }
+
+    /// Counts a failed or lost connection to the IMAP mailbox.
+    pub fn imap_error(&self) {
+        self.imap_errors.inc();
     }
 
     pub fn http(&self, method: &str, route: &str, status: u16, seconds: f64) {

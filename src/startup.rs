@@ -16,6 +16,7 @@ use crate::config::{DatabaseUrl, Settings};
 use crate::db::{self, Manager, Pool};
 use crate::email::transport::Transport;
 use crate::email::{Shutdown, Waker, Worker};
+use crate::inbox::imap::ImapWorker;
 use crate::web::limits::{self, Limiters};
 use crate::web::{middleware, routes, AppState, FORM_BODY_LIMIT};
 
@@ -25,6 +26,8 @@ pub struct Application {
     pool: Pool,
     mail: Waker,
     worker: JoinHandle<()>,
+    /// The IMAP intake, when `IMAP_URL` is set; stopped with the outbox worker.
+    imap: Option<JoinHandle<()>>,
     stop_worker: Shutdown,
     inbox: crate::inbox::drop_folder::Knock,
     shutdown_timeout: std::time::Duration,
@@ -118,6 +121,11 @@ impl Application {
                 .run(),
             );
         }
+        let imap = settings.imap.clone().map(|imap| {
+            actix_web::rt::spawn(
+                ImapWorker::new(state.clone(), imap, stop_worker.subscribe()).run(),
+            )
+        });
         // One set of limiters for every worker, so a client's allowance is per process.
         let limiters = web::Data::new(Limiters::new(&settings.limits));
         let server = HttpServer::new(move || {
@@ -160,6 +168,7 @@ impl Application {
             pool,
             mail,
             worker,
+            imap,
             stop_worker,
             inbox,
             shutdown_timeout: settings.shutdown_timeout,
@@ -192,10 +201,17 @@ impl Application {
         let result = self.server.await;
         signals.abort();
         self.stop_worker.trigger();
-        match tokio::time::timeout(self.shutdown_timeout, self.worker).await {
+        let workers = async {
+            let _ = self.worker.await;
+            if let Some(imap) = self.imap {
+                let _ = imap.await;
+            }
+        };
+        match tokio::time::timeout(self.shutdown_timeout, workers).await {
             Ok(_) => tracing::info!("shut down cleanly"),
             Err(_) => tracing::warn!(
-                "shut down with the outbox worker still busy; its mail is sent again after the claim expires"
+                "shut down with a worker still busy; mail being sent goes again after its claim \
+                 expires, mail being taken in is fetched again at the next start"
             ),
         }
         result

@@ -4,3 +4,4 @@
 //! `app::mail_in::take` and let go of it only once that answered that it is stored.
 
 pub mod drop_folder;
+pub mod imap;
