@@ -3,6 +3,7 @@
 mod a11y;
 mod browser_support;
 mod helpers;
+mod imap_server;
 mod process;
 mod smtp;
 
@@ -22,6 +23,7 @@ mod forecast;
 mod health;
 mod hostile;
 mod html;
+mod imap;
 mod intake_api;
 mod intake_form;
 mod languages;
