@@ -104,6 +104,8 @@ pub struct Opened {
     pub reachable_by_mail: bool,
     /// The saved replies for the case's category (or any category).
     pub replies: Vec<db::replies::SavedReply>,
+    /// The files that came with the case's mail (no bytes).
+    pub attachments: Vec<db::mail_in::AttachmentInfo>,
 }
 
 /// Opens a case for a staff member who may work its queue. Every view of a case's
@@ -144,7 +146,9 @@ pub async fn open(
             super::correspondence::requester_address(detail.personal.as_ref()).is_some();
         let mut replies = db::replies::list(conn)?;
         replies.retain(|r| r.category.is_none_or(|c| c == case.category));
+        let attachments = db::mail_in::attachments_of(conn, &case.id)?;
         Ok(Opened {
+            attachments,
             detail,
             guidance,
             assignees,

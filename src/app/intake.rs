@@ -201,7 +201,8 @@ impl Intake {
                 )?;
                 if let Some(also) = &also {
                     for (row, ..) in &stored {
-                        (also.write)(conn, row)?;
+                        let audit = (also.write)(conn, row)?;
+                        rows.audit.extend(audit);
                     }
                 }
                 Ok::<_, SubmitError>(stored)
@@ -213,13 +214,18 @@ impl Intake {
 
 /// What a channel adds to the commit of its requests: whether the requester is sent an
 /// acknowledgment, and rows of its own written in the same transaction (mail in: its
-/// ledger row and files), so that both are stored or neither. `write` may run twice (the
+/// ledger row and files), so that both are stored or neither. `write` answers audit rows
+/// for the request, written with the request's own (after its row); it may run twice (the
 /// second time alone, when its group failed).
 #[derive(Clone)]
 pub struct Also {
     pub acknowledge: bool,
     #[allow(clippy::type_complexity)]
-    pub write: Arc<dyn Fn(&mut DbConnection, &CaseRequestRow) -> Result<(), DbError> + Send + Sync>,
+    pub write: Arc<
+        dyn Fn(&mut DbConnection, &CaseRequestRow) -> Result<Vec<AuditEventRow>, DbError>
+            + Send
+            + Sync,
+    >,
 }
 
 /// What a request's classification and routing decided before it is stored.

@@ -185,7 +185,7 @@ pub fn read(raw: &[u8], limits: Limits, own_domain: &str) -> Result<Inbound, Unr
     }
     for name in ["Delivered-To", "X-Original-To", "Envelope-To"] {
         if let Some(v) = message.header_raw(name) {
-            recipients.extend(v.split(',').filter_map(|a| clean_address(a)));
+            recipients.extend(v.split(',').filter_map(clean_address));
         }
     }
     let writer = writer_of(&message, &from, message_id.as_deref(), own_domain);
@@ -406,9 +406,7 @@ fn bounce_of(message: &Message) -> Option<Bounce> {
                 }
             }
             ("text", "rfc822-headers") => {
-                bounce
-                    .about
-                    .extend(head_message_id(part.contents()).into_iter());
+                bounce.about.extend(head_message_id(part.contents()));
             }
             _ => {}
         }

@@ -123,6 +123,7 @@ pub fn test_env(backend: Backend) -> Option<TestEnv> {
     settings.mail.retry_base = std::time::Duration::from_secs(1);
     // No digest unless a test asks for one, so tests count exactly the mail they cause.
     settings.mail.digest_hour = None;
+    settings.mail_in.drop_poll = std::time::Duration::from_millis(300);
     Some(TestEnv { settings, dir, pg })
 }
 

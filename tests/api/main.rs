@@ -27,6 +27,7 @@ mod intake_form;
 mod languages;
 mod logs;
 mod mail;
+mod mail_in;
 mod partners;
 mod purge;
 mod scale;

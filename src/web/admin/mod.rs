@@ -10,6 +10,7 @@ pub mod dashboard;
 pub mod duplicates;
 pub mod forecast;
 pub mod guard;
+pub mod mail_in;
 pub mod messages;
 pub mod outbox;
 pub mod partners;
@@ -82,6 +83,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .service(web::resource("/admin/requests/{reference}/duplicates").post(duplicates::decide))
     .service(web::resource("/admin/requests/{reference}/actions").post(cases::case_action))
     .service(web::resource("/admin/requests/{reference}/messages").post(messages::compose))
+    .service(web::resource("/admin/requests/{reference}/attachments/{id}").get(cases::attachment))
+    .service(web::resource("/admin/mail/unreadable").get(mail_in::unreadable))
+    .service(web::resource("/admin/mail/unreadable/{id}").post(mail_in::resolve))
+    .service(web::resource("/admin/mail/unreadable/{id}/raw").get(mail_in::raw))
     .service(web::resource("/admin/outbox").get(outbox::outbox))
     .service(web::resource("/admin/outbox/retry").post(outbox::retry))
     .service(
