@@ -228,6 +228,16 @@ pub struct Also {
     >,
 }
 
+/// The domain of a mail's sender, for rules on it: only for requests that came by mail.
+fn sender_domain(request: &NewCaseRequest) -> Option<String> {
+    if request.source != crate::domain::Source::Email {
+        return None;
+    }
+    let email = request.submitter.email.as_ref()?;
+    let (_, domain) = email.as_str().rsplit_once('@')?;
+    Some(domain.to_ascii_lowercase())
+}
+
 /// What a request's classification and routing decided before it is stored.
 struct Prepared<'a> {
     request: &'a NewCaseRequest,
@@ -265,6 +275,7 @@ fn store_all(
                     priority: classification.priority,
                     source: request.source,
                     location: request.applicant.location,
+                    sender_domain: sender_domain(request),
                 },
                 &setup.default_queue,
             );

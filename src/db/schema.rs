@@ -23,6 +23,7 @@ diesel::table! {
         queue_slug -> Text,
         enabled -> Bool,
         created_at -> Timestamp,
+        sender_domain -> Nullable<Text>,
     }
 }
 

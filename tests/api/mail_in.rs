@@ -20,6 +20,7 @@ for_each_backend!(
     mail_that_cannot_be_read_is_kept_for_staff,
     the_same_mail_twice_is_taken_once_and_acknowledgments_are_limited,
     the_pipe_command_exits_75_when_the_database_is_down,
+    a_rule_on_the_sender_domain_routes_mail,
 );
 
 /// A corpus mail with its placeholders filled.
@@ -652,4 +653,68 @@ async fn the_pipe_command_exits_75_when_the_database_is_down(backend: Backend) {
         !out.contains("Piped Sender") && !out.contains("Sent through"),
         "no mail in the output: {out}"
     );
+}
+
+async fn a_rule_on_the_sender_domain_routes_mail(backend: Backend) {
+    let Some(app) = app(backend, |s| {
+        s.mail_in.agency_domains = vec!["state.example.gov".into()]
+    })
+    .await
+    else {
+        return;
+    };
+    let lead = app.staff("admin", &[]).await;
+    let bad = lead
+        .post(
+            &app,
+            "/admin/rules",
+            "/admin/rules",
+            &[
+                ("position", "1"),
+                ("name", "Agency mail"),
+                ("source", "email"),
+                ("sender_domain", "not a domain"),
+                ("queue", "siv"),
+                ("enabled", "yes"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status(), 422);
+    assert!(bad
+        .text()
+        .await
+        .unwrap()
+        .contains("sender domain: give a domain"));
+    let saved = lead
+        .post(
+            &app,
+            "/admin/rules",
+            "/admin/rules",
+            &[
+                ("position", "1"),
+                ("name", "Agency mail"),
+                ("source", "email"),
+                ("sender_domain", "state.example.gov"),
+                ("queue", "siv"),
+                ("enabled", "yes"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status(), 200);
+    let from_agency = deliver(
+        &app,
+        "agency.eml",
+        b"From: Consular Officer <officer@kabul.state.example.gov>\r\nSubject: Referral\r\nMessage-ID: <agency-1@kabul.state.example.gov>\r\n\r\nPlease see the attached referral.\r\n",
+    )
+    .await;
+    let (row, _) = request_of(&app, from_agency.request_id.as_deref().unwrap()).await;
+    assert_eq!(row.queue_slug, "siv");
+    let other = deliver(
+        &app,
+        "other.eml",
+        b"From: Someone <someone@example.org>\r\nSubject: Help\r\nMessage-ID: <other-1@example.org>\r\n\r\nPlease help.\r\n",
+    )
+    .await;
+    let (row, _) = request_of(&app, other.request_id.as_deref().unwrap()).await;
+    assert_eq!(row.queue_slug, "triage");
 }
