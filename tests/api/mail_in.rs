@@ -283,6 +283,48 @@ async fn new_mail_becomes_a_request_in_its_language_with_its_files(backend: Back
     if row.queue_slug != "siv" {
         assert_eq!(other.get(&app, &link).await.status(), 404);
     }
+
+    // The purge empties the files of a request it anonymizes, and the mail as it arrived.
+    let dir = app.dir.path().to_path_buf();
+    let reference = row.reference.clone();
+    let (purged, data) = app
+        .db_conn(move |c| {
+            use case_triage::db::schema::case_requests as r;
+            let long_ago = chrono::Utc::now().naive_utc() - chrono::Duration::days(400);
+            diesel::update(r::table.filter(r::reference.eq(&reference)))
+                .set((
+                    r::status.eq("resolved"),
+                    r::is_open.eq(false),
+                    r::closed_at.eq(Some(long_ago)),
+                ))
+                .execute(&mut **c)?;
+            let now = chrono::Utc::now().naive_utc();
+            let purged = case_triage::app::purge::run(
+                c,
+                &dir,
+                now + chrono::Duration::days(1),
+                db::purge::Trigger::Cli,
+                now,
+            )?
+            .unwrap();
+            let data = db::mail_in::attachments_of(c, &id)?;
+            Ok((purged, data))
+        })
+        .await;
+    assert_eq!(purged.counts.attachments, 1);
+    assert_eq!(data[0].filename, "[removed]");
+    assert_eq!(link_status(&app, &staff, &link).await, 404);
+    assert!(
+        std::fs::read_dir(app.dir.path().join("inbox/done"))
+            .unwrap()
+            .next()
+            .is_none(),
+        "taken mail older than the cutoff is removed from the drop folder"
+    );
+}
+
+async fn link_status(app: &TestApp, staff: &crate::helpers::StaffClient, link: &str) -> u16 {
+    staff.get(app, link).await.status().as_u16()
 }
 
 /// Files a request by the API with `email` as the applicant's address; (id, reference).
