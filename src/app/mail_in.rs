@@ -18,7 +18,7 @@ use crate::db::mail_in::{self as ledger, AttachmentRow, InboundRow, UnreadableRo
 use crate::db::models::{new_row_id, AuditEventRow, CaseRequestRow};
 use crate::db::{self, DbConnection, DbError};
 use crate::domain::correspondence::{MessageBody, MESSAGE_LIMIT};
-use crate::domain::fields::{ContactEmail, PersonName, PhoneNumber};
+use crate::domain::fields::{CaseNumber, ContactEmail, PersonName, PhoneNumber};
 use crate::domain::intake::{Applicant, NewCaseRequest, Submitter, DESCRIPTION_MAX_CHARS};
 use crate::domain::staff::Permission;
 use crate::domain::vocab::{Location, ReferralProgram, SivStatus, Source, SubmitterKind, UsTie};
@@ -545,6 +545,9 @@ fn request_of(settings: &Settings, mail: &Inbound) -> NewCaseRequest {
     let phone = inbound::phone_numbers_in(&mail.text)
         .into_iter()
         .find_map(|p| PhoneNumber::parse(&p, home).ok());
+    let siv_case_number = inbound::case_numbers_in(&mail.text)
+        .into_iter()
+        .find_map(|n| CaseNumber::parse(&n).ok());
     let description = description_of(mail);
     let own = kind == SubmitterKind::SelfApplicant;
     NewCaseRequest {
@@ -568,7 +571,7 @@ fn request_of(settings: &Settings, mail: &Inbound) -> NewCaseRequest {
             household_size: None,
         },
         siv_status: SivStatus::None,
-        siv_case_number: None,
+        siv_case_number,
         referral_program: ReferralProgram::None,
         referred_by: None,
         claimed_programs: Default::default(),
