@@ -516,7 +516,9 @@ pub fn references_in(text: &str) -> Vec<CaseReference> {
     let alnum = |c: Option<&char>| c.is_some_and(|c| c.is_alphanumeric());
     for start in 0..chars.len() {
         if !chars[start].eq_ignore_ascii_case(&'t')
-            || !chars.get(start + 1).is_some_and(|c| c.eq_ignore_ascii_case(&'f'))
+            || !chars
+                .get(start + 1)
+                .is_some_and(|c| c.eq_ignore_ascii_case(&'f'))
             || (start > 0 && alnum(chars.get(start - 1)))
         {
             continue;

@@ -24,7 +24,7 @@ for_each_backend!(
 );
 
 /// A corpus mail with its placeholders filled.
-fn corpus(name: &str, fill: &[(&str, &str)]) -> Vec<u8> {
+pub fn corpus(name: &str, fill: &[(&str, &str)]) -> Vec<u8> {
     let mut raw = std::fs::read(Path::new(CORPUS).join(name)).expect("corpus mail");
     for (from, to) in fill {
         raw = replace(&raw, from.as_bytes(), to.as_bytes());
@@ -67,15 +67,15 @@ async fn app(
 
 /// What a delivered mail became: its ledger row.
 #[derive(Debug)]
-struct Became {
-    outcome: String,
-    request_id: Option<String>,
-    file: PathBuf,
+pub struct Became {
+    pub outcome: String,
+    pub request_id: Option<String>,
+    pub file: PathBuf,
 }
 
 /// Puts `raw` in the drop folder as `name` (written beside it, then moved in, as a mail
 /// client or an MTA does) and waits until the folder has taken it.
-async fn deliver(app: &TestApp, name: &str, raw: &[u8]) -> Became {
+pub async fn deliver(app: &TestApp, name: &str, raw: &[u8]) -> Became {
     let inbox = app.dir.path().join("inbox");
     std::fs::create_dir_all(&inbox).unwrap();
     let tmp = app.dir.path().join(format!("{name}.part"));
