@@ -299,6 +299,30 @@ pub struct ConfirmationPage<'a> {
     received_line: String,
     /// The status-check code, on the first showing within a day of the request only.
     status_code: Option<String>,
+    /// The date of birth as recorded, in the requester's calendar and the other, with the
+    /// code only.
+    birth_line: Option<String>,
+}
+
+/// "Date of birth as recorded: 1369-10-11 (Solar Hijri) = 1991-01-01 (Gregorian)", the
+/// requester's calendar first, each date isolated so that it keeps its order in
+/// right-to-left text.
+fn birth_line(tr: &Tr, b: crate::domain::birth::BirthDate) -> String {
+    let shamsi = tr.t_with(
+        "confirm-birth-shamsi",
+        "date",
+        &format!("\u{2068}{}\u{2069}", b.solar_hijri()),
+    );
+    let gregorian = tr.t_with(
+        "confirm-birth-gregorian",
+        "date",
+        &format!("\u{2068}{}\u{2069}", b.gregorian()),
+    );
+    let both = match b.calendar() {
+        crate::domain::vocab::Calendar::HijriShamsi => format!("{shamsi} = {gregorian}"),
+        crate::domain::vocab::Calendar::Gregorian => format!("{gregorian} = {shamsi}"),
+    };
+    tr.t_with("confirm-birth", "date", &both)
 }
 
 /// How long after the request its confirmation page may still show the status-check code.
@@ -332,6 +356,7 @@ async fn show_confirmation(
         row,
         guidance,
         status_code,
+        birth,
     }) = crate::app::requests::confirmation(&state, token, shown_for, now).await?
     else {
         return Err(PageError::NotFound);
@@ -347,6 +372,7 @@ async fn show_confirmation(
     };
     let received = row.created_at.format("%Y-%m-%d %H:%M").to_string();
     let body = ConfirmationPage {
+        birth_line: birth.map(|b| birth_line(&tr, b)),
         tr,
         switch: Some(&path),
         status_code,
