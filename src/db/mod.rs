@@ -22,6 +22,7 @@ pub mod cases;
 pub mod counts;
 pub mod dashboard;
 pub mod duplicates;
+pub mod escalation;
 pub mod forecast;
 pub mod messages;
 pub mod models;
