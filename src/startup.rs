@@ -12,6 +12,7 @@ use tracing_core::callsite::{Callsite, DefaultCallsite};
 use tracing_subscriber::fmt::{format, FmtContext, FormatEvent, FormatFields};
 use tracing_subscriber::registry::LookupSpan;
 
+use crate::clock::Clock;
 use crate::config::{DatabaseUrl, Settings};
 use crate::db::{self, Manager, Pool};
 use crate::email::transport::Transport;
@@ -25,6 +26,10 @@ pub struct Application {
     pool: Pool,
     mail: Waker,
     worker: JoinHandle<()>,
+    escalator: crate::app::escalation::Escalator,
+    escalation: Waker,
+    escalation_worker: JoinHandle<()>,
+    clock: Clock,
     stop_worker: Shutdown,
     shutdown_timeout: std::time::Duration,
 }
@@ -64,6 +69,11 @@ pub fn prepare_database(settings: &Settings) -> anyhow::Result<Pool> {
 
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        Self::build_with_clock(settings, Clock::real()).await
+    }
+
+    /// `build` with the clock every timing decision reads (tests move it).
+    pub async fn build_with_clock(settings: Settings, clock: Clock) -> anyhow::Result<Self> {
         let prepared = settings.clone();
         let pool = web::block(move || prepare_database(&prepared))
             .await
@@ -86,15 +96,25 @@ impl Application {
                 writer.recent().clone(),
                 Arc::new(crate::app::forecast::digest_outlook(&settings)),
             )
+            .with_clock(clock.clone())
             .run(),
         );
+        let escalation = Waker::new();
         let state = AppState {
             intake: crate::app::intake::Intake::new(pool.clone(), writer),
             pool: pool.clone(),
             settings: settings.clone(),
             mail: mail.clone(),
             metrics: crate::metrics::Metrics::new(),
+            clock: clock.clone(),
+            escalation: escalation.clone(),
         };
+        let escalator = crate::app::escalation::Escalator::new(state.clone());
+        let escalation_worker = actix_web::rt::spawn(
+            escalator
+                .clone()
+                .run(escalation.clone(), stop_worker.subscribe()),
+        );
         // One set of limiters for every worker, so a client's allowance is per process.
         let limiters = web::Data::new(Limiters::new(&settings.limits));
         let server = HttpServer::new(move || {
@@ -137,6 +157,10 @@ impl Application {
             pool,
             mail,
             worker,
+            escalator,
+            escalation,
+            escalation_worker,
+            clock,
             stop_worker,
             shutdown_timeout: settings.shutdown_timeout,
         })
@@ -155,6 +179,25 @@ impl Application {
         &self.mail
     }
 
+    /// Runs this instance's escalation rounds on demand (tests, after moving the clock).
+    pub fn escalator(&self) -> &crate::app::escalation::Escalator {
+        &self.escalator
+    }
+
+    /// Wakes this instance's escalation worker.
+    pub fn escalation_waker(&self) -> &Waker {
+        &self.escalation
+    }
+
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    /// Stops the server gracefully from outside (a test's restart), as a signal would.
+    pub fn stop_handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+
     /// Serves until SIGTERM or SIGINT, then shuts down gracefully: stop accepting
     /// connections, let requests in flight finish (up to `SHUTDOWN_TIMEOUT_SECS`), let the
     /// outbox worker finish the mail it is sending, and return.
@@ -163,6 +206,7 @@ impl Application {
         let result = self.server.await;
         signals.abort();
         self.stop_worker.trigger();
+        let _ = tokio::time::timeout(self.shutdown_timeout, self.escalation_worker).await;
         match tokio::time::timeout(self.shutdown_timeout, self.worker).await {
             Ok(_) => tracing::info!("shut down cleanly"),
             Err(_) => tracing::warn!(

@@ -9,6 +9,7 @@ pub mod counts;
 pub mod dashboard;
 pub mod demo;
 pub mod duplicates;
+pub mod escalation;
 pub mod export;
 pub mod forecast;
 pub mod intake;
@@ -17,6 +18,7 @@ pub mod partners;
 pub mod purge;
 pub mod replies;
 pub mod requests;
+pub mod rota;
 pub mod search;
 pub mod settings;
 pub mod staff;
@@ -43,6 +45,10 @@ pub struct AppState {
     /// Wakes the outbox worker after a commit that wrote mail.
     pub mail: Waker,
     pub metrics: crate::metrics::Metrics,
+    /// The time every escalation, SLA warning and outbox decision reads.
+    pub clock: crate::clock::Clock,
+    /// Wakes the escalation worker after a commit that started an escalation.
+    pub escalation: Waker,
 }
 
 impl AppState {

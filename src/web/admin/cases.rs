@@ -3,7 +3,7 @@
 
 use actix_web::{web, HttpResponse};
 use askama::Template;
-use chrono::{Duration, NaiveDateTime, Utc};
+use chrono::{Duration, NaiveDateTime};
 use serde::Deserialize;
 use std::collections::HashMap;
 
@@ -218,7 +218,7 @@ async fn list_page(
     mut query: ListQuery,
 ) -> Result<HttpResponse, AdminError> {
     query.queue = slug.clone();
-    let now = Utc::now().naive_utc();
+    let now = state.clock.now().naive_utc();
     let filter = query.filter(&staff, now);
     let order = query.order();
     let after = query.after.as_deref().and_then(Cursor::decode);
@@ -325,6 +325,8 @@ struct CasePage {
     reachable_by_mail: bool,
     /// Saved replies for the compose form: (id, title, the languages it lacks).
     replies: Vec<(String, String, String)>,
+    /// While an escalation pages people: how many pages so far.
+    paging: Option<i32>,
 }
 
 impl CasePage {
@@ -370,7 +372,7 @@ pub(super) async fn render_case(
     compose: Option<super::messages::ComposeView>,
 ) -> Result<HttpResponse, AdminError> {
     let reference = CaseReference::parse(&reference).ok_or(AdminError::NotFound)?;
-    let now = Utc::now().naive_utc();
+    let now = state.clock.now().naive_utc();
     let crate::app::cases::Opened {
         detail: d,
         guidance,
@@ -380,6 +382,7 @@ pub(super) async fn render_case(
         messages,
         reachable_by_mail,
         replies,
+        escalation,
     } = crate::app::cases::open(state, staff, reference, now).await?;
     let duplicates = super::duplicates::views(duplicates, &d.case, d.personal.as_ref());
     let names = &d.names;
@@ -445,6 +448,7 @@ pub(super) async fn render_case(
         compose: compose.unwrap_or_else(|| super::messages::ComposeView::fresh(d.case.language)),
         reachable_by_mail,
         replies: super::messages::reply_choices(&replies),
+        paging: escalation.filter(|e| e.is_active()).map(|e| e.pages),
         d,
     }
     .render()?;
@@ -531,7 +535,7 @@ pub async fn case_action(
             return render_case(&state, &staff, reference.to_string(), Some(msg), None).await
         }
     };
-    let now = Utc::now().naive_utc();
+    let now = state.clock.now().naive_utc();
     match crate::app::cases::act(&state, &staff, reference.clone(), action, now).await {
         Ok(()) => Ok(see_other(&page)),
         Err(crate::app::Error::Invalid(msg)) => {
@@ -575,7 +579,7 @@ pub async fn create_request(
         form: values,
         ..
     } = posted;
-    let now = Utc::now();
+    let now = state.clock.now();
     let mut request =
         match crate::web::pages::parse_form(&values, Source::StaffEntered, now.date_naive()) {
             Ok(r) => r,
@@ -600,7 +604,7 @@ pub async fn export_csv(
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, AdminError> {
     let query = query.into_inner();
-    let now = Utc::now().naive_utc();
+    let now = state.clock.now().naive_utc();
     let filter = query.filter(&staff, now);
     let order = query.order();
     let description = query.query_string(None);
