@@ -751,6 +751,37 @@ mod tests {
     }
 
     #[test]
+    fn a_page_names_the_case_in_its_body_only_and_carries_the_link() {
+        let mail = Mail::Page {
+            to: email("officer@taskforce.example"),
+            case: case(Priority::Urgent),
+            waited: chrono::Duration::minutes(31),
+            number: 3,
+            link: "https://triage.example/admin/pages/abc?until=1&sig=00".into(),
+            expires: chrono::NaiveDate::from_ymd_opt(2026, 12, 5)
+                .unwrap()
+                .and_hms_opt(8, 0, 0)
+                .unwrap(),
+        };
+        assert!(mail.is_urgent());
+        assert_eq!(mail.kind(), OutboxKind::Page);
+        let r = mail.render(&base()).unwrap();
+        assert!(
+            r.subject.starts_with("[PAGE] An urgent request on "),
+            "{}",
+            r.subject
+        );
+        assert!(r.subject.ends_with("(31 minutes)"), "{}", r.subject);
+        assert!(!r.subject.contains(&case(Priority::Urgent).reference));
+        for part in [&r.text, &r.html] {
+            assert!(part.contains(&case(Priority::Urgent).reference));
+            assert!(part.contains("31 minutes"));
+            assert!(part.contains("/admin/pages/abc?until=1"));
+            assert!(part.contains("2026-12-05 08:00"));
+        }
+    }
+
+    #[test]
     fn subjects_are_one_line_whatever_they_hold() {
         assert_eq!(one_line("a\r\nBcc: x@y.z\t b "), "a Bcc: x@y.z b");
         let mut c = case(Priority::Normal);
