@@ -255,6 +255,25 @@ pub(super) fn facts_of(
     })
 }
 
+/// Who hears of news about `case`: its assignee while active, else the queue's list.
+pub(super) fn assignee_or_queue(
+    conn: &mut DbConnection,
+    case: &CaseRequestRow,
+) -> Result<Vec<ContactEmail>, DbError> {
+    let assignee = match &case.assignee_id {
+        Some(id) => db::staff::find(conn, id)?
+            .filter(|u| u.active)
+            .and_then(|u| ContactEmail::parse(&u.email).ok()),
+        None => None,
+    };
+    Ok(match assignee {
+        Some(a) => vec![a],
+        None => {
+            crate::email::address_list(&db::queues::find(conn, &case.queue_slug)?.notify_emails)
+        }
+    })
+}
+
 /// What a role may do beyond working its own queues: assigning someone else (or taking a
 /// case away from its assignee), re-categorizing and moving need `AssignOthers`.
 fn may(staff: &Staff, action: &CaseAction, case: &CaseRequestRow) -> bool {

@@ -627,16 +627,7 @@ fn warn_one(
     if kind == SlaWarning::Breached {
         db::escalation::record_warning(conn, &case.id, SlaWarning::Soon, now)?;
     }
-    let assignee = match &case.assignee_id {
-        Some(id) => db::staff::find(conn, id)?
-            .filter(|u| u.active)
-            .and_then(|u| ContactEmail::parse(&u.email).ok()),
-        None => None,
-    };
-    let to = match assignee {
-        Some(a) => vec![a],
-        None => email::address_list(&db::queues::find(conn, &case.queue_slug)?.notify_emails),
-    };
+    let to = super::cases::assignee_or_queue(conn, case)?;
     if to.is_empty() {
         return Ok(0);
     }

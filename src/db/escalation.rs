@@ -505,7 +505,7 @@ pub fn record_warning(
             ))
             .execute(conn)
     });
-    unique_or(inserted)
+    super::inserted_once(inserted)
 }
 
 // ---- signing key ----
@@ -538,20 +538,8 @@ pub fn signing_key(
             ))
             .execute(conn)
     });
-    unique_or(inserted)?;
+    super::inserted_once(inserted)?;
     read(conn)?
         .map(String::into_bytes)
         .ok_or_else(|| DbError::Corrupt("signing_keys lost a key".into()))
-}
-
-/// `true` for an insert, `false` for a unique violation, the error otherwise.
-fn unique_or(inserted: Result<usize, diesel::result::Error>) -> Result<bool, DbError> {
-    match inserted {
-        Ok(_) => Ok(true),
-        Err(diesel::result::Error::DatabaseError(
-            diesel::result::DatabaseErrorKind::UniqueViolation,
-            _,
-        )) => Ok(false),
-        Err(e) => Err(e.into()),
-    }
 }

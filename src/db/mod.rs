@@ -228,6 +228,19 @@ pub fn ping(pool: &Pool, timeout: Duration) -> Result<(), DbError> {
     Ok(())
 }
 
+/// An insert's outcome when the row may exist already: `true` inserted, `false` a unique
+/// violation (another instance or an earlier run wrote it), the error otherwise.
+pub fn inserted_once(inserted: Result<usize, diesel::result::Error>) -> Result<bool, DbError> {
+    match inserted {
+        Ok(_) => Ok(true),
+        Err(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _,
+        )) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// Parses a stored enum text, reporting which column held a bad value.
 pub fn parse_column<T: std::str::FromStr>(column: &str, value: &str) -> Result<T, DbError> {
     value

@@ -126,14 +126,7 @@ pub fn insert(conn: &mut DbConnection, row: &OutboxRow) -> Result<(), DbError> {
 pub fn insert_once(conn: &mut DbConnection, row: &OutboxRow) -> Result<bool, DbError> {
     let inserted =
         conn.transaction(|conn| diesel::insert_into(outbox::table).values(row).execute(conn));
-    match inserted {
-        Ok(_) => Ok(true),
-        Err(diesel::result::Error::DatabaseError(
-            diesel::result::DatabaseErrorKind::UniqueViolation,
-            _,
-        )) => Ok(false),
-        Err(e) => Err(e.into()),
-    }
+    super::inserted_once(inserted)
 }
 
 pub fn exists_with_key(conn: &mut DbConnection, key: &str) -> Result<bool, DbError> {

@@ -470,6 +470,15 @@ impl TestApp {
 
     /// A new staff member of `role`, logged in.
     pub async fn staff(&self, role: &str, queues: &[&str]) -> StaffClient {
+        self.staff_with_login(role, queues).await.0
+    }
+
+    /// `staff`, with the email address and password it logged in with.
+    pub async fn staff_with_login(
+        &self,
+        role: &str,
+        queues: &[&str],
+    ) -> (StaffClient, String, String) {
         let (id, email, password) = self.create_staff(role, queues).await;
         let client = reqwest::Client::builder()
             .cookie_store(true)
@@ -478,7 +487,7 @@ impl TestApp {
         let resp = self.login_with(&client, &email, &password).await;
         assert_eq!(resp.status(), 200, "login as {role}");
         assert!(resp.url().path().starts_with("/admin"));
-        StaffClient { client, id }
+        (StaffClient { client, id }, email, password)
     }
 
     /// Submits a request about a new, distinct person through the API and returns its
