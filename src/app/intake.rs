@@ -395,6 +395,23 @@ fn store_one(
     ) {
         mails += email::enqueue_into(conn, &mut rows.outbox, settings, &mail, now)?;
     }
+    if super::escalation::escalates(row.category) {
+        // In the request's own commit: an urgent request is never stored without it.
+        let now = row.created_at;
+        rows.escalations
+            .push(db::escalation::EscalationRow::starting(
+                &row.id,
+                &row.queue_slug,
+                now,
+            ));
+        audit.push(db::models::AuditEventRow::new(
+            Some(&row.id),
+            &crate::domain::Actor::System,
+            "escalation_started",
+            "urgent: paging until someone takes the case".into(),
+            now,
+        ));
+    }
     rows.personal.push(personal);
     rows.audit.extend(audit);
     rows.status_codes.push(StatusCodeRow {
@@ -834,6 +851,12 @@ pub async fn submit_with(
         .submit(app.settings.clone(), requests, actor, partner_id, now, also)
         .await?;
     app.wake_for(created.iter().map(|c| c.mails).sum());
+    if created
+        .iter()
+        .any(|c| super::escalation::escalates(c.row.category))
+    {
+        app.escalation.wake();
+    }
     for c in &created {
         app.metrics.intake(c.row.category, c.row.source);
     }

@@ -43,7 +43,7 @@ pub struct Taken {
 /// mail already taken). `Err`: nothing was stored (the database could not be reached); the
 /// caller keeps the mail and offers it again later.
 pub async fn take(app: &AppState, raw: Vec<u8>, origin: Origin) -> Result<Taken> {
-    take_at(app, raw, origin, Utc::now()).await
+    take_at(app, raw, origin, app.clock.now()).await
 }
 
 /// `take`, at a given time.

@@ -3,7 +3,6 @@
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
-use chrono::Utc;
 
 use super::errors::{html, PageError};
 use super::form::{self, FormValues};
@@ -269,7 +268,7 @@ async fn submit(
     // The language the page speaks is the language the requester's mail will speak.
     values.insert("lang".to_string(), language.as_str().to_string());
 
-    let now = Utc::now();
+    let now = state.clock.now();
     let request = match parse_form(&values, Source::WebForm, now.date_naive()) {
         Ok(request) => request,
         Err(errors) => return render_form(language, true, values, errors),
@@ -351,7 +350,7 @@ async fn show_confirmation(
     }
     let path = format!("/submitted/{token}");
     let shown_for = chrono::Duration::hours(STATUS_CODE_SHOWN_HOURS);
-    let now = Utc::now().naive_utc();
+    let now = state.clock.now().naive_utc();
     let Some(crate::app::requests::Confirmation {
         row,
         guidance,

@@ -18,6 +18,7 @@ mod dates;
 mod demo_data;
 mod docs;
 mod duplicates;
+mod escalation;
 mod forecast;
 mod health;
 mod hostile;

@@ -3,7 +3,7 @@
 
 use actix_web::{web, HttpResponse};
 use askama::Template;
-use chrono::{Duration, NaiveDateTime, Utc};
+use chrono::{Duration, NaiveDateTime};
 use serde::Deserialize;
 use std::collections::HashMap;
 
@@ -218,7 +218,7 @@ async fn list_page(
     mut query: ListQuery,
 ) -> Result<HttpResponse, AdminError> {
     query.queue = slug.clone();
-    let now = Utc::now().naive_utc();
+    let now = state.clock.now().naive_utc();
     let filter = query.filter(&staff, now);
     let order = query.order();
     let after = query.after.as_deref().and_then(Cursor::decode);
@@ -326,6 +326,8 @@ struct CasePage {
     /// Saved replies for the compose form: (id, title, the languages it lacks).
     replies: Vec<(String, String, String)>,
     attachments: Vec<AttachmentItem>,
+    /// While an escalation pages people: how many pages so far.
+    paging: Option<i32>,
 }
 
 /// A file from the case's mail, as the case page lists it.
@@ -370,8 +372,9 @@ pub async fn attachment(
 ) -> Result<HttpResponse, AdminError> {
     let (reference, id) = path.into_inner();
     let reference = CaseReference::parse(&reference).ok_or(AdminError::NotFound)?;
-    let file = crate::app::mail_in::download(&state, &staff, reference, id, Utc::now().naive_utc())
-        .await?;
+    let file =
+        crate::app::mail_in::download(&state, &staff, reference, id, state.clock.now().naive_utc())
+            .await?;
     let name = file.filename.replace(['"', '\\'], "_");
     let ascii: String = name
         .chars()
@@ -441,7 +444,7 @@ pub(super) async fn render_case(
     compose: Option<super::messages::ComposeView>,
 ) -> Result<HttpResponse, AdminError> {
     let reference = CaseReference::parse(&reference).ok_or(AdminError::NotFound)?;
-    let now = Utc::now().naive_utc();
+    let now = state.clock.now().naive_utc();
     let crate::app::cases::Opened {
         detail: d,
         guidance,
@@ -452,6 +455,7 @@ pub(super) async fn render_case(
         reachable_by_mail,
         replies,
         attachments,
+        escalation,
     } = crate::app::cases::open(state, staff, reference, now).await?;
     let duplicates = super::duplicates::views(duplicates, &d.case, d.personal.as_ref());
     let names = &d.names;
@@ -518,6 +522,7 @@ pub(super) async fn render_case(
         reachable_by_mail,
         replies: super::messages::reply_choices(&replies),
         attachments: attachments.iter().map(AttachmentItem::of).collect(),
+        paging: escalation.filter(|e| e.is_active()).map(|e| e.pages),
         d,
     }
     .render()?;
@@ -604,7 +609,7 @@ pub async fn case_action(
             return render_case(&state, &staff, reference.to_string(), Some(msg), None).await
         }
     };
-    let now = Utc::now().naive_utc();
+    let now = state.clock.now().naive_utc();
     match crate::app::cases::act(&state, &staff, reference.clone(), action, now).await {
         Ok(()) => Ok(see_other(&page)),
         Err(crate::app::Error::Invalid(msg)) => {
@@ -648,7 +653,7 @@ pub async fn create_request(
         form: values,
         ..
     } = posted;
-    let now = Utc::now();
+    let now = state.clock.now();
     let mut request =
         match crate::web::pages::parse_form(&values, Source::StaffEntered, now.date_naive()) {
             Ok(r) => r,
@@ -673,7 +678,7 @@ pub async fn export_csv(
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, AdminError> {
     let query = query.into_inner();
-    let now = Utc::now().naive_utc();
+    let now = state.clock.now().naive_utc();
     let filter = query.filter(&staff, now);
     let order = query.order();
     let description = query.query_string(None);

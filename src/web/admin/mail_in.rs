@@ -3,7 +3,6 @@
 
 use actix_web::{web, HttpResponse};
 use askama::Template;
-use chrono::Utc;
 use serde::Deserialize;
 
 use super::{need, page, see_other, AdminError, Allowed, Nav, Posted};
@@ -65,7 +64,8 @@ pub async fn resolve(
         }
     };
     let taken =
-        crate::app::mail_in::resolve(&state, &staff, id.into_inner(), action, Utc::now()).await?;
+        crate::app::mail_in::resolve(&state, &staff, id.into_inner(), action, state.clock.now())
+            .await?;
     Ok(match taken.reference {
         Some(r) if action != Resolve::Discard => {
             see_other(&format!("/admin/requests/{}", r.as_str()))
@@ -81,7 +81,8 @@ pub async fn raw(
     id: web::Path<String>,
 ) -> Result<HttpResponse, AdminError> {
     let id = id.into_inner();
-    let raw = crate::app::mail_in::raw(&state, &staff, id.clone(), Utc::now().naive_utc()).await?;
+    let raw =
+        crate::app::mail_in::raw(&state, &staff, id.clone(), state.clock.now().naive_utc()).await?;
     Ok(HttpResponse::Ok()
         .content_type("application/octet-stream")
         .insert_header((
