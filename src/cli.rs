@@ -267,7 +267,14 @@ fn mail_in(settings: Settings) -> anyhow::Result<()> {
             .await
             .map_err(|e| TempFail(e.to_string()))?
             .map_err(|e| TempFail(format!("{e:#}")))?;
-        let state = app::AppState::new(pool, settings, email::Waker::new());
+        // The server's escalation worker pages for an urgent mail at its next round.
+        let state = app::AppState::new(
+            pool,
+            settings,
+            email::Waker::new(),
+            crate::clock::Clock::real(),
+            email::Waker::new(),
+        );
         let taken = app::mail_in::take(&state, raw, app::mail_in::Origin::Pipe)
             .await
             .map_err(|e| TempFail(format!("{:#}", anyhow::Error::from(e))))?;

@@ -142,6 +142,8 @@ pub struct Settings {
     pub imap: Option<ImapSettings>,
     /// Mail taken in: limits, who counts as an organization, the answer language.
     pub mail_in: MailInSettings,
+    /// Paging urgent requests until someone acknowledges, and SLA warnings.
+    pub escalation: EscalationSettings,
 }
 
 /// How mail to the task-force mailbox is taken in (`docs/operating/mail-in.md`).
@@ -329,6 +331,25 @@ impl fmt::Debug for ImapUrl {
 fn is_loopback(host: &str) -> bool {
     host.eq_ignore_ascii_case("localhost")
         || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// How urgent requests are escalated and cases warned of their SLA target
+/// (docs/operating/escalation.md).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EscalationSettings {
+    /// `ESCALATION_REPEATS`: how many times a queue's chain runs again from the top before
+    /// the leads are notified (default 0: once through, then the leads).
+    pub repeats: u32,
+    /// `TASK_FORCE_UTC_OFFSET`: the offset from UTC of the task force's local time, which
+    /// duty schedules are written in (default +05:00, Pakistan; no daylight saving).
+    pub utc_offset: chrono::FixedOffset,
+    /// `PAGE_LINK_HOURS`: how long the "I take this case" link of a page works.
+    pub link_hours: u32,
+    /// `SLA_WARNING_HOURS`: how long before its SLA target a case is warned.
+    pub sla_warning_hours: u32,
+    /// `ESCALATION_POLL_SECS`: how often the escalation worker looks for due pages and
+    /// warnings when nothing wakes it.
+    pub poll: Duration,
 }
 
 /// How many requests one client address may send; `0` per minute turns a limit off.
@@ -566,6 +587,7 @@ impl Settings {
         };
 
         let imap = imap_settings(&get)?;
+        let escalation = escalation_settings(&get)?;
 
         Ok(Settings {
             bind,
@@ -593,6 +615,7 @@ impl Settings {
             reply_reopens,
             mail_in,
             imap,
+            escalation,
         })
     }
 
@@ -733,6 +756,44 @@ fn mail_settings<'a>(get: &impl Fn(&str) -> Option<&'a str>) -> Result<MailSetti
         retry_base: Duration::from_secs(retry_base.into()),
         poll: Duration::from_secs(poll.into()),
         claim: Duration::from_secs(claim.into()),
+    })
+}
+
+fn escalation_settings<'a>(
+    get: &impl Fn(&str) -> Option<&'a str>,
+) -> Result<EscalationSettings, ConfigError> {
+    let bad = |var: &'static str, value: &str, expected: &'static str| ConfigError {
+        var,
+        value: value.to_string(),
+        expected,
+    };
+    let repeats = parse_number(get("ESCALATION_REPEATS"), 0, 0..=20)
+        .map_err(|v| bad("ESCALATION_REPEATS", &v, "a number of repeats from 0 to 20"))?;
+    let offset_raw = get("TASK_FORCE_UTC_OFFSET").unwrap_or("+05:00");
+    let utc_offset = crate::domain::escalation::parse_utc_offset(offset_raw).ok_or_else(|| {
+        bad(
+            "TASK_FORCE_UTC_OFFSET",
+            offset_raw,
+            "an offset from UTC such as +05:00, +04:30 or -03:00 (not a zone name)",
+        )
+    })?;
+    let link_hours = parse_number(get("PAGE_LINK_HOURS"), 24, 1..=720)
+        .map_err(|v| bad("PAGE_LINK_HOURS", &v, "a number of hours from 1 to 720"))?;
+    let sla_warning_hours = parse_number(get("SLA_WARNING_HOURS"), 4, 1..=720)
+        .map_err(|v| bad("SLA_WARNING_HOURS", &v, "a number of hours from 1 to 720"))?;
+    let poll = parse_number(get("ESCALATION_POLL_SECS"), 30, 1..=3_600).map_err(|v| {
+        bad(
+            "ESCALATION_POLL_SECS",
+            &v,
+            "a number of seconds from 1 to 3600",
+        )
+    })?;
+    Ok(EscalationSettings {
+        repeats,
+        utc_offset,
+        link_hours,
+        sla_warning_hours,
+        poll: Duration::from_secs(poll.into()),
     })
 }
 
@@ -958,6 +1019,27 @@ mod tests {
             let err = Settings::from_vars(&vars(&[(var, value)])).unwrap_err();
             assert_eq!(err.var, var, "{value}");
             assert!(!err.to_string().contains('\n'));
+        }
+    }
+
+    #[test]
+    fn escalation_settings_default_and_name_bad_values() {
+        let s = Settings::from_vars(&HashMap::new()).unwrap();
+        assert_eq!(s.escalation.repeats, 0);
+        assert_eq!(s.escalation.utc_offset.local_minus_utc(), 5 * 3600);
+        assert_eq!(s.escalation.link_hours, 24);
+        assert_eq!(s.escalation.sla_warning_hours, 4);
+        let s = Settings::from_vars(&vars(&[("TASK_FORCE_UTC_OFFSET", "+04:30")])).unwrap();
+        assert_eq!(s.escalation.utc_offset.local_minus_utc(), 16_200);
+        for (var, value) in [
+            ("ESCALATION_REPEATS", "-1"),
+            ("TASK_FORCE_UTC_OFFSET", "Asia/Karachi"),
+            ("PAGE_LINK_HOURS", "0"),
+            ("SLA_WARNING_HOURS", "soon"),
+            ("ESCALATION_POLL_SECS", "0"),
+        ] {
+            let err = Settings::from_vars(&vars(&[(var, value)])).unwrap_err();
+            assert_eq!(err.var, var, "{value}");
         }
     }
 

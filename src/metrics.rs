@@ -3,7 +3,7 @@
 //! every instance reports the same shared backlog.
 
 use prometheus::{
-    HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGaugeVec, Opts, Registry,
+    Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGaugeVec, Opts, Registry,
     TextEncoder,
 };
 
@@ -18,6 +18,8 @@ pub struct Metrics {
     outbox: IntGaugeVec,
     pool: IntGaugeVec,
     mail_in: IntCounterVec,
+    pages: IntCounter,
+    time_to_acknowledge: Histogram,
 }
 
 impl Metrics {
@@ -78,6 +80,22 @@ impl Metrics {
             &["outcome"],
         )
         .expect("valid metric");
+        let pages = IntCounter::new(
+            "case_triage_escalation_pages_total",
+            "Escalation pages this instance queued for urgent requests",
+        )
+        .expect("valid metric");
+        let time_to_acknowledge = Histogram::with_opts(
+            HistogramOpts::new(
+                "case_triage_escalation_time_to_acknowledge_seconds",
+                "From the start of an escalation to its acknowledgment",
+            )
+            .buckets(vec![
+                60.0, 300.0, 600.0, 900.0, 1800.0, 2700.0, 3600.0, 7200.0, 14400.0, 43200.0,
+                86400.0,
+            ]),
+        )
+        .expect("valid metric");
         for c in [
             Box::new(intakes.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(mail_in.clone()),
@@ -87,6 +105,8 @@ impl Metrics {
             Box::new(queue_depth.clone()),
             Box::new(outbox.clone()),
             Box::new(pool.clone()),
+            Box::new(pages.clone()),
+            Box::new(time_to_acknowledge.clone()),
         ] {
             registry.register(c).expect("unique metric names");
         }
@@ -100,7 +120,20 @@ impl Metrics {
             outbox,
             pool,
             mail_in,
+            pages,
+            time_to_acknowledge,
         }
+    }
+
+    /// Counts escalation pages queued.
+    pub fn paged(&self, pages: usize) {
+        self.pages.inc_by(pages as u64);
+    }
+
+    /// Records how long an escalation ran before someone acknowledged it.
+    pub fn acknowledged(&self, after: chrono::Duration) {
+        self.time_to_acknowledge
+            .observe(after.num_milliseconds().max(0) as f64 / 1000.0);
     }
 
     pub fn intake(&self, category: crate::domain::Category, source: crate::domain::Source) {

@@ -12,6 +12,7 @@ use tracing_core::callsite::{Callsite, DefaultCallsite};
 use tracing_subscriber::fmt::{format, FmtContext, FormatEvent, FormatFields};
 use tracing_subscriber::registry::LookupSpan;
 
+use crate::clock::Clock;
 use crate::config::{DatabaseUrl, Settings};
 use crate::db::{self, Manager, Pool};
 use crate::email::transport::Transport;
@@ -28,6 +29,10 @@ pub struct Application {
     worker: JoinHandle<()>,
     /// The IMAP intake, when `IMAP_URL` is set; stopped with the outbox worker.
     imap: Option<JoinHandle<()>>,
+    escalator: crate::app::escalation::Escalator,
+    escalation: Waker,
+    escalation_worker: JoinHandle<()>,
+    clock: Clock,
     stop_worker: Shutdown,
     inbox: crate::inbox::drop_folder::Knock,
     shutdown_timeout: std::time::Duration,
@@ -84,6 +89,11 @@ fn pool_of(settings: &Settings) -> Pool {
 
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        Self::build_with_clock(settings, Clock::real()).await
+    }
+
+    /// `build` with the clock every timing decision reads (tests move it).
+    pub async fn build_with_clock(settings: Settings, clock: Clock) -> anyhow::Result<Self> {
         let prepared = settings.clone();
         let pool = web::block(move || prepare_database(&prepared))
             .await
@@ -95,7 +105,14 @@ impl Application {
         let transport = Transport::from_settings(&settings)?;
         let mail = Waker::new();
         let (stop_worker, stop) = Shutdown::new();
-        let state = AppState::new(pool.clone(), settings.clone(), mail.clone());
+        let escalation = Waker::new();
+        let state = AppState::new(
+            pool.clone(),
+            settings.clone(),
+            mail.clone(),
+            clock.clone(),
+            escalation.clone(),
+        );
         let worker = actix_web::rt::spawn(
             Worker::new(
                 pool.clone(),
@@ -106,6 +123,7 @@ impl Application {
                 state.intake.recent().clone(),
                 Arc::new(crate::app::forecast::digest_outlook(&settings)),
             )
+            .with_clock(clock.clone())
             .run(),
         );
         let inbox = crate::inbox::drop_folder::Knock::default();
@@ -121,6 +139,12 @@ impl Application {
                 .run(),
             );
         }
+        let escalator = crate::app::escalation::Escalator::new(state.clone());
+        let escalation_worker = actix_web::rt::spawn(
+            escalator
+                .clone()
+                .run(escalation.clone(), stop_worker.subscribe()),
+        );
         let imap = settings.imap.clone().map(|imap| {
             actix_web::rt::spawn(
                 ImapWorker::new(state.clone(), imap, stop_worker.subscribe()).run(),
@@ -169,6 +193,10 @@ impl Application {
             mail,
             worker,
             imap,
+            escalator,
+            escalation,
+            escalation_worker,
+            clock,
             stop_worker,
             inbox,
             shutdown_timeout: settings.shutdown_timeout,
@@ -193,6 +221,25 @@ impl Application {
         &self.mail
     }
 
+    /// Runs this instance's escalation rounds on demand (tests, after moving the clock).
+    pub fn escalator(&self) -> &crate::app::escalation::Escalator {
+        &self.escalator
+    }
+
+    /// Wakes this instance's escalation worker.
+    pub fn escalation_waker(&self) -> &Waker {
+        &self.escalation
+    }
+
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    /// Stops the server gracefully from outside (a test's restart), as a signal would.
+    pub fn stop_handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+
     /// Serves until SIGTERM or SIGINT, then shuts down gracefully: stop accepting
     /// connections, let requests in flight finish (up to `SHUTDOWN_TIMEOUT_SECS`), let the
     /// outbox worker finish the mail it is sending, and return.
@@ -201,6 +248,7 @@ impl Application {
         let result = self.server.await;
         signals.abort();
         self.stop_worker.trigger();
+        let _ = tokio::time::timeout(self.shutdown_timeout, self.escalation_worker).await;
         let workers = async {
             let _ = self.worker.await;
             if let Some(imap) = self.imap {

@@ -104,6 +104,10 @@ pub struct Opened {
     pub reachable_by_mail: bool,
     /// The saved replies for the case's category (or any category).
     pub replies: Vec<db::replies::SavedReply>,
+    /// The files that came with the case's mail (no bytes).
+    pub attachments: Vec<db::mail_in::AttachmentInfo>,
+    /// The case's escalation, if it was ever urgent.
+    pub escalation: Option<db::escalation::EscalationRow>,
 }
 
 /// Opens a case for a staff member who may work its queue. Every view of a case's
@@ -144,7 +148,11 @@ pub async fn open(
             super::correspondence::requester_address(detail.personal.as_ref()).is_some();
         let mut replies = db::replies::list(conn)?;
         replies.retain(|r| r.category.is_none_or(|c| c == case.category));
+        let attachments = db::mail_in::attachments_of(conn, &case.id)?;
+        let escalation = db::escalation::find(conn, &case.id)?;
         Ok(Opened {
+            attachments,
+            escalation,
             detail,
             guidance,
             assignees,
@@ -170,9 +178,13 @@ pub async fn act(
     if !staff.can(Permission::WorkOwnQueues) {
         return Err(Error::Forbidden);
     }
+    let escalation_action = match &action {
+        CaseAction::Assign { to: Some(to) } => Some(*to == staff.id),
+        _ => None,
+    };
     let staff = staff.clone();
     let settings = app.settings.clone();
-    let mails = db::run_as(&app.pool, move |conn| -> Result<usize> {
+    let (mails, escalation) = db::run_as(&app.pool, move |conn| -> Result<_> {
         let case = db::requests::find_by_reference(conn, &reference.to_string())?
             .ok_or(Error::NotFound)?;
         if !staff.can_work_queue(&case.queue_slug) || !may(&staff, &action, &case) {
@@ -180,7 +192,11 @@ pub async fn act(
         }
         let guidance = db::requests::guidance_for(conn, case.category)?;
         db::write_transaction(conn, |conn| {
-            apply_in(
+            let active = |conn: &mut DbConnection| -> Result<_> {
+                Ok(db::escalation::find(conn, &case.id)?.filter(|e| e.is_active()))
+            };
+            let before = active(conn)?;
+            let mails = apply_in(
                 conn,
                 &settings,
                 &staff.actor(),
@@ -188,11 +204,21 @@ pub async fn act(
                 action,
                 guidance.as_ref(),
                 now,
-            )
+            )?;
+            Ok((mails, (before, active(conn)?)))
         })
     })
     .await?;
     app.wake_for(mails);
+    match escalation {
+        // Started by this action: its first page is due now.
+        (None, Some(_)) => app.escalation.wake(),
+        // Ended by this action; by taking the case, it was acknowledged.
+        (Some(before), None) if matches!(escalation_action, Some(true)) => {
+            app.metrics.acknowledged(now - before.started_at)
+        }
+        _ => {}
+    }
     Ok(())
 }
 
@@ -210,6 +236,7 @@ pub(super) fn apply_in(
     let referral_text = guidance.map(|g| g.body.clone());
     let applied = db::cases::apply(conn, &case.id, action, actor, referral_text.as_deref(), now)
         .map_err(refused)?;
+    super::escalation::after_action(conn, &applied, actor, now)?;
     let mut mails = 0;
     for mail in mails_for(conn, &applied, actor.staff_id().unwrap_or(""), guidance)? {
         mails += crate::email::enqueue(conn, settings, &mail, now.and_utc())?;
@@ -229,6 +256,25 @@ pub(super) fn facts_of(
         category: case.category,
         priority: case.priority,
         queue_name: db::queues::find(conn, &case.queue_slug)?.name,
+    })
+}
+
+/// Who hears of news about `case`: its assignee while active, else the queue's list.
+pub(super) fn assignee_or_queue(
+    conn: &mut DbConnection,
+    case: &CaseRequestRow,
+) -> Result<Vec<ContactEmail>, DbError> {
+    let assignee = match &case.assignee_id {
+        Some(id) => db::staff::find(conn, id)?
+            .filter(|u| u.active)
+            .and_then(|u| ContactEmail::parse(&u.email).ok()),
+        None => None,
+    };
+    Ok(match assignee {
+        Some(a) => vec![a],
+        None => {
+            crate::email::address_list(&db::queues::find(conn, &case.queue_slug)?.notify_emails)
+        }
     })
 }
 

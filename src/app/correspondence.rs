@@ -360,16 +360,7 @@ pub(super) fn take_answer(
             };
             mails += super::cases::apply_in(conn, settings, &author, case, action, None, now)?;
         }
-        let assignee = match &case.assignee_id {
-            Some(id) => db::staff::find(conn, id)?
-                .filter(|u| u.active)
-                .and_then(|u| ContactEmail::parse(&u.email).ok()),
-            None => None,
-        };
-        let to = match assignee {
-            Some(a) => vec![a],
-            None => email::address_list(&db::queues::find(conn, &case.queue_slug)?.notify_emails),
-        };
+        let to = super::cases::assignee_or_queue(conn, case)?;
         if !to.is_empty() {
             let mail = Mail::ReplyReceived {
                 to,

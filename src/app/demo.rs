@@ -406,6 +406,7 @@ fn add_request(
             priority,
             source,
             location: p.location,
+            sender_domain: None,
         },
         default_queue,
     );

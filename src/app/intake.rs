@@ -201,7 +201,8 @@ impl Intake {
                 )?;
                 if let Some(also) = &also {
                     for (row, ..) in &stored {
-                        (also.write)(conn, row)?;
+                        let audit = (also.write)(conn, row)?;
+                        rows.audit.extend(audit);
                     }
                 }
                 Ok::<_, SubmitError>(stored)
@@ -213,13 +214,28 @@ impl Intake {
 
 /// What a channel adds to the commit of its requests: whether the requester is sent an
 /// acknowledgment, and rows of its own written in the same transaction (mail in: its
-/// ledger row and files), so that both are stored or neither. `write` may run twice (the
+/// ledger row and files), so that both are stored or neither. `write` answers audit rows
+/// for the request, written with the request's own (after its row); it may run twice (the
 /// second time alone, when its group failed).
 #[derive(Clone)]
 pub struct Also {
     pub acknowledge: bool,
     #[allow(clippy::type_complexity)]
-    pub write: Arc<dyn Fn(&mut DbConnection, &CaseRequestRow) -> Result<(), DbError> + Send + Sync>,
+    pub write: Arc<
+        dyn Fn(&mut DbConnection, &CaseRequestRow) -> Result<Vec<AuditEventRow>, DbError>
+            + Send
+            + Sync,
+    >,
+}
+
+/// The domain of a mail's sender, for rules on it: only for requests that came by mail.
+fn sender_domain(request: &NewCaseRequest) -> Option<String> {
+    if request.source != crate::domain::Source::Email {
+        return None;
+    }
+    let email = request.submitter.email.as_ref()?;
+    let (_, domain) = email.as_str().rsplit_once('@')?;
+    Some(domain.to_ascii_lowercase())
 }
 
 /// What a request's classification and routing decided before it is stored.
@@ -259,6 +275,7 @@ fn store_all(
                     priority: classification.priority,
                     source: request.source,
                     location: request.applicant.location,
+                    sender_domain: sender_domain(request),
                 },
                 &setup.default_queue,
             );
@@ -377,6 +394,23 @@ fn store_one(
         acknowledge,
     ) {
         mails += email::enqueue_into(conn, &mut rows.outbox, settings, &mail, now)?;
+    }
+    if super::escalation::escalates(row.category) {
+        // In the request's own commit: an urgent request is never stored without it.
+        let now = row.created_at;
+        rows.escalations
+            .push(db::escalation::EscalationRow::starting(
+                &row.id,
+                &row.queue_slug,
+                now,
+            ));
+        audit.push(db::models::AuditEventRow::new(
+            Some(&row.id),
+            &crate::domain::Actor::System,
+            "escalation_started",
+            "urgent: paging until someone takes the case".into(),
+            now,
+        ));
     }
     rows.personal.push(personal);
     rows.audit.extend(audit);
@@ -817,6 +851,12 @@ pub async fn submit_with(
         .submit(app.settings.clone(), requests, actor, partner_id, now, also)
         .await?;
     app.wake_for(created.iter().map(|c| c.mails).sum());
+    if created
+        .iter()
+        .any(|c| super::escalation::escalates(c.row.category))
+    {
+        app.escalation.wake();
+    }
     for c in &created {
         app.metrics.intake(c.row.category, c.row.source);
     }

@@ -15,10 +15,10 @@ use super::staff::Staff;
 use super::{AppState, Error, Result};
 use crate::config::Settings;
 use crate::db::mail_in::{self as ledger, AttachmentRow, InboundRow, UnreadableRow};
-use crate::db::models::{new_row_id, CaseRequestRow};
+use crate::db::models::{new_row_id, AuditEventRow, CaseRequestRow};
 use crate::db::{self, DbConnection, DbError};
 use crate::domain::correspondence::{MessageBody, MESSAGE_LIMIT};
-use crate::domain::fields::{ContactEmail, PersonName, PhoneNumber};
+use crate::domain::fields::{CaseNumber, ContactEmail, PersonName, PhoneNumber};
 use crate::domain::intake::{Applicant, NewCaseRequest, Submitter, DESCRIPTION_MAX_CHARS};
 use crate::domain::staff::Permission;
 use crate::domain::vocab::{Location, ReferralProgram, SivStatus, Source, SubmitterKind, UsTie};
@@ -43,7 +43,7 @@ pub struct Taken {
 /// mail already taken). `Err`: nothing was stored (the database could not be reached); the
 /// caller keeps the mail and offers it again later.
 pub async fn take(app: &AppState, raw: Vec<u8>, origin: Origin) -> Result<Taken> {
-    take_at(app, raw, origin, Utc::now()).await
+    take_at(app, raw, origin, app.clock.now()).await
 }
 
 /// `take`, at a given time.
@@ -461,7 +461,9 @@ async fn new_request(
     let entry = Arc::new(entry);
     let write = {
         let (entry, files, settings) = (entry.clone(), files.clone(), settings.clone());
-        move |conn: &mut DbConnection, row: &CaseRequestRow| -> Result<(), DbError> {
+        move |conn: &mut DbConnection,
+              row: &CaseRequestRow|
+              -> Result<Vec<AuditEventRow>, DbError> {
             entry.write(
                 conn,
                 outcome,
@@ -472,17 +474,22 @@ async fn new_request(
             let mut rows = attachment_rows(&settings, &entry.id, &row.id, &files, entry.now);
             rows.extend(full_text_row(&entry.id, &row.id, &files, entry.now));
             ledger::attach(conn, &rows)?;
-            for r in &mentions {
-                db::cases::audit(
-                    conn,
-                    Some(&row.id),
-                    &Actor::Mail,
-                    "mail_mentions",
-                    format!("mentions {}: the mail quotes that reference in its subject and was not sent by that case's requester; link the two only if they are the same person", r.as_str()),
-                    entry.now,
-                )?;
-            }
-            Ok(())
+            Ok(mentions
+                .iter()
+                .map(|r| {
+                    AuditEventRow::new(
+                        Some(&row.id),
+                        &Actor::Mail,
+                        "mail_mentions",
+                        format!(
+                            "mentions {}: the mail quotes that reference in its subject and was not \
+                             sent by that case's requester; link the two only if they are the same person",
+                            r.as_str()
+                        ),
+                        entry.now,
+                    )
+                })
+                .collect())
         }
     };
     let also = Also {
@@ -525,9 +532,22 @@ fn request_of(settings: &Settings, mail: &Inbound) -> NewCaseRequest {
         .and_then(|n| PersonName::parse(n).ok())
         .or_else(|| PersonName::parse(mail.from.as_str().split('@').next()?).ok())
         .unwrap_or_else(|| PersonName::parse("Unknown sender").expect("a valid name"));
+    let language = mail.language(settings.mail_in.arabic_script_language);
+    // A number written without its country code is read where the sender most likely is:
+    // Pakistan for a .pk address, else Afghanistan for mail in Dari or Pashto.
+    let home = if domain.ends_with(".pk") {
+        Some(phonenumber::country::Id::PK)
+    } else if language != crate::domain::Language::En || domain.ends_with(".af") {
+        Some(phonenumber::country::Id::AF)
+    } else {
+        None
+    };
     let phone = inbound::phone_numbers_in(&mail.text)
         .into_iter()
-        .find_map(|p| PhoneNumber::parse(&p, None).ok());
+        .find_map(|p| PhoneNumber::parse(&p, home).ok());
+    let siv_case_number = inbound::case_numbers_in(&mail.text)
+        .into_iter()
+        .find_map(|n| CaseNumber::parse(&n).ok());
     let description = description_of(mail);
     let own = kind == SubmitterKind::SelfApplicant;
     NewCaseRequest {
@@ -551,7 +571,7 @@ fn request_of(settings: &Settings, mail: &Inbound) -> NewCaseRequest {
             household_size: None,
         },
         siv_status: SivStatus::None,
-        siv_case_number: None,
+        siv_case_number,
         referral_program: ReferralProgram::None,
         referred_by: None,
         claimed_programs: Default::default(),
@@ -559,7 +579,7 @@ fn request_of(settings: &Settings, mail: &Inbound) -> NewCaseRequest {
         danger: false,
         medical: false,
         description: Some(description),
-        language: mail.language(settings.mail_in.arabic_script_language),
+        language,
     }
 }
 
@@ -724,17 +744,16 @@ pub async fn resolve(
             let (id2, by2, actor2) = (id.clone(), by.clone(), actor.clone());
             let write = move |conn: &mut DbConnection,
                               req: &CaseRequestRow|
-                  -> Result<(), DbError> {
+                  -> Result<Vec<AuditEventRow>, DbError> {
                 ledger::set_outcome(conn, &id2, Outcome::NewRequest, Some(&req.id))?;
                 ledger::resolve_unreadable(conn, &id2, ledger::CONVERTED, &by2, now.naive_utc())?;
-                db::cases::audit(
-                    conn,
+                Ok(vec![AuditEventRow::new(
                     Some(&req.id),
                     &actor2,
                     "mail_unreadable_resolved",
                     format!("unreadable mail {id2}: turned into this request"),
                     now.naive_utc(),
-                )
+                )])
             };
             let created = super::intake::submit_with(
                 app,
@@ -829,4 +848,54 @@ fn raw_request(settings: &Settings, text: &str) -> NewCaseRequest {
         request.applicant.email = None;
     }
     request
+}
+
+/// A file of a case's mail, for a staff member who may work the case; the download is on
+/// the record.
+pub async fn download(
+    app: &AppState,
+    staff: &Staff,
+    reference: CaseReference,
+    id: String,
+    now: NaiveDateTime,
+) -> Result<AttachmentRow> {
+    super::require(staff, Permission::WorkOwnQueues)?;
+    let staff = staff.clone();
+    db::run_as(&app.pool, move |conn| {
+        let case = db::requests::find_by_reference(conn, reference.as_str())?
+            .filter(|c| staff.can_work_queue(&c.queue_slug))
+            .ok_or(Error::NotFound)?;
+        let file = ledger::attachment(conn, &case.id, &id)?
+            .filter(|f| f.data.is_some())
+            .ok_or(Error::NotFound)?;
+        db::cases::audit(
+            conn,
+            Some(&case.id),
+            &staff.actor(),
+            "attachment_downloaded",
+            format!("file {}", file.id),
+            now,
+        )?;
+        Ok(file)
+    })
+    .await
+}
+
+/// The raw bytes of an unreadable mail, for staff who may see it; on the record.
+pub async fn raw(app: &AppState, staff: &Staff, id: String, now: NaiveDateTime) -> Result<Vec<u8>> {
+    super::require(staff, Permission::ViewAuditLog)?;
+    let actor = staff.actor();
+    db::run_as(&app.pool, move |conn| {
+        let row = ledger::unreadable_by_id(conn, &id)?.ok_or(Error::NotFound)?;
+        db::cases::audit(
+            conn,
+            None,
+            &actor,
+            "mail_unreadable_viewed",
+            format!("unreadable mail {id} downloaded"),
+            now,
+        )?;
+        Ok(row.raw)
+    })
+    .await
 }

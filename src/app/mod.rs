@@ -9,6 +9,7 @@ pub mod counts;
 pub mod dashboard;
 pub mod demo;
 pub mod duplicates;
+pub mod escalation;
 pub mod export;
 pub mod forecast;
 pub mod intake;
@@ -18,6 +19,7 @@ pub mod partners;
 pub mod purge;
 pub mod replies;
 pub mod requests;
+pub mod rota;
 pub mod search;
 pub mod settings;
 pub mod staff;
@@ -44,11 +46,21 @@ pub struct AppState {
     /// Wakes the outbox worker after a commit that wrote mail.
     pub mail: Waker,
     pub metrics: crate::metrics::Metrics,
+    /// The time every escalation, SLA warning and outbox decision reads.
+    pub clock: crate::clock::Clock,
+    /// Wakes the escalation worker after a commit that started an escalation.
+    pub escalation: Waker,
 }
 
 impl AppState {
     /// The state of one instance on `pool`: its own intake writer and metrics.
-    pub fn new(pool: Pool, settings: Arc<Settings>, mail: Waker) -> AppState {
+    pub fn new(
+        pool: Pool,
+        settings: Arc<Settings>,
+        mail: Waker,
+        clock: crate::clock::Clock,
+        escalation: Waker,
+    ) -> AppState {
         let writer = db::Writer::start(pool.clone());
         AppState {
             intake: intake::Intake::new(pool.clone(), writer),
@@ -56,6 +68,8 @@ impl AppState {
             settings,
             mail,
             metrics: crate::metrics::Metrics::new(),
+            clock,
+            escalation,
         }
     }
 

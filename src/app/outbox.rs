@@ -2,6 +2,7 @@
 //! retry of dead mail.
 
 use chrono::NaiveDateTime;
+use std::collections::HashMap;
 
 use super::staff::Staff;
 use super::{require, AppState, Error, Result};
@@ -13,18 +14,33 @@ use crate::domain::Actor;
 /// How many rows the outbox page lists.
 const LISTED: i64 = 200;
 
-/// The counts by status, and the latest mail (with `status` only, when given).
-pub async fn list(
-    app: &AppState,
-    staff: &Staff,
-    status: Option<OutboxStatus>,
-) -> Result<(OutboxCounts, Vec<OutboxRow>)> {
+/// What the outbox page shows.
+pub struct Listing {
+    pub counts: OutboxCounts,
+    /// The latest mail (with the status asked for only, when given).
+    pub rows: Vec<OutboxRow>,
+    /// Why listed mail could not be delivered, by mail id, from bounce reports.
+    pub bounces: HashMap<String, String>,
+    /// Incoming mail that could not be read, waiting for staff.
+    pub unreadable: i64,
+}
+
+/// The counts by status, the latest mail (with `status` only, when given) and their bounces.
+pub async fn list(app: &AppState, staff: &Staff, status: Option<OutboxStatus>) -> Result<Listing> {
     require(staff, Permission::ViewAuditLog)?;
     Ok(db::run(&app.pool, move |conn| {
-        Ok((
-            db::outbox::counts(conn)?,
-            db::outbox::list(conn, status, LISTED)?,
-        ))
+        let rows = db::outbox::list(conn, status, LISTED)?;
+        let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+        let bounces = db::mail_in::bounces_of(conn, &ids)?
+            .into_iter()
+            .map(|(id, reason, _)| (id, reason))
+            .collect();
+        Ok(Listing {
+            counts: db::outbox::counts(conn)?,
+            rows,
+            bounces,
+            unreadable: db::mail_in::waiting_unreadable(conn)?,
+        })
     })
     .await?)
 }

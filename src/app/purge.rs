@@ -21,6 +21,35 @@ pub struct Purged {
     pub on_postgres: bool,
 }
 
+/// Removes taken mail older than `cutoff` from the drop folder's `done/` and `failed/`
+/// (the mail as it arrived is personal data). Answers how many were removed and failed.
+fn remove_old_inbox_files(inbox: &Path, cutoff: NaiveDateTime) -> (usize, usize) {
+    let cutoff = std::time::SystemTime::UNIX_EPOCH
+        + std::time::Duration::from_secs(cutoff.and_utc().timestamp().max(0) as u64);
+    let (mut removed, mut failed) = (0, 0);
+    for sub in ["done", "failed"] {
+        let Ok(entries) = std::fs::read_dir(inbox.join(sub)) else {
+            continue;
+        };
+        for path in entries.filter_map(|e| e.ok()).map(|e| e.path()) {
+            let old = std::fs::metadata(&path)
+                .and_then(|m| m.modified())
+                .is_ok_and(|t| t < cutoff);
+            if !old || !path.is_file() {
+                continue;
+            }
+            match std::fs::remove_file(&path) {
+                Ok(()) => removed += 1,
+                Err(e) => {
+                    failed += 1;
+                    tracing::warn!(error = %e, "cannot remove an old mail from the drop folder");
+                }
+            }
+        }
+    }
+    (removed, failed)
+}
+
 /// Anonymizes every request closed before `cutoff`; `None` when `trigger` is the daily job
 /// and it already ran today.
 pub fn run(
@@ -34,7 +63,11 @@ pub fn run(
         return Ok(None);
     };
     db::purge::scrub(conn)?;
-    let (files_removed, files_failed) = remove_purged_mail_files(conn, &mail_dir(data_dir))?;
+    let (mut files_removed, mut files_failed) =
+        remove_purged_mail_files(conn, &mail_dir(data_dir))?;
+    let (removed, failed) = remove_old_inbox_files(&crate::config::inbox_dir(data_dir), cutoff);
+    files_removed += removed;
+    files_failed += failed;
     Ok(Some(Purged {
         counts,
         files_removed,

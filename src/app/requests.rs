@@ -142,6 +142,9 @@ pub struct Confirmation {
     /// The status-check code in plain, the first time the page is opened within
     /// `shown_for` of the submission; it is erased then, and only its hash stays.
     pub status_code: Option<String>,
+    /// The date of birth as recorded, shown with the code only (the first showing), so
+    /// that the page's link alone later shows nothing personal.
+    pub birth: Option<crate::domain::birth::BirthDate>,
 }
 
 /// The request behind a submission's receipt.
@@ -158,10 +161,15 @@ pub async fn confirmation(
         let fresh = now - row.created_at < shown_for;
         let status_code = db::requests::take_status_code(conn, &row.id)?.filter(|_| fresh);
         let guidance = db::requests::guidance_for(conn, row.category)?;
+        let birth = match status_code {
+            Some(_) => db::requests::personal_data(conn, &row.id)?.and_then(|p| p.birth_date()),
+            None => None,
+        };
         Ok(Some(Confirmation {
             row,
             guidance,
             status_code,
+            birth,
         }))
     })
     .await?)

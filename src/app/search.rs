@@ -8,7 +8,7 @@ use super::intake::profile_of_stored;
 use super::staff::Staff;
 use super::{AppState, Error, Result};
 use crate::db::{self, DbConnection, DbError};
-use crate::domain::dedup::{assess, pick_candidates};
+use crate::domain::dedup::{assess, rank_candidates, MAX_CANDIDATES};
 use crate::domain::search::PersonQuery;
 use crate::domain::staff::Permission;
 use crate::domain::{Category, Status};
@@ -56,6 +56,40 @@ pub async fn people(
     .await
 }
 
+/// Requests in the queues `staff` may work among those sharing a key, best first, at most
+/// `MAX_CANDIDATES` scored: namesakes in other queues must not crowd out the person a
+/// caseworker is looking for. At most `LOOKED_AT` are looked up for their queue.
+fn candidates_for(
+    conn: &mut DbConnection,
+    staff: &Staff,
+    ranked: Vec<String>,
+) -> std::result::Result<Vec<String>, DbError> {
+    const LOOKED_AT: usize = 2_000;
+    if staff.can(Permission::WorkAllQueues) {
+        return Ok(ranked.into_iter().take(MAX_CANDIDATES).collect());
+    }
+    let mut kept = Vec::new();
+    for chunk in ranked
+        .chunks(4 * MAX_CANDIDATES)
+        .take(LOOKED_AT / (4 * MAX_CANDIDATES))
+    {
+        let rows = db::requests::find_by_ids(conn, chunk)?;
+        for id in chunk {
+            let allowed = rows
+                .iter()
+                .find(|r| &r.id == id)
+                .is_some_and(|r| staff.can_work_queue(&r.queue_slug));
+            if allowed {
+                kept.push(id.clone());
+                if kept.len() == MAX_CANDIDATES {
+                    return Ok(kept);
+                }
+            }
+        }
+    }
+    Ok(kept)
+}
+
 fn find(
     conn: &mut DbConnection,
     recent: &db::duplicates::Recent,
@@ -65,7 +99,7 @@ fn find(
     let profile = query.profile();
     let keys = profile.blocking_keys();
     let matches = db::duplicates::key_matches(conn, recent, &keys)?;
-    let mut ids = pick_candidates(&keys, matches);
+    let mut ids = candidates_for(conn, staff, rank_candidates(&keys, matches))?;
     let asked = match &query.reference {
         Some(reference) => db::requests::find_by_reference(conn, &reference.to_string())?,
         None => None,

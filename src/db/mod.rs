@@ -22,6 +22,7 @@ pub mod cases;
 pub mod counts;
 pub mod dashboard;
 pub mod duplicates;
+pub mod escalation;
 pub mod forecast;
 pub mod imap;
 pub mod mail_in;
@@ -227,6 +228,19 @@ pub fn ping(pool: &Pool, timeout: Duration) -> Result<(), DbError> {
     let mut conn = pool.get_timeout(timeout)?;
     conn.batch_execute("SELECT 1")?;
     Ok(())
+}
+
+/// An insert's outcome when the row may exist already: `true` inserted, `false` a unique
+/// violation (another instance or an earlier run wrote it), the error otherwise.
+pub fn inserted_once(inserted: Result<usize, diesel::result::Error>) -> Result<bool, DbError> {
+    match inserted {
+        Ok(_) => Ok(true),
+        Err(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _,
+        )) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Parses a stored enum text, reporting which column held a bad value.

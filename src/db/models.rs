@@ -157,6 +157,7 @@ pub struct RoutingRuleRow {
     pub queue_slug: String,
     pub enabled: bool,
     pub created_at: NaiveDateTime,
+    pub sender_domain: Option<String>,
 }
 
 impl RoutingRuleRow {
@@ -166,6 +167,7 @@ impl RoutingRuleRow {
             priority: self.priority,
             source: self.source,
             location: self.location,
+            sender_domain: self.sender_domain,
             queue: QueueSlug::parse(&self.queue_slug)
                 .map_err(|_| DbError::Corrupt("routing_rules.queue_slug".into()))?,
             id: self.id,

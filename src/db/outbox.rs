@@ -126,14 +126,7 @@ pub fn insert(conn: &mut DbConnection, row: &OutboxRow) -> Result<(), DbError> {
 pub fn insert_once(conn: &mut DbConnection, row: &OutboxRow) -> Result<bool, DbError> {
     let inserted =
         conn.transaction(|conn| diesel::insert_into(outbox::table).values(row).execute(conn));
-    match inserted {
-        Ok(_) => Ok(true),
-        Err(diesel::result::Error::DatabaseError(
-            diesel::result::DatabaseErrorKind::UniqueViolation,
-            _,
-        )) => Ok(false),
-        Err(e) => Err(e.into()),
-    }
+    super::inserted_once(inserted)
 }
 
 pub fn exists_with_key(conn: &mut DbConnection, key: &str) -> Result<bool, DbError> {
@@ -168,59 +161,82 @@ macro_rules! due_ids {
     };
 }
 
-/// Claims up to `limit` due rows for one worker until `now + lease`, counting the attempt.
-/// On PostgreSQL the rows are locked with `FOR UPDATE SKIP LOCKED`, so workers of several
-/// instances never claim the same row; SQLite has one writer, and takes its write lock
-/// before the statement reads. A worker that dies leaves its claim to expire.
+/// Claims up to `limit` due rows for one worker until `now + lease`, counting the attempt:
+/// escalation pages first (an indexed look at the few there are), then the rest, urgent
+/// first. On PostgreSQL the rows are locked with `FOR UPDATE SKIP LOCKED`, so workers of
+/// several instances never claim the same row; SQLite has one writer, and takes its write
+/// lock before the statement reads. A worker that dies leaves its claim to expire.
 pub fn claim_due(
     conn: &mut DbConnection,
     now: NaiveDateTime,
     lease: Duration,
     limit: i64,
 ) -> Result<Vec<OutboxRow>, DbError> {
-    let claimed = (
-        outbox::attempts.eq(outbox::attempts + 1),
-        outbox::locked_until.eq(Some(now + lease)),
-    );
     let due = diesel::alias!(outbox as due);
-    // One statement on both backends: `UPDATE … WHERE id IN (the due ids) RETURNING …`.
-    let mut rows = match conn {
-        // Atomic on its own and prepared once per connection: in a surge the worker claims
-        // a few rows at a time, and a transaction of three statements cost PostgreSQL five
-        // round trips.
-        DbConnection::Postgres(c) => {
-            let due = due_ids!(due, now, limit).for_update().skip_locked();
-            SameText(
-                diesel::update(outbox::table)
-                    .filter(outbox::id.eq_any(due))
-                    .set(claimed)
-                    .returning(OutboxRow::as_returning()),
-            )
-            .get_results(c)
-        }
-        // Not in the queue of this process's writers (`db::write_transaction`) but in
-        // SQLite's busy handler, on purpose: in a surge the group commit holds the lock
-        // nearly always, the handler's growing sleeps let the worker claim now and then, and
-        // intake goes first; the mail drains after the surge. Claiming through the queue, 50
-        // at a time, sent 5 times more mail during a surge but cost intake 20-25 % of its
-        // rate at 8 connections (a mail costs about 0.6 ms of CPU here).
-        DbConnection::Sqlite(c) => c.immediate_transaction(|c| {
-            diesel::update(outbox::table)
-                .filter(outbox::id.eq_any(due_ids!(due, now, limit)))
-                .set(claimed)
-                .returning(OutboxRow::as_returning())
-                .get_results(c)
-        }),
-    }?;
-    // Sent in the order they were chosen: urgent first, then the longest due.
-    rows.sort_by(|a, b| {
-        b.urgent
-            .cmp(&a.urgent)
-            .then(a.next_attempt_at.cmp(&b.next_attempt_at))
-            .then(a.id.cmp(&b.id))
-    });
+    // Written out, not bound, so that both backends see the partial index `outbox_pages_due`
+    // (migration 000030) applies.
+    let pages_only =
+        diesel::dsl::sql::<diesel::sql_types::Bool>("due.status = 'pending' AND due.kind = 'page'");
+    let mut rows = claim!(
+        conn,
+        now,
+        lease,
+        due_ids!(due, now, limit).filter(pages_only.clone())
+    );
+    let left = limit - rows.len() as i64;
+    if left > 0 {
+        rows.extend(claim!(conn, now, lease, due_ids!(due, now, left)));
+    }
     Ok(rows)
 }
+
+/// Claims the rows of `$ids` (a query of ids on the alias `due`), in their order.
+macro_rules! claim {
+    ($conn:expr, $now:expr, $lease:expr, $ids:expr) => {{
+        let claimed = (
+            outbox::attempts.eq(outbox::attempts + 1),
+            outbox::locked_until.eq(Some($now + $lease)),
+        );
+        // One statement on both backends: `UPDATE … WHERE id IN (the due ids) RETURNING …`.
+        let mut rows = match $conn {
+            // Atomic on its own and prepared once per connection: in a surge the worker
+            // claims a few rows at a time, and a transaction of three statements cost
+            // PostgreSQL five round trips.
+            DbConnection::Postgres(c) => {
+                let due = $ids.for_update().skip_locked();
+                SameText(
+                    diesel::update(outbox::table)
+                        .filter(outbox::id.eq_any(due))
+                        .set(claimed)
+                        .returning(OutboxRow::as_returning()),
+                )
+                .get_results(c)
+            }
+            // Not in the queue of this process's writers (`db::write_transaction`) but in
+            // SQLite's busy handler, on purpose: in a surge the group commit holds the lock
+            // nearly always, the handler's growing sleeps let the worker claim now and then,
+            // and intake goes first; the mail drains after the surge. Claiming through the
+            // queue, 50 at a time, sent 5 times more mail during a surge but cost intake
+            // 20-25 % of its rate at 8 connections (a mail costs about 0.6 ms of CPU here).
+            DbConnection::Sqlite(c) => c.immediate_transaction(|c| {
+                diesel::update(outbox::table)
+                    .filter(outbox::id.eq_any($ids))
+                    .set(claimed)
+                    .returning(OutboxRow::as_returning())
+                    .get_results(c)
+            }),
+        }?;
+        // Sent in the order they were chosen: urgent first, then the longest due.
+        rows.sort_by(|a: &OutboxRow, b: &OutboxRow| {
+            b.urgent
+                .cmp(&a.urgent)
+                .then(a.next_attempt_at.cmp(&b.next_attempt_at))
+                .then(a.id.cmp(&b.id))
+        });
+        rows
+    }};
+}
+use claim;
 
 /// A statement whose text is the same every time, so PostgreSQL may keep it prepared:
 /// diesel prepares no `UPDATE` for reuse, as a changeset's text may vary with its values,

@@ -6,8 +6,8 @@ use diesel::prelude::*;
 
 use super::outbox::OutboxStatus;
 use super::schema::{
-    audit_events, case_messages, case_notes, case_requests, dedup_keys, outbox,
-    request_personal_data,
+    audit_events, case_attachments, case_messages, case_notes, case_requests, dedup_keys,
+    inbound_mail, outbox, request_personal_data, unreadable_mail,
 };
 use super::{write_transaction, Conn, DbConnection, DbError};
 use crate::domain::Actor;
@@ -30,6 +30,9 @@ pub struct PurgeCounts {
     pub messages: usize,
     pub dedup_keys: usize,
     pub mails: usize,
+    /// Files from mail emptied, and mail that could not be read whose raw bytes were.
+    pub attachments: usize,
+    pub unreadable_mail: usize,
 }
 
 /// Who runs a purge: the CLI always runs; the daily job runs once per UTC day however many
@@ -90,6 +93,18 @@ pub fn run(
             }
             anonymize(conn, &ids, now, &mut counts)?;
         }
+        // Mail that could not be read is kept as long as a closed request, then emptied.
+        counts.unreadable_mail += diesel::update(
+            unreadable_mail::table
+                .filter(unreadable_mail::received_at.lt(cutoff))
+                .filter(unreadable_mail::size.gt(0)),
+        )
+        .set((
+            unreadable_mail::raw.eq(Vec::<u8>::new()),
+            unreadable_mail::size.eq(0),
+            unreadable_mail::state.eq(super::mail_in::DISCARDED),
+        ))
+        .execute(conn)?;
         // Mail that was still pending when its request was anonymized has gone out since.
         let late: Vec<String> = outbox::table
             .inner_join(
@@ -110,13 +125,15 @@ pub fn run(
             &trigger.actor(),
             ACTION,
             format!(
-                "anonymized {} requests closed before {} ({} notes, {} messages, {} duplicate keys, {} mails)",
+                "anonymized {} requests closed before {} ({} notes, {} messages, {} duplicate keys, {} mails, {} files); emptied {} unreadable mails received before then",
                 counts.requests,
                 cutoff.format("%Y-%m-%d"),
                 counts.notes,
                 counts.messages,
                 counts.dedup_keys,
-                counts.mails
+                counts.mails,
+                counts.attachments,
+                counts.unreadable_mail
             ),
             now,
         )?;
@@ -223,6 +240,19 @@ fn anonymize(
         diesel::update(case_messages::table.filter(case_messages::request_id.eq_any(&ids)))
             .set(case_messages::body.eq(REMOVED))
             .execute(conn)?;
+    counts.attachments += diesel::update(
+        case_attachments::table
+            .filter(case_attachments::request_id.eq_any(&ids))
+            .filter(case_attachments::data.is_not_null()),
+    )
+    .set((
+        case_attachments::data.eq(None::<Vec<u8>>),
+        case_attachments::filename.eq(REMOVED),
+    ))
+    .execute(conn)?;
+    diesel::update(inbound_mail::table.filter(inbound_mail::request_id.eq_any(&ids)))
+        .set(inbound_mail::sender_hash.eq(None::<String>))
+        .execute(conn)?;
     counts.requests += diesel::update(case_requests::table.filter(case_requests::id.eq_any(&ids)))
         .set(case_requests::purged_at.eq(Some(now)))
         .execute(conn)?;

@@ -52,6 +52,8 @@ pub struct RequestRows {
     keys: Filed,
     pub candidates: Vec<CandidateRow>,
     pub outbox: Vec<OutboxRow>,
+    /// Escalations of urgent requests, started in the commit that stores them.
+    pub escalations: Vec<super::escalation::EscalationRow>,
     /// What the gathered changes add to the dashboard counts.
     pub tally: Tally,
     /// Not written: what was filed lately under the keys of the commit's second searches,
@@ -176,6 +178,9 @@ impl RequestRows {
         }
         for chunk in self.outbox.chunks(ROWS_PER_STATEMENT) {
             super::insert_rows!(conn, outbox::table, chunk)?;
+        }
+        for chunk in self.escalations.chunks(ROWS_PER_STATEMENT) {
+            super::insert_rows!(conn, super::schema::escalations::table, chunk)?;
         }
         let tally = std::mem::take(&mut self.tally);
         match stripe {

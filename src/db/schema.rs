@@ -23,6 +23,7 @@ diesel::table! {
         queue_slug -> Text,
         enabled -> Bool,
         created_at -> Timestamp,
+        sender_domain -> Nullable<Text>,
     }
 }
 
@@ -275,6 +276,82 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    escalation_steps (queue_slug, position) {
+        queue_slug -> Text,
+        position -> Integer,
+        target -> Text,
+        user_id -> Nullable<Text>,
+        wait_minutes -> Integer,
+    }
+}
+
+diesel::table! {
+    duty_slots (id) {
+        id -> Text,
+        queue_slug -> Text,
+        user_id -> Text,
+        weekday -> Integer,
+        start_minute -> Integer,
+        end_minute -> Integer,
+        position -> Integer,
+    }
+}
+
+diesel::table! {
+    duty_marks (user_id, queue_slug) {
+        user_id -> Text,
+        queue_slug -> Text,
+        on_duty -> Bool,
+        set_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    escalations (request_id) {
+        request_id -> Text,
+        queue_slug -> Text,
+        state -> Text,
+        started_at -> Timestamp,
+        pages -> Integer,
+        next_page_at -> Nullable<Timestamp>,
+        ended_at -> Nullable<Timestamp>,
+        ended_by -> Nullable<Text>,
+        end_reason -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    escalation_pages (id) {
+        id -> Text,
+        request_id -> Text,
+        number -> Integer,
+        target -> Text,
+        user_id -> Nullable<Text>,
+        outbox_id -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+        used_by -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    sla_warnings (request_id, kind) {
+        request_id -> Text,
+        kind -> Text,
+        sent_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    signing_keys (name) {
+        name -> Text,
+        secret -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(case_requests -> queues (queue_slug));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(queue_members -> users (user_id));
@@ -290,6 +367,9 @@ diesel::joinable!(case_requests -> partners (partner_id));
 diesel::joinable!(case_messages -> case_requests (request_id));
 diesel::joinable!(reply_tokens -> case_requests (request_id));
 diesel::joinable!(saved_reply_texts -> saved_replies (reply_id));
+diesel::joinable!(escalations -> case_requests (request_id));
+diesel::joinable!(escalation_pages -> case_requests (request_id));
+diesel::joinable!(sla_warnings -> case_requests (request_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     queues,
@@ -319,6 +399,13 @@ diesel::allow_tables_to_appear_in_same_query!(
     unreadable_mail,
     case_attachments,
     outbox_bounces,
+    escalation_steps,
+    duty_slots,
+    duty_marks,
+    escalations,
+    escalation_pages,
+    sla_warnings,
+    signing_keys,
 );
 
 diesel::table! {

@@ -28,6 +28,7 @@ pub fn save_rule(
         routing_rules::priority.eq(r.priority.map(|p| p.as_str())),
         routing_rules::source.eq(r.source.map(|s| s.as_str())),
         routing_rules::location.eq(r.location.map(|l| l.as_str())),
+        routing_rules::sender_domain.eq(r.sender_domain.as_deref()),
         routing_rules::queue_slug.eq(r.queue.as_str()),
         routing_rules::enabled.eq(r.enabled),
     );

@@ -65,6 +65,13 @@ pub fn seed(conn: &mut DbConnection) -> Result<bool, DbError> {
                 ))
                 .execute(conn)?;
         }
+        // The urgent desk's escalation chain (migration 000030 gives it to installations
+        // that had the desk before).
+        super::escalation::save_chain(
+            conn,
+            "urgent-protection",
+            Some(&crate::domain::escalation::Chain::urgent_desk_default()),
+        )?;
         for r in defaults::routing_rules() {
             diesel::insert_into(routing_rules::table)
                 .values((

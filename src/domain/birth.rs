@@ -178,13 +178,22 @@ impl BirthDate {
     /// Both calendars, for staff: `1990-01-01 (1368-10-11 SH)`, `1990 (1368–1369 SH)`,
     /// `1990–1991 (1369 SH)`.
     pub fn both_calendars(self) -> String {
+        format!("{} ({} SH)", self.gregorian(), self.solar_hijri())
+    }
+
+    /// In Solar Hijri only: `1368-10-11`, a Solar Hijri year `1369`, a Gregorian year
+    /// `1368–1369`.
+    pub fn solar_hijri(self) -> String {
         let (y, m, d) = to_solar_hijri(self.date);
-        let shamsi = match self.precision {
+        match self.precision {
             BirthPrecision::Day => format!("{y:04}-{m:02}-{d:02}"),
             BirthPrecision::Year if self.solar_hijri_year() => y.to_string(),
             BirthPrecision::Year => format!("{y}–{}", y + 1),
-        };
-        format!("{} ({shamsi} SH)", self.gregorian())
+        }
+    }
+
+    pub fn calendar(self) -> Calendar {
+        self.calendar
     }
 
     /// As the requester wrote it, in their calendar: `1369-10-11`, `1369`, `1990-05-31`.

@@ -59,6 +59,7 @@ pub fn routing_rules() -> Vec<RoutingRule> {
         priority: None,
         source: None,
         location: None,
+        sender_domain: None,
         queue: QueueSlug::parse(queue).expect("default queue slugs are valid"),
         enabled: true,
     };

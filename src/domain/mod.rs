@@ -8,6 +8,7 @@ pub mod contract;
 pub mod correspondence;
 pub mod dedup;
 pub mod defaults;
+pub mod escalation;
 pub mod fields;
 pub mod forecast;
 pub mod intake;

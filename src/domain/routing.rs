@@ -32,12 +32,14 @@ impl QueueSlug {
 }
 
 /// What a rule looks at; `None` in a rule means "any".
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RoutingFacts {
     pub category: Category,
     pub priority: Priority,
     pub source: Source,
     pub location: Location,
+    /// The domain of a mail's sender, lower-case; `None` for other channels.
+    pub sender_domain: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,6 +51,8 @@ pub struct RoutingRule {
     pub priority: Option<Priority>,
     pub source: Option<Source>,
     pub location: Option<Location>,
+    /// A mail sender's domain (`agency.example.gov`), matching it and its subdomains.
+    pub sender_domain: Option<String>,
     pub queue: QueueSlug,
     pub enabled: bool,
 }
@@ -60,6 +64,31 @@ impl RoutingRule {
             && self.priority.is_none_or(|p| p == f.priority)
             && self.source.is_none_or(|s| s == f.source)
             && self.location.is_none_or(|l| l == f.location)
+            && self.sender_domain.as_deref().is_none_or(|want| {
+                f.sender_domain.as_deref().is_some_and(|got| {
+                    got == want || got.strip_suffix(want).is_some_and(|sub| sub.ends_with('.'))
+                })
+            })
+    }
+
+    /// A sender domain as a rule keeps it: lower-case, without `@`; `None` when empty.
+    pub fn parse_sender_domain(raw: &str) -> Result<Option<String>, &'static str> {
+        let d = raw.trim().trim_start_matches('@').to_ascii_lowercase();
+        if d.is_empty() {
+            return Ok(None);
+        }
+        let ok = d.len() <= 253
+            && d.contains('.')
+            && d.split('.').all(|l| {
+                !l.is_empty()
+                    && l.len() <= 63
+                    && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            });
+        if ok {
+            Ok(Some(d))
+        } else {
+            Err("sender domain: give a domain such as agency.example.gov, or leave it empty")
+        }
     }
 }
 
@@ -110,6 +139,7 @@ mod tests {
             priority: Priority::Normal,
             source: Source::WebForm,
             location: Location::Pakistan,
+            sender_domain: None,
         }
     }
 
@@ -144,6 +174,7 @@ mod tests {
             priority: None,
             source: None,
             location: None,
+            sender_domain: None,
             queue: slug(queue),
             enabled,
         };
@@ -167,6 +198,7 @@ mod tests {
             priority: None,
             source: Some(Source::PartnerApi),
             location: Some(Location::Border),
+            sender_domain: None,
             queue: slug("border"),
             enabled: true,
         };
@@ -177,6 +209,36 @@ mod tests {
         assert!(rule.matches(&f));
     }
 
+    #[test]
+    fn a_sender_domain_matches_itself_and_its_subdomains_only() {
+        let rule = RoutingRule {
+            id: "r".into(),
+            position: 1,
+            name: "agency mail".into(),
+            category: None,
+            priority: None,
+            source: Some(Source::Email),
+            location: None,
+            sender_domain: RoutingRule::parse_sender_domain(" @State.example.GOV ").unwrap(),
+            queue: slug("agency"),
+            enabled: true,
+        };
+        let mut f = facts(Category::Other);
+        f.source = Source::Email;
+        for (domain, matches) in [
+            (Some("state.example.gov"), true),
+            (Some("kabul.state.example.gov"), true),
+            (Some("notstate.example.gov"), false),
+            (Some("state.example.gov.evil.example"), false),
+            (None, false),
+        ] {
+            f.sender_domain = domain.map(str::to_string);
+            assert_eq!(rule.matches(&f), matches, "{domain:?}");
+        }
+        assert!(RoutingRule::parse_sender_domain("not a domain").is_err());
+        assert_eq!(RoutingRule::parse_sender_domain("  "), Ok(None));
+    }
+
     proptest! {
         #[test]
         fn every_request_gets_exactly_one_queue(
@@ -184,7 +246,7 @@ mod tests {
             source in prop::sample::select(Source::ALL),
         ) {
             let c = crate::domain::classify::classify(&classification);
-            let f = RoutingFacts { category: c.category, priority: c.priority, source, location: classification.location };
+            let f = RoutingFacts { category: c.category, priority: c.priority, source, location: classification.location, sender_domain: None };
             let rules = defaults::routing_rules();
             let d = route(&rules, &f, &slug("triage"));
             let matching: Vec<_> = rules.iter().filter(|r| r.matches(&f)).collect();

@@ -90,6 +90,8 @@ pub enum Permission {
     ViewAuditLog,
     /// Create partner organizations, issue and revoke their API tokens, set quotas.
     ManagePartners,
+    /// Keep the queues' escalation chains and duty schedules; see every escalation.
+    ManageEscalation,
 }
 
 #[cfg(test)]
@@ -112,6 +114,7 @@ mod tests {
             ManageQueues,
             ViewAuditLog,
             ManagePartners,
+            ManageEscalation,
         ];
         let granted = |role: Role| -> Vec<Permission> {
             all.iter().copied().filter(|p| role.can(*p)).collect()
@@ -128,7 +131,8 @@ mod tests {
                 ExportCases,
                 ExportNotes,
                 ManageRules,
-                ViewAuditLog
+                ViewAuditLog,
+                ManageEscalation
             ]
         );
         assert_eq!(

@@ -263,6 +263,10 @@ text_enum! {
         /// To the assignee (else the queue): the requester answered.
         ReplyReceived => "reply_received",
         WebhookMessage => "webhook.message",
+        /// To a person on an urgent case's escalation chain: take this case.
+        Page => "page",
+        /// To the assignee (else the queue): a case nears or passed its SLA target.
+        SlaWarning => "sla_warning",
     }
 }
 

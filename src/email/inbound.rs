@@ -185,7 +185,7 @@ pub fn read(raw: &[u8], limits: Limits, own_domain: &str) -> Result<Inbound, Unr
     }
     for name in ["Delivered-To", "X-Original-To", "Envelope-To"] {
         if let Some(v) = message.header_raw(name) {
-            recipients.extend(v.split(',').filter_map(|a| clean_address(a)));
+            recipients.extend(v.split(',').filter_map(clean_address));
         }
     }
     let writer = writer_of(&message, &from, message_id.as_deref(), own_domain);
@@ -406,9 +406,7 @@ fn bounce_of(message: &Message) -> Option<Bounce> {
                 }
             }
             ("text", "rfc822-headers") => {
-                bounce
-                    .about
-                    .extend(head_message_id(part.contents()).into_iter());
+                bounce.about.extend(head_message_id(part.contents()));
             }
             _ => {}
         }
@@ -509,29 +507,92 @@ pub fn sniff(data: &[u8]) -> &'static str {
     }
 }
 
-/// Every case reference in `text`, in order, each once.
+/// Every case reference in `text`, in order, each once: `TF`, an optional dash or space, four
+/// characters, an optional dash or space, four characters, on word boundaries (any case;
+/// O for 0 and I or L for 1, as `CaseReference::parse` reads them).
 pub fn references_in(text: &str) -> Vec<CaseReference> {
-    let upper = text.to_ascii_uppercase();
+    let chars: Vec<char> = text.chars().collect();
     let mut found: Vec<CaseReference> = Vec::new();
-    let bytes = upper.as_bytes();
-    let mut i = 0;
-    while let Some(at) = upper[i..].find("TF") {
-        let start = i + at;
-        let candidate: String = upper[start..].chars().take(14).collect();
-        let boundary_before = start == 0 || !bytes[start - 1].is_ascii_alphanumeric();
-        if boundary_before {
-            for len in [12, 11, 10] {
-                if let Some(r) = candidate.get(..len).and_then(CaseReference::parse) {
-                    if !found.contains(&r) {
-                        found.push(r);
-                    }
-                    break;
+    let alnum = |c: Option<&char>| c.is_some_and(|c| c.is_alphanumeric());
+    for start in 0..chars.len() {
+        if !chars[start].eq_ignore_ascii_case(&'t')
+            || !chars
+                .get(start + 1)
+                .is_some_and(|c| c.eq_ignore_ascii_case(&'f'))
+            || (start > 0 && alnum(chars.get(start - 1)))
+        {
+            continue;
+        }
+        let mut i = start + 2;
+        let mut body = String::new();
+        for group in 0..2 {
+            if matches!(chars.get(i), Some('-' | ' ')) {
+                i += 1;
+            }
+            for _ in 0..4 {
+                match chars.get(i) {
+                    Some(c) if c.is_ascii_alphanumeric() => body.push(*c),
+                    _ => break,
+                }
+                i += 1;
+            }
+            if body.len() != 4 * (group + 1) {
+                break;
+            }
+        }
+        if body.len() != 8 || alnum(chars.get(i)) {
+            continue;
+        }
+        if let Some(r) = CaseReference::parse(&body) {
+            if !found.contains(&r) {
+                found.push(r);
+            }
+        }
+    }
+    found
+}
+
+/// Case numbers written in `text`: an NVC case number (three letters and ten digits, e.g.
+/// `KBL2021123456`) or a number that follows the word COM or "case" (`COM case
+/// 2021-445566`, `case no. 123456`), as typed.
+pub fn case_numbers_in(text: &str) -> Vec<String> {
+    let words: Vec<&str> = text
+        .split(|c: char| c.is_whitespace() || matches!(c, ',' | ';' | ':' | '(' | ')'))
+        .filter(|w| !w.is_empty())
+        .collect();
+    let mut found = Vec::new();
+    for (i, w) in words.iter().enumerate() {
+        let w = w.trim_matches(|c: char| !c.is_alphanumeric());
+        let b = w.as_bytes();
+        if b.len() == 13
+            && b[..3].iter().all(u8::is_ascii_alphabetic)
+            && b[3..].iter().all(u8::is_ascii_digit)
+        {
+            found.push(w.to_string());
+            continue;
+        }
+        let lower = w.to_ascii_lowercase();
+        if lower == "com" || lower == "case" {
+            let next = words[i + 1..]
+                .iter()
+                .take(3)
+                .map(|n| n.trim_matches(|c: char| !c.is_alphanumeric()))
+                .find(|n| n.chars().filter(|c| ascii_digit(*c).is_some()).count() >= 4);
+            if let Some(n) = next {
+                if n.chars()
+                    .all(|c| ascii_digit(c).is_some() || c == '-' || c == '/')
+                {
+                    found.push(n.to_string());
                 }
             }
         }
-        i = start + 2;
     }
+    found.dedup();
     found
+}
+
+fn ascii_digit(c: char) -> Option<char> {
+    crate::domain::fields::ascii_digit(c)
 }
 
 /// Phone numbers written in `text` (7 to 15 digits, with the usual separators), as typed.
@@ -547,7 +608,7 @@ pub fn phone_numbers_in(text: &str) -> Vec<String> {
         *digits = 0;
     };
     for c in text.chars() {
-        let digit = crate::domain::fields::ascii_digit(c).is_some();
+        let digit = ascii_digit(c).is_some();
         if digit || (c == '+' && current.is_empty()) {
             current.push(c);
             digits += usize::from(digit);
@@ -656,6 +717,13 @@ mod tests {
     fn phone_numbers_are_found_in_text() {
         let p = phone_numbers_in("call +93 70 123 4567 or ۰۷۰۰۱۲۳۴۵۶, case 2024");
         assert_eq!(p, ["+93 70 123 4567", "۰۷۰۰۱۲۳۴۵۶"]);
+    }
+
+    #[test]
+    fn case_numbers_are_found_in_text() {
+        let found =
+            case_numbers_in("We refer him, COM case 2021-445566. NVC: KBL2021123456; case no. 12");
+        assert_eq!(found, ["2021-445566", "KBL2021123456"]);
     }
 
     #[test]

@@ -131,6 +131,29 @@ pub enum Mail {
         to: Vec<ContactEmail>,
         case: CaseFacts,
     },
+    /// To one person (or address) on an urgent case's escalation chain: nobody has taken
+    /// the case yet. Reference, queue, priority, waiting time and the signed link, no more.
+    Page {
+        to: ContactEmail,
+        case: CaseFacts,
+        /// How long the request has waited.
+        waited: chrono::Duration,
+        /// Which page of the escalation (from 1).
+        number: u32,
+        /// The signed single-use "I take this case" link (names no case).
+        link: String,
+        expires: chrono::NaiveDateTime,
+    },
+    /// To the assignee, else the queue: an open case nears (or passed) its SLA target.
+    SlaWarning {
+        to: Vec<ContactEmail>,
+        case: CaseFacts,
+        warning: crate::domain::escalation::SlaWarning,
+        /// The case's target.
+        target: chrono::Duration,
+        /// How long until the target (zero once breached).
+        remaining: chrono::Duration,
+    },
     /// To the task-force lead, once a day.
     Digest {
         to: ContactEmail,
@@ -149,13 +172,18 @@ impl Mail {
             Mail::Digest { .. } => OutboxKind::Digest,
             Mail::Message { .. } => OutboxKind::Message,
             Mail::ReplyReceived { .. } => OutboxKind::ReplyReceived,
+            Mail::Page { .. } => OutboxKind::Page,
+            Mail::SlaWarning { .. } => OutboxKind::SlaWarning,
         }
     }
 
     pub fn recipients(&self) -> Vec<&ContactEmail> {
         match self {
-            Mail::NewRequest { to, .. } | Mail::ReplyReceived { to, .. } => to.iter().collect(),
+            Mail::NewRequest { to, .. }
+            | Mail::ReplyReceived { to, .. }
+            | Mail::SlaWarning { to, .. } => to.iter().collect(),
             Mail::Acknowledgment { to, .. }
+            | Mail::Page { to, .. }
             | Mail::Message { to, .. }
             | Mail::Assigned { to, .. }
             | Mail::StatusChanged { to, .. }
@@ -170,7 +198,9 @@ impl Mail {
             | Mail::Assigned { case, .. }
             | Mail::StatusChanged { case, .. }
             | Mail::Message { case, .. }
-            | Mail::ReplyReceived { case, .. } => Some(case),
+            | Mail::ReplyReceived { case, .. }
+            | Mail::Page { case, .. }
+            | Mail::SlaWarning { case, .. } => Some(case),
             Mail::Digest { .. } => None,
         }
     }
@@ -179,9 +209,10 @@ impl Mail {
         self.case().map(|c| c.request_id.as_str())
     }
 
-    /// Mail about an urgent request goes out before everything else.
+    /// Mail about an urgent request goes out before everything else (pages before that).
     pub fn is_urgent(&self) -> bool {
-        self.case().is_some_and(|c| c.priority == Priority::Urgent)
+        matches!(self, Mail::Page { .. })
+            || self.case().is_some_and(|c| c.priority == Priority::Urgent)
     }
 
     /// Where the recipient's reply goes, for the mails a requester may answer.
@@ -251,6 +282,39 @@ impl Mail {
             }
             .render(),
             Mail::ReplyReceived { case, .. } => CaseView::of(case, base_url).render_reply(),
+            Mail::Page {
+                case,
+                waited,
+                number,
+                link,
+                expires,
+                ..
+            } => PageView {
+                reference: &case.reference,
+                queue_name: &case.queue_name,
+                priority: case.priority.label(),
+                waited: age_in_words(*waited),
+                number: *number,
+                link,
+                expires: expires.format("%Y-%m-%d %H:%M").to_string(),
+            }
+            .render(),
+            Mail::SlaWarning {
+                case,
+                warning,
+                target,
+                remaining,
+                ..
+            } => SlaView {
+                reference: &case.reference,
+                queue_name: &case.queue_name,
+                priority: case.priority.label(),
+                breached: *warning == crate::domain::escalation::SlaWarning::Breached,
+                target: age_in_words(*target),
+                remaining: age_in_words(*remaining),
+                link: admin_link(base_url, &case.reference),
+            }
+            .render(),
         }
     }
 }
@@ -350,6 +414,32 @@ mail_templates!(CaseView, render_assigned =>
     "email/assigned.subject.txt", "email/assigned.txt", "email/assigned.html");
 mail_templates!(CaseView, render_reply =>
     "email/reply_received.subject.txt", "email/reply_received.txt", "email/reply_received.html");
+
+struct PageView<'a> {
+    reference: &'a str,
+    queue_name: &'a str,
+    priority: &'static str,
+    waited: String,
+    number: u32,
+    link: &'a str,
+    expires: String,
+}
+
+mail_templates!(PageView, render =>
+    "email/page.subject.txt", "email/page.txt", "email/page.html");
+
+struct SlaView<'a> {
+    reference: &'a str,
+    queue_name: &'a str,
+    priority: &'static str,
+    breached: bool,
+    target: String,
+    remaining: String,
+    link: String,
+}
+
+mail_templates!(SlaView, render =>
+    "email/sla_warning.subject.txt", "email/sla_warning.txt", "email/sla_warning.html");
 
 struct MessageView<'a> {
     tr: Tr,
@@ -658,6 +748,37 @@ mod tests {
             .contains("  SIV desk: 2 open, about 30 in 14 days; growing by 2.0 a day\n"));
         assert!(r.html.contains("<td>SIV desk</td>"));
         assert_eq!(mail.dedup_key().as_deref(), Some("digest:2026-11-26"));
+    }
+
+    #[test]
+    fn a_page_names_the_case_in_its_body_only_and_carries_the_link() {
+        let mail = Mail::Page {
+            to: email("officer@taskforce.example"),
+            case: case(Priority::Urgent),
+            waited: chrono::Duration::minutes(31),
+            number: 3,
+            link: "https://triage.example/admin/pages/abc?until=1&sig=00".into(),
+            expires: chrono::NaiveDate::from_ymd_opt(2026, 12, 5)
+                .unwrap()
+                .and_hms_opt(8, 0, 0)
+                .unwrap(),
+        };
+        assert!(mail.is_urgent());
+        assert_eq!(mail.kind(), OutboxKind::Page);
+        let r = mail.render(&base()).unwrap();
+        assert!(
+            r.subject.starts_with("[PAGE] An urgent request on "),
+            "{}",
+            r.subject
+        );
+        assert!(r.subject.ends_with("(31 minutes)"), "{}", r.subject);
+        assert!(!r.subject.contains(&case(Priority::Urgent).reference));
+        for part in [&r.text, &r.html] {
+            assert!(part.contains(&case(Priority::Urgent).reference));
+            assert!(part.contains("31 minutes"));
+            assert!(part.contains("/admin/pages/abc?until=1"));
+            assert!(part.contains("2026-12-05 08:00"));
+        }
     }
 
     #[test]

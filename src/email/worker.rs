@@ -34,6 +34,11 @@ impl Waker {
     pub fn wake(&self) {
         self.0.notify_one();
     }
+
+    /// Waits until woken (at once when a wake-up came while the worker was busy).
+    pub async fn notified(&self) {
+        self.0.notified().await;
+    }
 }
 
 /// Tells the worker to stop: it finishes the mail it is sending, records the outcome, and
@@ -77,6 +82,8 @@ pub struct Worker {
     recent: Arc<Recent>,
     /// The digest's outlook per queue.
     outlook: Arc<digest::Outlook>,
+    /// What "due now" means.
+    clock: crate::clock::Clock,
 }
 
 impl Worker {
@@ -98,7 +105,14 @@ impl Worker {
             stop,
             recent,
             outlook,
+            clock: crate::clock::Clock::real(),
         }
+    }
+
+    /// The worker with the clock that says what is due (tests move it).
+    pub fn with_clock(mut self, clock: crate::clock::Clock) -> Self {
+        self.clock = clock;
+        self
     }
 
     fn stopping(&self) -> bool {
@@ -111,8 +125,9 @@ impl Worker {
         let mut digest_day = None;
         let mut purge_day = None;
         while !self.stopping() {
-            self.queue_digest_if_due(Utc::now(), &mut digest_day).await;
-            self.purge_if_due(Utc::now(), &mut purge_day).await;
+            self.queue_digest_if_due(self.clock.now(), &mut digest_day)
+                .await;
+            self.purge_if_due(self.clock.now(), &mut purge_day).await;
             if let Err(e) = self.deliver_due().await {
                 tracing::warn!(error = %format!("{:#}", anyhow::Error::from(e)), "outbox round failed");
             }
@@ -138,7 +153,7 @@ impl Worker {
     pub async fn deliver_due(&self) -> Result<usize, MailError> {
         let mut sent = 0;
         while !self.stopping() {
-            let now = Utc::now().naive_utc();
+            let now = self.clock.now().naive_utc();
             // Longer than a batch can take with every SMTP step timing out, so a live worker
             // never loses its rows; a dead worker's rows are free again after it.
             let lease = chrono::Duration::from_std(self.settings.mail.claim)
@@ -168,7 +183,7 @@ impl Worker {
             }
             sent += delivered.len();
             let unsent: Vec<String> = rows.map(|r| r.id).collect();
-            let now = Utc::now().naive_utc();
+            let now = self.clock.now().naive_utc();
             if !delivered.is_empty() || !unsent.is_empty() {
                 db::run(&self.pool, move |conn| {
                     db::write_transaction(conn, |conn| {
@@ -212,6 +227,19 @@ impl Worker {
     /// Sends one claimed row (a mail, or a partner's webhook) and records a failure; its id
     /// when it was delivered, for the caller to mark it sent.
     async fn deliver(&self, row: OutboxRow) -> Result<Option<String>, MailError> {
+        if row.kind == crate::domain::vocab::OutboxKind::Page {
+            // Acknowledging a case removes its queued pages, claimed ones too: look again
+            // right before sending, so a page claimed before the acknowledgment stays unsent.
+            let id = row.id.clone();
+            let queued = db::run(&self.pool, move |conn| {
+                db::escalation::page_is_queued(conn, &id)
+            })
+            .await?;
+            if !queued {
+                tracing::info!(mail = %row.id, "page not sent: the case was acknowledged");
+                return Ok(None);
+            }
+        }
         let hook = row.kind.is_webhook();
         let result = if hook {
             self.post_webhook(&row).await?
@@ -221,7 +249,7 @@ impl Worker {
                 Err(failure) => Err(failure),
             }
         };
-        let now = Utc::now().naive_utc();
+        let now = self.clock.now().naive_utc();
         let what = if hook { "webhook" } else { "mail" };
         let to = recipient_label(&row);
         let attempts = u32::try_from(row.attempts).unwrap_or(u32::MAX);

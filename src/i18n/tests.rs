@@ -184,3 +184,27 @@ fn a_missing_key_falls_back_to_english_then_to_the_key() {
         "Your request TF-7K3M-9QXD has been received"
     );
 }
+
+/// In right-to-left text a phone number or date written left to right must be isolated
+/// (U+2066 … U+2069), or the bidi algorithm moves its `+` or its parts: "+93 70 …" would
+/// read "93 70 …+".
+#[test]
+fn left_to_right_examples_in_dari_and_pashto_are_isolated() {
+    for lang in [Language::FaAf, Language::Ps] {
+        for key in [
+            "h-applicant-phone",
+            "calendar-gregorian",
+            "calendar-hijri_shamsi",
+        ] {
+            let text = Tr(lang).t(key);
+            let example = text
+                .find(|c: char| c == '+' || c.is_ascii_digit() || ('۰'..='۹').contains(&c))
+                .expect("an example");
+            assert!(
+                text[..example].ends_with('\u{2066}'),
+                "{lang} {key}: the example is not isolated: {text:?}"
+            );
+            assert!(text.contains('\u{2069}'), "{lang} {key}: {text:?}");
+        }
+    }
+}

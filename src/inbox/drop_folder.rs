@@ -81,6 +81,9 @@ impl DropFolder {
     }
 }
 
+/// A file changed this recently may still be being written; it waits for the next round.
+const SETTLE: Duration = Duration::from_millis(500);
+
 /// The `*.eml` files waiting in `dir`, oldest name first.
 fn waiting(dir: &Path) -> Vec<PathBuf> {
     let Ok(entries) = std::fs::read_dir(dir) else {
@@ -89,7 +92,14 @@ fn waiting(dir: &Path) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = entries
         .filter_map(|e| e.ok())
         .map(|e| e.path())
-        .filter(|p| p.is_file() && p.extension().is_some_and(|x| x.eq_ignore_ascii_case("eml")))
+        .filter(|p| p.extension().is_some_and(|x| x.eq_ignore_ascii_case("eml")))
+        .filter(|p| {
+            std::fs::metadata(p).is_ok_and(|m| {
+                m.is_file()
+                    && m.modified()
+                        .is_ok_and(|t| t.elapsed().is_ok_and(|age| age >= SETTLE))
+            })
+        })
         .collect();
     files.sort();
     files
@@ -112,7 +122,10 @@ pub async fn take_folder(app: &AppState, dir: &Path) -> Round {
                 file_away(dir, path, &taken);
             }
             Err(e) => {
-                tracing::warn!(error = %e, "mail in the drop folder could not be taken in; trying again later");
+                tracing::warn!(
+                    error = %format!("{:#}", anyhow::Error::from(e)),
+                    "mail in the drop folder could not be taken in; trying again later"
+                );
                 round.left = files.len() - i;
                 break;
             }

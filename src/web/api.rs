@@ -55,7 +55,7 @@ pub(super) async fn token_of(
         .filter(|t| !t.is_empty())
         .ok_or(ApiError::Unauthorized)?;
     let hash = sha256_hex(token);
-    let now = Utc::now().naive_utc();
+    let now = state.clock.now().naive_utc();
     let found = crate::app::requests::partner_by_token(state, hash, now).await?;
     found.ok_or(ApiError::Unauthorized)
 }
@@ -182,7 +182,7 @@ pub async fn create_request(
     let partner = caller(&state, &req).await?;
     let body = read_json_body(&req, payload, API_BODY_LIMIT).await?;
     let input: IntakeInput = parse_json(&body)?;
-    let now = Utc::now();
+    let now = state.clock.now();
     let request = input
         .into_request(Source::PartnerApi, now.date_naive())
         .map_err(ApiError::Invalid)?;
@@ -417,7 +417,7 @@ pub async fn create_batch(
             format!("send from 1 to {BATCH_MAX_ROWS} requests in one batch"),
         )]));
     }
-    let now = Utc::now();
+    let now = state.clock.now();
     let parsed: Vec<Result<NewCaseRequest, Vec<FieldError>>> = rows
         .into_iter()
         .map(|row| parse_row(&row, now.date_naive()))

@@ -3,7 +3,6 @@
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
-use chrono::Utc;
 
 use super::errors::{html, PageError};
 use super::form::{self, FormValues};
@@ -269,7 +268,7 @@ async fn submit(
     // The language the page speaks is the language the requester's mail will speak.
     values.insert("lang".to_string(), language.as_str().to_string());
 
-    let now = Utc::now();
+    let now = state.clock.now();
     let request = match parse_form(&values, Source::WebForm, now.date_naive()) {
         Ok(request) => request,
         Err(errors) => return render_form(language, true, values, errors),
@@ -299,6 +298,30 @@ pub struct ConfirmationPage<'a> {
     received_line: String,
     /// The status-check code, on the first showing within a day of the request only.
     status_code: Option<String>,
+    /// The date of birth as recorded, in the requester's calendar and the other, with the
+    /// code only.
+    birth_line: Option<String>,
+}
+
+/// "Date of birth as recorded: 1369-10-11 (Solar Hijri) = 1991-01-01 (Gregorian)", the
+/// requester's calendar first, each date isolated so that it keeps its order in
+/// right-to-left text.
+fn birth_line(tr: &Tr, b: crate::domain::birth::BirthDate) -> String {
+    let shamsi = tr.t_with(
+        "confirm-birth-shamsi",
+        "date",
+        &format!("\u{2068}{}\u{2069}", b.solar_hijri()),
+    );
+    let gregorian = tr.t_with(
+        "confirm-birth-gregorian",
+        "date",
+        &format!("\u{2068}{}\u{2069}", b.gregorian()),
+    );
+    let both = match b.calendar() {
+        crate::domain::vocab::Calendar::HijriShamsi => format!("{shamsi} = {gregorian}"),
+        crate::domain::vocab::Calendar::Gregorian => format!("{gregorian} = {shamsi}"),
+    };
+    tr.t_with("confirm-birth", "date", &both)
 }
 
 /// How long after the request its confirmation page may still show the status-check code.
@@ -327,11 +350,12 @@ async fn show_confirmation(
     }
     let path = format!("/submitted/{token}");
     let shown_for = chrono::Duration::hours(STATUS_CODE_SHOWN_HOURS);
-    let now = Utc::now().naive_utc();
+    let now = state.clock.now().naive_utc();
     let Some(crate::app::requests::Confirmation {
         row,
         guidance,
         status_code,
+        birth,
     }) = crate::app::requests::confirmation(&state, token, shown_for, now).await?
     else {
         return Err(PageError::NotFound);
@@ -347,6 +371,7 @@ async fn show_confirmation(
     };
     let received = row.created_at.format("%Y-%m-%d %H:%M").to_string();
     let body = ConfirmationPage {
+        birth_line: birth.map(|b| birth_line(&tr, b)),
         tr,
         switch: Some(&path),
         status_code,

@@ -375,6 +375,11 @@ async fn a_person_writes_a_tazkira_date_in_dari_and_staff_read_it_in_both_calend
         Some(reference.as_str()),
         "the confirmation shows a reference, got {reference:?}"
     );
+    let birth = browser.text("#birth").await;
+    assert!(
+        birth.contains("1369-10-11") && birth.contains("هجری شمسی") && birth.contains("1991-01-01"),
+        "the confirmation shows the date as recorded, in both calendars: {birth:?}"
+    );
     browser.screenshot("confirmation").await;
 
     let (_, email, password) = app.create_staff("admin", &[]).await;

@@ -1,6 +1,8 @@
 //! Shared test helpers: start the app on port 0 with a fresh database (an SQLite file in a
 //! temporary folder, or a new PostgreSQL database), and talk to it like a client.
 
+use case_triage::app::escalation::Escalator;
+use case_triage::clock::Clock;
 use case_triage::config::{DatabaseUrl, Settings};
 use case_triage::db::{self, DbConnection, Pool};
 use case_triage::email::Waker;
@@ -33,6 +35,15 @@ pub struct TestApp {
     pub mail: Waker,
     #[allow(dead_code)]
     pub dir: tempfile::TempDir,
+    /// The instance's clock, shared with its siblings: tests move it instead of sleeping.
+    #[allow(dead_code)]
+    pub clock: Clock,
+    /// Runs one escalation round on this instance.
+    #[allow(dead_code)]
+    pub escalator: Escalator,
+    /// Stops this instance's server and workers, as SIGTERM would.
+    #[allow(dead_code)]
+    pub stopper: actix_web::dev::ServerHandle,
     pg: Option<PgDatabase>,
 }
 
@@ -123,6 +134,7 @@ pub fn test_env(backend: Backend) -> Option<TestEnv> {
     settings.mail.retry_base = std::time::Duration::from_secs(1);
     // No digest unless a test asks for one, so tests count exactly the mail they cause.
     settings.mail.digest_hour = None;
+    settings.mail_in.drop_poll = std::time::Duration::from_millis(300);
     Some(TestEnv { settings, dir, pg })
 }
 
@@ -144,7 +156,7 @@ pub async fn spawn_app_with(
         .await
         .expect("settings")?;
     configure(&mut settings);
-    Some(start(backend, settings, dir, pg).await)
+    Some(start(backend, settings, dir, pg, Clock::real()).await)
 }
 
 async fn start(
@@ -152,13 +164,16 @@ async fn start(
     settings: Settings,
     dir: tempfile::TempDir,
     pg: Option<PgDatabase>,
+    clock: Clock,
 ) -> TestApp {
-    let app = Application::build(settings.clone())
+    let app = Application::build_with_clock(settings.clone(), clock.clone())
         .await
         .expect("app starts");
     let port = app.port();
     let pool = app.pool().clone();
     let mail = app.mail_waker().clone();
+    let escalator = app.escalator().clone();
+    let stopper = app.stop_handle();
     actix_web::rt::spawn(app.run_until_stopped());
     TestApp {
         address: format!("http://127.0.0.1:{port}"),
@@ -175,6 +190,9 @@ async fn start(
         settings,
         mail,
         dir,
+        clock,
+        escalator,
+        stopper,
         pg,
     }
 }
@@ -186,7 +204,7 @@ impl TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut settings = self.settings.clone();
         settings.data_dir = dir.path().to_path_buf();
-        start(self.backend, settings, dir, None).await
+        start(self.backend, settings, dir, None, self.clock.clone()).await
     }
 
     /// `DATABASE_URL` of the app's database, for running the binary against it.
@@ -453,6 +471,15 @@ impl TestApp {
 
     /// A new staff member of `role`, logged in.
     pub async fn staff(&self, role: &str, queues: &[&str]) -> StaffClient {
+        self.staff_with_login(role, queues).await.0
+    }
+
+    /// `staff`, with the email address and password it logged in with.
+    pub async fn staff_with_login(
+        &self,
+        role: &str,
+        queues: &[&str],
+    ) -> (StaffClient, String, String) {
         let (id, email, password) = self.create_staff(role, queues).await;
         let client = reqwest::Client::builder()
             .cookie_store(true)
@@ -461,7 +488,7 @@ impl TestApp {
         let resp = self.login_with(&client, &email, &password).await;
         assert_eq!(resp.status(), 200, "login as {role}");
         assert!(resp.url().path().starts_with("/admin"));
-        StaffClient { client, id }
+        (StaffClient { client, id }, email, password)
     }
 
     /// Submits a request about a new, distinct person through the API and returns its

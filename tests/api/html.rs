@@ -190,7 +190,34 @@ async fn every_page_the_app_serves_is_valid_html() {
         "search-empty",
         staff_get("/admin/cases?q=nobody".into()).await,
     ));
+    // Mail taken in: a request with a file from its mail, and mail that could not be read.
+    let mailed = crate::mail_in::deliver(
+        &app,
+        "nested.eml",
+        &crate::mail_in::corpus("nested_attachment.eml", &[]),
+    )
+    .await;
+    crate::mail_in::deliver(
+        &app,
+        "broken.eml",
+        &crate::mail_in::corpus("broken_boundary.eml", &[]),
+    )
+    .await;
+    let mailed_reference = {
+        let id = mailed.request_id.unwrap();
+        app.db(move |c| {
+            Ok(case_triage::db::requests::find_by_ids(c, &[id])?
+                .remove(0)
+                .reference)
+        })
+        .await
+    };
+    pages.push((
+        "case-with-files",
+        staff_get(format!("/admin/requests/{mailed_reference}")).await,
+    ));
     for (name, path) in [
+        ("unreadable-mail", "/admin/mail/unreadable"),
         ("walk-in", "/admin/requests/new"),
         ("walk-in-list", "/admin/requests/upload"),
         ("rules", "/admin/rules"),

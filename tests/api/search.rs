@@ -92,6 +92,40 @@ on_both_backends! {
         assert!(searched.iter().all(|d| d.starts_with("person search: ") && !d.contains("arim")));
     }
 
+    async fn namesakes_in_other_queues_do_not_hide_a_caseworkers_case(app: TestApp) {
+        // Filed first: the caseworker's case, on the SIV desk.
+        let mut wanted = valid_request();
+        wanted["applicant"]["full_name"] = json!("Abdul Rahman Noori");
+        wanted["siv"] = json!({"status": "in_process", "case_number": null});
+        let wanted = submit(&app, &wanted).await.unwrap();
+        // Then more namesakes than a search scores, newer, all in the triage queue.
+        let app_ref = &app;
+        let sends = (0..40).map(|i| async move {
+            let mut namesake = valid_request();
+            namesake["applicant"]["full_name"] = json!("Abdul Rahman Noori");
+            namesake["applicant"]["phone"] = json!(format!("+93 70 000 {:04}", 1000 + i));
+            submit(app_ref, &namesake).await.unwrap()
+        });
+        let namesakes = futures_util::future::join_all(sends).await;
+        // Matching sent them to the SIV desk after the first; staff moved them to triage.
+        let moved = namesakes.clone();
+        app.db(move |c| {
+            use diesel::prelude::*;
+            use case_triage::db::schema::case_requests as r;
+            diesel::update(r::table.filter(r::reference.eq_any(&moved)))
+                .set(r::queue_slug.eq("triage"))
+                .execute(c)?;
+            Ok(())
+        })
+        .await;
+        let desk = app.staff("caseworker", &["siv"]).await;
+        let found = search(&app, &desk, "Abdurrahman Noori").await;
+        assert_eq!(found, vec![wanted.clone()], "only the case of the desk, found");
+        let lead = app.staff("lead", &[]).await;
+        let all = search(&app, &lead, "Abdurrahman Noori").await;
+        assert!(all.iter().all(|r| r == &wanted || namesakes.contains(r)));
+    }
+
     async fn the_right_person_ranks_first_among_namesakes_on_a_labelled_set(app: TestApp) {
         // The labelled pairs of duplicate detection: the first side of every pair is
         // stored (and the second side of the pairs of different people: namesakes,

@@ -62,7 +62,7 @@ CREATE INDEX case_attachments_by_request ON case_attachments (request_id, create
 -- Delivery-status reports: an outgoing mail that could not be delivered, and why (the
 -- report's status and diagnostic, which name no person).
 CREATE TABLE outbox_bounces (
-    outbox_id TEXT PRIMARY KEY NOT NULL REFERENCES outbox(id),
+    outbox_id TEXT PRIMARY KEY NOT NULL,
     inbound_id TEXT NOT NULL REFERENCES inbound_mail(id),
     reason TEXT NOT NULL,
     bounced_at TIMESTAMP NOT NULL

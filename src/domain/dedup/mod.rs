@@ -137,6 +137,13 @@ fn key_weight(key: &str) -> u32 {
 /// of one common name fills every name key, a request sharing an identifier, the birth
 /// year or the whole name is still among them.
 pub fn pick_candidates(keys: &[String], matches: Vec<KeyMatch>) -> Vec<String> {
+    let mut ranked = rank_candidates(keys, matches);
+    ranked.truncate(MAX_CANDIDATES);
+    ranked
+}
+
+/// Every request sharing a key, in the order `pick_candidates` takes them.
+pub fn rank_candidates(keys: &[String], matches: Vec<KeyMatch>) -> Vec<String> {
     let mut by_id: HashMap<String, (u32, NaiveDateTime)> = HashMap::new();
     for m in matches {
         let weight = keys.get(m.key).map_or(0, |k| key_weight(k));
@@ -148,7 +155,6 @@ pub fn pick_candidates(keys: &[String], matches: Vec<KeyMatch>) -> Vec<String> {
     ranked.sort_by(|(a_id, (a_w, a_at)), (b_id, (b_w, b_at))| {
         b_w.cmp(a_w).then(b_at.cmp(a_at)).then(a_id.cmp(b_id))
     });
-    ranked.truncate(MAX_CANDIDATES);
     ranked.into_iter().map(|(id, _)| id).collect()
 }
 

@@ -95,12 +95,14 @@ struct LoginPage<'a> {
     csrf: &'a str,
     email: &'a str,
     error: Option<&'a str>,
+    /// Where to go once logged in (a page's "I take this case" link); empty: the dashboard.
+    next: &'a str,
 }
 
 fn login_page(
     state: &AppState,
     status: actix_web::http::StatusCode,
-    email: &str,
+    (email, next): (&str, &str),
     error: Option<&str>,
 ) -> Result<HttpResponse, AdminError> {
     let csrf = random_token(&mut rand::rng());
@@ -110,6 +112,7 @@ fn login_page(
         csrf: &csrf,
         email,
         error,
+        next: safe_next(next).unwrap_or(""),
     }
     .render()?;
     let mut resp = html(status, body);
@@ -124,8 +127,39 @@ fn login_page(
     Ok(resp)
 }
 
-pub async fn login_form(state: web::Data<AppState>) -> Result<HttpResponse, AdminError> {
-    login_page(&state, actix_web::http::StatusCode::OK, "", None)
+/// `?next=` of the login form.
+#[derive(Deserialize)]
+pub struct NextQuery {
+    #[serde(default)]
+    next: String,
+}
+
+pub async fn login_form(
+    state: web::Data<AppState>,
+    query: web::Query<NextQuery>,
+) -> Result<HttpResponse, AdminError> {
+    login_page(
+        &state,
+        actix_web::http::StatusCode::OK,
+        ("", &query.next),
+        None,
+    )
+}
+
+/// `next` when it is a page of the staff side of this app, never another site.
+fn safe_next(next: &str) -> Option<&str> {
+    (next.starts_with("/admin/")
+        && !next.contains("//")
+        && !next.contains('\\')
+        && !next.chars().any(char::is_control))
+    .then_some(next)
+}
+
+/// The login page's address that comes back to `path` once logged in.
+pub fn login_then(path: &str) -> String {
+    let mut url = url::form_urlencoded::Serializer::new(String::new());
+    url.append_pair("next", path);
+    format!("/admin/login?{}", url.finish())
 }
 
 /// The login form: not a staff form (there is no session yet), so its CSRF token is checked
@@ -138,6 +172,8 @@ pub struct LoginForm {
     email: String,
     #[serde(default)]
     password: String,
+    #[serde(default)]
+    next: String,
 }
 
 pub async fn login(
@@ -150,6 +186,7 @@ pub async fn login(
         csrf,
         email,
         password,
+        next,
     } = form.into_inner();
     let cookie_csrf = req
         .cookie(LOGIN_CSRF_COOKIE)
@@ -160,7 +197,7 @@ pub async fn login(
         return login_page(
             &state,
             StatusCode::FORBIDDEN,
-            &email,
+            (&email, &next),
             Some("The login form expired. Please try again."),
         );
     }
@@ -170,7 +207,7 @@ pub async fn login(
             let mut resp = login_page(
                 &state,
                 StatusCode::TOO_MANY_REQUESTS,
-                &email,
+                (&email, &next),
                 Some("Too many failed attempts. Wait 15 minutes and try again."),
             )?;
             resp.headers_mut().insert(
@@ -182,7 +219,7 @@ pub async fn login(
         Login::Refused => login_page(
             &state,
             StatusCode::UNAUTHORIZED,
-            &email,
+            (&email, &next),
             Some("The email address or password is not right."),
         ),
         Login::Started {
@@ -192,7 +229,7 @@ pub async fn login(
             let to = if pending_mfa {
                 "/admin/login/code"
             } else {
-                "/admin"
+                safe_next(&next).unwrap_or("/admin")
             };
             Ok(with_session(&state, session, to))
         }

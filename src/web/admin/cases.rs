@@ -3,7 +3,7 @@
 
 use actix_web::{web, HttpResponse};
 use askama::Template;
-use chrono::{Duration, NaiveDateTime, Utc};
+use chrono::{Duration, NaiveDateTime};
 use serde::Deserialize;
 use std::collections::HashMap;
 
@@ -218,7 +218,7 @@ async fn list_page(
     mut query: ListQuery,
 ) -> Result<HttpResponse, AdminError> {
     query.queue = slug.clone();
-    let now = Utc::now().naive_utc();
+    let now = state.clock.now().naive_utc();
     let filter = query.filter(&staff, now);
     let order = query.order();
     let after = query.after.as_deref().and_then(Cursor::decode);
@@ -325,6 +325,80 @@ struct CasePage {
     reachable_by_mail: bool,
     /// Saved replies for the compose form: (id, title, the languages it lacks).
     replies: Vec<(String, String, String)>,
+    attachments: Vec<AttachmentItem>,
+    /// While an escalation pages people: how many pages so far.
+    paging: Option<i32>,
+}
+
+/// A file from the case's mail, as the case page lists it.
+pub struct AttachmentItem {
+    pub id: String,
+    pub filename: String,
+    pub content_type: String,
+    pub size: String,
+    pub sha256: String,
+    /// Why it was not kept; empty when it can be downloaded.
+    pub refused: String,
+    pub when: String,
+}
+
+impl AttachmentItem {
+    fn of(a: &crate::db::mail_in::AttachmentInfo) -> Self {
+        let size = if a.size >= 1024 * 1024 {
+            format!("{:.1} MiB", a.size as f64 / (1024.0 * 1024.0))
+        } else if a.size >= 1024 {
+            format!("{:.0} KiB", a.size as f64 / 1024.0)
+        } else {
+            format!("{} bytes", a.size)
+        };
+        AttachmentItem {
+            id: a.id.clone(),
+            filename: a.filename.clone(),
+            content_type: a.content_type.clone(),
+            size,
+            sha256: a.sha256.clone(),
+            refused: a.refused.clone().unwrap_or_default(),
+            when: a.created_at.format("%Y-%m-%d %H:%M").to_string(),
+        }
+    }
+}
+
+/// `GET /admin/requests/{reference}/attachments/{id}`: a file from the case's mail, as a
+/// download (never shown inline, its type not sniffed by the browser), audited.
+pub async fn attachment(
+    state: web::Data<AppState>,
+    staff: Staff,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AdminError> {
+    let (reference, id) = path.into_inner();
+    let reference = CaseReference::parse(&reference).ok_or(AdminError::NotFound)?;
+    let file =
+        crate::app::mail_in::download(&state, &staff, reference, id, state.clock.now().naive_utc())
+            .await?;
+    let name = file.filename.replace(['"', '\\'], "_");
+    let ascii: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_graphic() || c == ' ' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let encoded: String = url::form_urlencoded::byte_serialize(name.as_bytes()).collect();
+    Ok(HttpResponse::Ok()
+        .content_type(file.content_type.as_str())
+        .insert_header((
+            "Content-Disposition",
+            format!(
+                "attachment; filename=\"{ascii}\"; filename*=UTF-8''{}",
+                encoded.replace('+', "%20")
+            ),
+        ))
+        .insert_header(("X-Content-Type-Options", "nosniff"))
+        .insert_header(("Cache-Control", "no-store"))
+        .body(file.data.unwrap_or_default()))
 }
 
 impl CasePage {
@@ -370,7 +444,7 @@ pub(super) async fn render_case(
     compose: Option<super::messages::ComposeView>,
 ) -> Result<HttpResponse, AdminError> {
     let reference = CaseReference::parse(&reference).ok_or(AdminError::NotFound)?;
-    let now = Utc::now().naive_utc();
+    let now = state.clock.now().naive_utc();
     let crate::app::cases::Opened {
         detail: d,
         guidance,
@@ -380,6 +454,8 @@ pub(super) async fn render_case(
         messages,
         reachable_by_mail,
         replies,
+        attachments,
+        escalation,
     } = crate::app::cases::open(state, staff, reference, now).await?;
     let duplicates = super::duplicates::views(duplicates, &d.case, d.personal.as_ref());
     let names = &d.names;
@@ -445,6 +521,8 @@ pub(super) async fn render_case(
         compose: compose.unwrap_or_else(|| super::messages::ComposeView::fresh(d.case.language)),
         reachable_by_mail,
         replies: super::messages::reply_choices(&replies),
+        attachments: attachments.iter().map(AttachmentItem::of).collect(),
+        paging: escalation.filter(|e| e.is_active()).map(|e| e.pages),
         d,
     }
     .render()?;
@@ -531,7 +609,7 @@ pub async fn case_action(
             return render_case(&state, &staff, reference.to_string(), Some(msg), None).await
         }
     };
-    let now = Utc::now().naive_utc();
+    let now = state.clock.now().naive_utc();
     match crate::app::cases::act(&state, &staff, reference.clone(), action, now).await {
         Ok(()) => Ok(see_other(&page)),
         Err(crate::app::Error::Invalid(msg)) => {
@@ -575,7 +653,7 @@ pub async fn create_request(
         form: values,
         ..
     } = posted;
-    let now = Utc::now();
+    let now = state.clock.now();
     let mut request =
         match crate::web::pages::parse_form(&values, Source::StaffEntered, now.date_naive()) {
             Ok(r) => r,
@@ -600,7 +678,7 @@ pub async fn export_csv(
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, AdminError> {
     let query = query.into_inner();
-    let now = Utc::now().naive_utc();
+    let now = state.clock.now().naive_utc();
     let filter = query.filter(&staff, now);
     let order = query.order();
     let description = query.query_string(None);

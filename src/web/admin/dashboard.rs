@@ -2,7 +2,6 @@
 
 use actix_web::{web, HttpResponse};
 use askama::Template;
-use chrono::Utc;
 
 use super::{need, page, AdminError, Allowed, Nav};
 use crate::domain::staff::Permission;
@@ -56,6 +55,8 @@ pub struct DashboardPage {
     partner_days: Vec<String>,
     partner_rows: Vec<(String, Vec<i64>, i64)>,
     forecast: super::forecast::ForecastView,
+    /// Urgent cases nobody has taken yet: (reference, waiting, pages sent).
+    paging: Vec<(String, String, i32)>,
 }
 
 /// Days shown in the requests-per-partner table, today included.
@@ -79,8 +80,13 @@ pub async fn dashboard(
     state: web::Data<AppState>,
     staff: Allowed<need::ViewDashboard>,
 ) -> Result<HttpResponse, AdminError> {
-    let now = Utc::now().naive_utc();
+    let now = state.clock.now().naive_utc();
     let sla = state.settings.sla_hours;
+    let paging = crate::app::escalation::unacknowledged(&state)
+        .await?
+        .into_iter()
+        .map(|o| (o.reference, age_text(o.row.started_at, now), o.row.pages))
+        .collect();
     let first_day = now.date() - chrono::Duration::days(PARTNER_DAYS - 1);
     let crate::app::dashboard::Figures {
         dashboard: mut d,
@@ -236,5 +242,6 @@ pub async fn dashboard(
         partner_days: days.iter().map(|d| d.format("%d %b").to_string()).collect(),
         partner_rows,
         forecast: super::forecast::ForecastView::of(&forecast),
+        paging,
     })
 }

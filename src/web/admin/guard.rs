@@ -55,6 +55,7 @@ permissions!(
     ManageQueues,
     ViewAuditLog,
     ManagePartners,
+    ManageEscalation,
 );
 
 /// A logged-in staff member whose role has permission `P`.

@@ -8,8 +8,10 @@ pub mod auth;
 pub mod cases;
 pub mod dashboard;
 pub mod duplicates;
+pub mod escalation;
 pub mod forecast;
 pub mod guard;
+pub mod mail_in;
 pub mod messages;
 pub mod outbox;
 pub mod partners;
@@ -82,6 +84,27 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .service(web::resource("/admin/requests/{reference}/duplicates").post(duplicates::decide))
     .service(web::resource("/admin/requests/{reference}/actions").post(cases::case_action))
     .service(web::resource("/admin/requests/{reference}/messages").post(messages::compose))
+    .service(web::resource("/admin/requests/{reference}/attachments/{id}").get(cases::attachment))
+    .service(web::resource("/admin/mail/unreadable").get(mail_in::unreadable))
+    .service(web::resource("/admin/mail/unreadable/{id}").post(mail_in::resolve))
+    .service(web::resource("/admin/mail/unreadable/{id}/raw").get(mail_in::raw))
+    .service(web::resource("/admin/requests/{reference}/acknowledge").post(escalation::acknowledge))
+    .service(
+        web::resource("/admin/pages/{id}")
+            .get(escalation::follow_link)
+            .post(escalation::take),
+    )
+    .service(
+        web::resource("/admin/duty")
+            .get(escalation::duty)
+            .post(escalation::set_duty),
+    )
+    .service(web::resource("/admin/escalations").get(escalation::escalations))
+    .service(
+        web::resource("/admin/escalations/{queue}")
+            .get(escalation::rota)
+            .post(escalation::save_rota),
+    )
     .service(web::resource("/admin/outbox").get(outbox::outbox))
     .service(web::resource("/admin/outbox/retry").post(outbox::retry))
     .service(
@@ -136,6 +159,7 @@ pub struct Nav {
     pub can_queues: bool,
     pub can_audit: bool,
     pub can_partners: bool,
+    pub can_escalation: bool,
 }
 
 impl Nav {
@@ -151,6 +175,7 @@ impl Nav {
             can_queues: staff.can(Permission::ManageQueues),
             can_audit: staff.can(Permission::ViewAuditLog),
             can_partners: staff.can(Permission::ManagePartners),
+            can_escalation: staff.can(Permission::ManageEscalation),
         }
     }
 }

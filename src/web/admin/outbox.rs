@@ -5,6 +5,7 @@ use actix_web::{web, HttpResponse};
 use askama::Template;
 use chrono::Utc;
 use serde::Deserialize;
+use std::collections::HashMap;
 
 use super::{need, page, see_other, AdminError, Allowed, Nav, Posted};
 use crate::app::outbox::Retry;
@@ -20,6 +21,8 @@ pub struct MailItem {
     pub attempts: i32,
     pub last_error: String,
     pub when: String,
+    /// What a bounce report said of it ("could not be delivered to a***@…").
+    pub bounce: String,
 }
 
 #[derive(Template)]
@@ -29,6 +32,7 @@ struct OutboxPage {
     counts: OutboxCounts,
     status: String,
     items: Vec<MailItem>,
+    unreadable: i64,
 }
 
 #[derive(Debug, Deserialize)]
@@ -36,7 +40,7 @@ pub struct OutboxQuery {
     pub status: Option<String>,
 }
 
-fn item(row: OutboxRow) -> MailItem {
+fn item(row: OutboxRow, bounces: &HashMap<String, String>) -> MailItem {
     let when = match row.sent_at {
         Some(t) => format!("sent {}", t.format("%Y-%m-%d %H:%M")),
         None if row.status == OutboxStatus::Pending => {
@@ -45,6 +49,7 @@ fn item(row: OutboxRow) -> MailItem {
         None => format!("queued {}", row.created_at.format("%Y-%m-%d %H:%M")),
     };
     MailItem {
+        bounce: bounces.get(&row.id).cloned().unwrap_or_default(),
         recipient: email::recipient_label(&row),
         id: row.id,
         kind: row.kind.to_string(),
@@ -64,12 +69,17 @@ pub async fn outbox(
         .status
         .as_deref()
         .and_then(|s| s.parse::<OutboxStatus>().ok());
-    let (counts, rows) = crate::app::outbox::list(&state, &staff, status).await?;
+    let listing = crate::app::outbox::list(&state, &staff, status).await?;
     page(OutboxPage {
         nav: Nav::of(&staff),
-        counts,
+        counts: listing.counts,
         status: status.map(|s| s.as_str().to_string()).unwrap_or_default(),
-        items: rows.into_iter().map(item).collect(),
+        items: listing
+            .rows
+            .into_iter()
+            .map(|r| item(r, &listing.bounces))
+            .collect(),
+        unreadable: listing.unreadable,
     })
 }
 

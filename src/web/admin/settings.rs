@@ -199,6 +199,7 @@ pub struct RuleItem {
     pub priority: String,
     pub source: String,
     pub location: String,
+    pub sender_domain: String,
     pub queue: String,
     pub enabled: bool,
 }
@@ -250,6 +251,8 @@ pub struct RuleForm {
     #[serde(default)]
     location: String,
     #[serde(default)]
+    sender_domain: String,
+    #[serde(default)]
     queue: String,
     #[serde(default)]
     enabled: String,
@@ -276,6 +279,7 @@ async fn rules_page(
                 priority: r.priority.map(|p| p.to_string()).unwrap_or_default(),
                 source: r.source.map(|s| s.to_string()).unwrap_or_default(),
                 location: r.location.map(|l| l.to_string()).unwrap_or_default(),
+                sender_domain: r.sender_domain.unwrap_or_default(),
                 queue: r.queue_slug,
                 enabled: r.enabled,
             })
@@ -342,6 +346,7 @@ fn parse_rule(f: &RuleForm) -> Result<RoutingRule, String> {
         priority: condition(&f.priority, "priority")?,
         source: condition(&f.source, "source")?,
         location: condition(&f.location, "location")?,
+        sender_domain: RoutingRule::parse_sender_domain(&f.sender_domain)?,
         queue: QueueSlug::parse(f.queue.trim()).map_err(|_| "queue: choose a queue".to_string())?,
         enabled: !f.enabled.trim().is_empty(),
     })
@@ -390,6 +395,7 @@ pub async fn test_rule(
             priority: condition(&form.priority, "priority")?.ok_or("priority: choose one")?,
             source: condition(&form.source, "source")?.ok_or("source: choose one")?,
             location: condition(&form.location, "location")?.ok_or("location: choose one")?,
+            sender_domain: RoutingRule::parse_sender_domain(&form.sender_domain)?,
         })
     })();
     let facts = match facts {

@@ -228,9 +228,10 @@ pub async fn upload(
     let blocked = all_or_nothing && has_errors;
     if !(valid.is_empty() || blocked) {
         let requests: Vec<_> = valid.iter().map(|(_, r)| r.clone()).collect();
-        let created = crate::app::intake::submit(&state, requests, staff.actor(), None, Utc::now())
-            .await
-            .map_err(|e| AdminError::Internal(e.into()))?;
+        let created =
+            crate::app::intake::submit(&state, requests, staff.actor(), None, state.clock.now())
+                .await
+                .map_err(|e| AdminError::Internal(e.into()))?;
         for ((at, _), c) in valid.iter().zip(&created) {
             results[*at].reference = Some(c.row.reference.clone());
         }
