@@ -292,17 +292,18 @@ impl ImapUrl {
                 .decode_utf8_lossy()
                 .into_owned()
         };
-        let mailbox = decode(url.path().trim_start_matches('/'));
+        let mut mailbox = decode(url.path().trim_start_matches('/'));
+        // The inbox's name is case-insensitive (RFC 3501, 5.1): one spelling, so the stored
+        // progress does not depend on how the URL wrote it.
+        if mailbox.is_empty() || mailbox.eq_ignore_ascii_case("inbox") {
+            mailbox = "inbox".to_ascii_uppercase();
+        }
         Ok(ImapUrl {
             tls,
             port: url.port().unwrap_or(if tls { 993 } else { 143 }),
             host,
             user: decode(url.username()),
-            mailbox: if mailbox.is_empty() {
-                "INBOX".to_string()
-            } else {
-                mailbox
-            },
+            mailbox,
         })
     }
 
@@ -1048,5 +1049,63 @@ mod tests {
         let url = DatabaseUrl::parse("postgres://app:hunter2@db:5432/triage").unwrap();
         assert_eq!(url.redacted(), "postgres://app:***@db:5432/triage");
         assert!(!format!("{url:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn imap_takes_tls_or_loopback_and_never_shows_the_account() {
+        let s = Settings::from_vars(&vars(&[
+            (
+                "IMAP_URL",
+                "imaps://intake-desk%40example.org@imap.example.org/Intake",
+            ),
+            ("IMAP_PASSWORD", "hunter2"),
+        ]))
+        .unwrap();
+        let imap = s.imap.expect("IMAP is on");
+        assert_eq!(imap.url.user, "intake-desk@example.org");
+        assert_eq!((imap.url.port, imap.url.mailbox.as_str()), (993, "Intake"));
+        assert_eq!(imap.poll, Duration::from_secs(60));
+        let shown = format!(
+            "{:?}",
+            Settings::from_vars(&vars(&[
+                (
+                    "IMAP_URL",
+                    "imaps://intake-desk%40example.org@imap.example.org/Intake"
+                ),
+                ("IMAP_PASSWORD", "hunter2"),
+            ]))
+            .unwrap()
+        );
+        assert!(
+            !shown.contains("hunter2") && !shown.contains("intake-desk"),
+            "{shown}"
+        );
+        assert!(Settings::from_vars(&HashMap::new()).unwrap().imap.is_none());
+
+        let local = ImapUrl::parse("imap://task@127.0.0.1:1143").unwrap();
+        assert_eq!((local.tls, local.mailbox.as_str()), (false, "INBOX"));
+        let spelled = ImapUrl::parse("imap://task@[::1]:1143/Inbox").unwrap();
+        assert_eq!(
+            (spelled.host.as_str(), spelled.mailbox.as_str()),
+            ("::1", "INBOX")
+        );
+        for (url, password) in [
+            ("imap://task@imap.example.org/INBOX", "p"),
+            ("imaps://task:inline@imap.example.org/INBOX", "p"),
+            ("imaps://imap.example.org/INBOX", "p"),
+            ("https://task@imap.example.org/", "p"),
+            ("imaps://task@imap.example.org/INBOX", ""),
+        ] {
+            let err = Settings::from_vars(&vars(&[("IMAP_URL", url), ("IMAP_PASSWORD", password)]))
+                .unwrap_err();
+            assert!(err.var.starts_with("IMAP_"), "{url}: {err}");
+            assert!(!err.to_string().contains("task"), "{err}");
+        }
+        let err = Settings::from_vars(&vars(&[
+            ("IMAP_URL", "imap://task@imap.example.org/INBOX"),
+            ("IMAP_PASSWORD", "p"),
+        ]))
+        .unwrap_err();
+        assert!(err.to_string().contains("loopback"), "{err}");
     }
 }
