@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use crate::helpers::{test_env, Backend, TestEnv};
+use crate::helpers::{prepare_env, Backend, TestEnv};
 use crate::process::{env_for, Server};
 use crate::smtp::SmtpSink;
 use case_triage::db::{self, DbConnection, Manager};
@@ -178,10 +178,7 @@ async fn assert_all_stored(env: &TestEnv, acked: Vec<Acked>) {
 }
 
 async fn crash_mid_burst_loses_nothing_acknowledged(backend: Backend) {
-    let Some(env) = actix_web::rt::task::spawn_blocking(move || test_env(backend))
-        .await
-        .unwrap()
-    else {
+    let Some(env) = prepare_env(backend).await else {
         return;
     };
     let Some(sink) = SmtpSink::start() else {
@@ -280,10 +277,7 @@ async fn crash_mid_burst_loses_nothing_acknowledged(backend: Backend) {
 }
 
 async fn sigterm_finishes_what_it_answered_and_exits_cleanly(backend: Backend) {
-    let Some(env) = actix_web::rt::task::spawn_blocking(move || test_env(backend))
-        .await
-        .unwrap()
-    else {
+    let Some(env) = prepare_env(backend).await else {
         return;
     };
     let mut vars = env_for(&env);

@@ -138,6 +138,13 @@ pub fn test_env(backend: Backend) -> Option<TestEnv> {
     Some(TestEnv { settings, dir, pg })
 }
 
+/// `test_env` off the async runtime (creating a PostgreSQL database blocks).
+pub async fn prepare_env(backend: Backend) -> Option<TestEnv> {
+    actix_web::rt::task::spawn_blocking(move || test_env(backend))
+        .await
+        .expect("settings")
+}
+
 pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
     spawn_app_with(backend, |_| {}).await
 }
@@ -152,9 +159,7 @@ pub async fn spawn_app_with(
         mut settings,
         dir,
         pg,
-    } = actix_web::rt::task::spawn_blocking(move || test_env(backend))
-        .await
-        .expect("settings")?;
+    } = prepare_env(backend).await?;
     configure(&mut settings);
     Some(start(backend, settings, dir, pg, Clock::real()).await)
 }

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use case_triage::db;
 
-use crate::helpers::{spawn_app_with, test_env, Backend, TestApp};
+use crate::helpers::{prepare_env, spawn_app_with, Backend, TestApp};
 use crate::imap_server::{Dovecot, PASSWORD};
 use crate::process::{env_for, Server};
 
@@ -95,10 +95,7 @@ async fn a_crash_mid_poll_loses_nothing_and_imports_nothing_twice(backend: Backe
     let Some(dovecot) = Dovecot::start() else {
         return;
     };
-    let Some(env) = actix_web::rt::task::spawn_blocking(move || test_env(backend))
-        .await
-        .unwrap()
-    else {
+    let Some(env) = prepare_env(backend).await else {
         return;
     };
     let mut vars = env_for(&env);

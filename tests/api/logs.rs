@@ -7,7 +7,7 @@ use std::io::Write;
 use std::process::Stdio;
 use std::time::Duration;
 
-use crate::helpers::{csrf_of, find_reference, test_env, Backend};
+use crate::helpers::{csrf_of, find_reference, prepare_env, test_env, Backend};
 use crate::process::{command, env_for, Server};
 
 const NAME: &str = "Zarghuna Logcheckzai";
@@ -26,10 +26,7 @@ const DESCRIPTION: &str = "Hiding with my sister near Peshawar bazaar";
 const NOTE: &str = "Spoke to her cousin Wazhma on the phone";
 
 async fn no_personal_data_reaches_the_log(backend: Backend) {
-    let Some(env) = actix_web::rt::task::spawn_blocking(move || test_env(backend))
-        .await
-        .unwrap()
-    else {
+    let Some(env) = prepare_env(backend).await else {
         return;
     };
     let mut vars = env_for(&env);
