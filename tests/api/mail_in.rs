@@ -441,6 +441,31 @@ async fn replies_thread_onto_their_case_and_strangers_do_not(backend: Backend) {
     let by_token = deliver(&app, "token.eml", token_mail.as_bytes()).await;
     assert_eq!(by_token.outcome, "threaded");
     assert_eq!(by_token.request_id.as_deref(), Some(id.as_str()));
+    let answers = messages_of(&app, &id).await.len();
+
+    // A caseworker answering the queue's notice by mail is not the requester answering.
+    let notice = outbox_of(&app, &id)
+        .await
+        .into_iter()
+        .find(|m| m.kind.as_str() == "new_request")
+        .expect("the queue's notice");
+    let staff_reply = format!(
+        "From: {to}\r\nSubject: Re: new request\r\nMessage-ID: <staff-re-1@taskforce.example.org>\r\nIn-Reply-To: <{id}@taskforce.example>\r\n\r\nI will take it.\r\n",
+        to = notice.recipient,
+        id = notice.id
+    );
+    let noted = deliver(&app, "staff.eml", staff_reply.as_bytes()).await;
+    assert_eq!(noted.outcome, "automatic");
+    assert_eq!(noted.request_id.as_deref(), Some(id.as_str()));
+    assert_eq!(
+        messages_of(&app, &id).await.len(),
+        answers,
+        "not in the conversation"
+    );
+    assert!(audit_actions(&app, &id)
+        .await
+        .iter()
+        .any(|(a, _)| a == "mail_staff_reply"));
 }
 
 async fn automatic_mail_is_never_answered_and_bounces_are_matched(backend: Backend) {
