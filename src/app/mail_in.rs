@@ -21,7 +21,9 @@ use crate::domain::correspondence::{MessageBody, MESSAGE_LIMIT};
 use crate::domain::fields::{CaseNumber, ContactEmail, PersonName, PhoneNumber};
 use crate::domain::intake::{Applicant, NewCaseRequest, Submitter, DESCRIPTION_MAX_CHARS};
 use crate::domain::staff::Permission;
-use crate::domain::vocab::{Location, ReferralProgram, SivStatus, Source, SubmitterKind, UsTie};
+use crate::domain::vocab::{
+    Location, OutboxKind, ReferralProgram, SivStatus, Source, SubmitterKind, UsTie,
+};
 use crate::domain::{Actor, CaseReference};
 use crate::email::inbound::{self, Inbound, Unreadable, Writer};
 
@@ -106,7 +108,8 @@ async fn take_new(
     let result = match &mail.writer {
         Writer::Bounce(_) => file_bounce(app, entry, mail, &own_domain).await,
         _ => match find_case(app, &mail, &own_domain).await? {
-            Some((case, _)) => add_to_case(app, entry, mail, case).await,
+            Some(Thread::Requester(case)) => add_to_case(app, entry, mail, case).await,
+            Some(Thread::StaffNotice(case)) => note_staff_reply(app, entry, case).await,
             None => new_request(app, entry, mail, now).await,
         },
     };
@@ -205,13 +208,18 @@ async fn keep_unreadable(
     })
 }
 
-/// The case a mail belongs to, and how it was found: a reply to one of our Message-IDs,
-/// mail to a case's reply token, or a subject reference from that case's own requester.
-async fn find_case(
-    app: &AppState,
-    mail: &Inbound,
-    own_domain: &str,
-) -> Result<Option<(CaseRequestRow, &'static str)>> {
+/// What a mail answers.
+enum Thread {
+    /// Mail we sent the requester (acknowledgment, message, status change), the case's reply
+    /// token, or a subject reference from the case's own requester.
+    Requester(CaseRequestRow),
+    /// A notice we sent staff about the case (a page, a new request, an SLA warning…).
+    StaffNotice(CaseRequestRow),
+}
+
+/// The case a mail belongs to: a reply to one of our Message-IDs, mail to a case's reply
+/// token, or a subject reference from that case's own requester.
+async fn find_case(app: &AppState, mail: &Inbound, own_domain: &str) -> Result<Option<Thread>> {
     let ours: Vec<String> = mail
         .answers
         .iter()
@@ -230,15 +238,23 @@ async fn find_case(
     let references = mail.subject_references();
     let sender = mail.from.as_str().to_ascii_lowercase();
     Ok(db::run(&app.pool, move |conn| {
-        for (_, request_id, _) in ledger::sent_mail(conn, &ours)? {
-            if let Some(case) = request(conn, request_id.as_deref())? {
-                return Ok(Some((case, "reply")));
+        for sent in ledger::sent_mail(conn, &ours)? {
+            if let Some(case) = request(conn, sent.request_id.as_deref())? {
+                let to_requester = matches!(
+                    sent.kind,
+                    OutboxKind::Acknowledgment | OutboxKind::Message | OutboxKind::StatusChanged
+                );
+                return Ok(Some(if to_requester {
+                    Thread::Requester(case)
+                } else {
+                    Thread::StaffNotice(case)
+                }));
             }
         }
         for token in &tokens {
             let id = ledger::request_of_token(conn, token)?;
             if let Some(case) = request(conn, id.as_deref())? {
-                return Ok(Some((case, "reply token")));
+                return Ok(Some(Thread::Requester(case)));
             }
         }
         for reference in &references {
@@ -253,7 +269,7 @@ async fn find_case(
                     .any(|e| e.eq_ignore_ascii_case(&sender))
             });
             if from_requester {
-                return Ok(Some((case, "subject reference")));
+                return Ok(Some(Thread::Requester(case)));
             }
         }
         Ok(None)
@@ -316,6 +332,35 @@ async fn add_to_case(
     Ok(Taken {
         ledger_id: id,
         outcome,
+        reference: CaseReference::parse(&reference),
+        reason: None,
+    })
+}
+
+/// A reply to a notice we sent staff: noted on the case's timeline, never taken as the
+/// requester's answer (nor shown to them); the mail itself stays where it came from.
+async fn note_staff_reply(app: &AppState, entry: Entry, case: CaseRequestRow) -> Result<Taken> {
+    let id = entry.id.clone();
+    let reference = case.reference.clone();
+    db::run(&app.pool, move |conn| {
+        db::write_transaction(conn, |conn| {
+            entry.write(conn, Outcome::Automatic, Some(&case.id), None, false)?;
+            db::cases::audit(
+                conn,
+                Some(&case.id),
+                &Actor::Mail,
+                "mail_staff_reply",
+                "a reply to a staff notice about this case arrived by mail; it is not the \
+                 requester's answer and was not added to the conversation"
+                    .into(),
+                entry.now,
+            )
+        })
+    })
+    .await?;
+    Ok(Taken {
+        ledger_id: id,
+        outcome: Outcome::Automatic,
         reference: CaseReference::parse(&reference),
         reason: None,
     })
@@ -384,11 +429,12 @@ async fn file_bounce(
     let reference = db::run(&app.pool, move |conn| {
         db::write_transaction(conn, |conn| {
             let sent = ledger::sent_mail(conn, &ours)?;
-            let case = sent.iter().find_map(|(_, r, _)| r.clone());
+            let case = sent.iter().find_map(|s| s.request_id.clone());
             entry.write(conn, Outcome::Bounce, case.as_deref(), None, false)?;
             let mut reference = None;
-            for (outbox_id, request_id, recipient) in &sent {
-                let to = crate::email::mask(bounce.recipient.as_deref().unwrap_or(recipient));
+            for s in &sent {
+                let (outbox_id, request_id) = (&s.id, &s.request_id);
+                let to = crate::email::mask(bounce.recipient.as_deref().unwrap_or(&s.recipient));
                 let mut reason = format!("could not be delivered to {to}");
                 if let Some(status) = &bounce.status {
                     reason.push_str(&format!(" (status {status})"));

@@ -323,17 +323,28 @@ pub fn bounces_of(
         .load(conn)?)
 }
 
-/// The outgoing mail with one of these ids, and its request: (outbox id, request id,
-/// recipient). Used to match replies and bounces to what we sent.
-pub fn sent_mail(
-    conn: &mut DbConnection,
-    ids: &[String],
-) -> Result<Vec<(String, Option<String>, String)>, DbError> {
+/// An outgoing mail a reply or a bounce names.
+#[derive(Debug, Clone, Queryable)]
+pub struct SentMail {
+    pub id: String,
+    pub kind: crate::domain::vocab::OutboxKind,
+    pub request_id: Option<String>,
+    pub recipient: String,
+}
+
+/// The outgoing mail with one of these ids. Used to match replies and bounces to what we
+/// sent.
+pub fn sent_mail(conn: &mut DbConnection, ids: &[String]) -> Result<Vec<SentMail>, DbError> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
     Ok(outbox::table
         .filter(outbox::id.eq_any(ids))
-        .select((outbox::id, outbox::request_id, outbox::recipient))
+        .select((
+            outbox::id,
+            outbox::kind,
+            outbox::request_id,
+            outbox::recipient,
+        ))
         .load(conn)?)
 }

@@ -441,6 +441,31 @@ async fn replies_thread_onto_their_case_and_strangers_do_not(backend: Backend) {
     let by_token = deliver(&app, "token.eml", token_mail.as_bytes()).await;
     assert_eq!(by_token.outcome, "threaded");
     assert_eq!(by_token.request_id.as_deref(), Some(id.as_str()));
+    let answers = messages_of(&app, &id).await.len();
+
+    // A caseworker answering the queue's notice by mail is not the requester answering.
+    let notice = outbox_of(&app, &id)
+        .await
+        .into_iter()
+        .find(|m| m.kind.as_str() == "new_request")
+        .expect("the queue's notice");
+    let staff_reply = format!(
+        "From: {to}\r\nSubject: Re: new request\r\nMessage-ID: <staff-re-1@taskforce.example.org>\r\nIn-Reply-To: <{id}@taskforce.example>\r\n\r\nI will take it.\r\n",
+        to = notice.recipient,
+        id = notice.id
+    );
+    let noted = deliver(&app, "staff.eml", staff_reply.as_bytes()).await;
+    assert_eq!(noted.outcome, "automatic");
+    assert_eq!(noted.request_id.as_deref(), Some(id.as_str()));
+    assert_eq!(
+        messages_of(&app, &id).await.len(),
+        answers,
+        "not in the conversation"
+    );
+    assert!(audit_actions(&app, &id)
+        .await
+        .iter()
+        .any(|(a, _)| a == "mail_staff_reply"));
 }
 
 async fn automatic_mail_is_never_answered_and_bounces_are_matched(backend: Backend) {
@@ -706,42 +731,29 @@ async fn a_rule_on_the_sender_domain_routes_mail(backend: Backend) {
         return;
     };
     let lead = app.staff("admin", &[]).await;
-    let bad = lead
-        .post(
-            &app,
-            "/admin/rules",
-            "/admin/rules",
-            &[
+    let rule = |domain: &'static str| {
+        let (lead, app) = (&lead, &app);
+        async move {
+            let fields = [
                 ("position", "1"),
                 ("name", "Agency mail"),
                 ("source", "email"),
-                ("sender_domain", "not a domain"),
+                ("sender_domain", domain),
                 ("queue", "siv"),
                 ("enabled", "yes"),
-            ],
-        )
-        .await;
+            ];
+            lead.post(app, "/admin/rules", "/admin/rules", &fields)
+                .await
+        }
+    };
+    let bad = rule("not a domain").await;
     assert_eq!(bad.status(), 422);
     assert!(bad
         .text()
         .await
         .unwrap()
         .contains("sender domain: give a domain"));
-    let saved = lead
-        .post(
-            &app,
-            "/admin/rules",
-            "/admin/rules",
-            &[
-                ("position", "1"),
-                ("name", "Agency mail"),
-                ("source", "email"),
-                ("sender_domain", "state.example.gov"),
-                ("queue", "siv"),
-                ("enabled", "yes"),
-            ],
-        )
-        .await;
+    let saved = rule("state.example.gov").await;
     assert_eq!(saved.status(), 200);
     let from_agency = deliver(
         &app,
