@@ -10,7 +10,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use sha2::{Digest, Sha256};
 
-use super::intake::{Also, SubmitError};
+use super::intake::Also;
 use super::staff::Staff;
 use super::{AppState, Error, Result};
 use crate::config::Settings;
@@ -545,10 +545,7 @@ async fn new_request(
     let created =
         super::intake::submit_with(app, vec![request], Actor::Mail, None, now, Some(also))
             .await
-            .map_err(|e| match e {
-                SubmitError::Db(e) => Error::Db(e),
-                SubmitError::Mail(e) => Error::from(e),
-            })?;
+            .map_err(Error::from)?;
     let row = &created
         .first()
         .ok_or_else(|| Error::Internal(anyhow::anyhow!("no request stored")))?
@@ -813,10 +810,7 @@ pub async fn resolve(
                 }),
             )
             .await
-            .map_err(|e| match e {
-                SubmitError::Db(e) => Error::Db(e),
-                SubmitError::Mail(e) => Error::from(e),
-            })?;
+            .map_err(Error::from)?;
             Taken {
                 ledger_id: id,
                 outcome: Outcome::NewRequest,

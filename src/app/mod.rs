@@ -105,6 +105,15 @@ impl From<diesel::result::Error> for Error {
     }
 }
 
+impl From<intake::SubmitError> for Error {
+    fn from(e: intake::SubmitError) -> Self {
+        match e {
+            intake::SubmitError::Db(e) => Error::Db(e),
+            intake::SubmitError::Mail(e) => Error::from(e),
+        }
+    }
+}
+
 impl From<crate::email::MailError> for Error {
     fn from(e: crate::email::MailError) -> Self {
         Error::Internal(e.into())

@@ -264,23 +264,6 @@ pub fn attachment(
         .optional()?)
 }
 
-/// Empties the files of the given requests (the purge); answers how many.
-pub fn purge_attachments(
-    conn: &mut DbConnection,
-    request_ids: &[String],
-) -> Result<usize, DbError> {
-    Ok(diesel::update(
-        case_attachments::table
-            .filter(case_attachments::request_id.eq_any(request_ids))
-            .filter(case_attachments::data.is_not_null()),
-    )
-    .set((
-        case_attachments::data.eq(None::<Vec<u8>>),
-        case_attachments::filename.eq("[removed]"),
-    ))
-    .execute(conn)?)
-}
-
 /// Records that outgoing mail `outbox_id` could not be delivered; once per mail.
 pub fn record_bounce(
     conn: &mut DbConnection,

@@ -6,7 +6,7 @@
 use mail_parser::{Address, HeaderValue, Message, MessageParser, MimeHeaders, PartType};
 use sha2::{Digest, Sha256};
 
-use crate::domain::fields::ContactEmail;
+use crate::domain::fields::{ascii_digit, ContactEmail};
 use crate::domain::{CaseReference, Language};
 
 /// How big a mail and each of its files may be.
@@ -589,10 +589,6 @@ pub fn case_numbers_in(text: &str) -> Vec<String> {
     }
     found.dedup();
     found
-}
-
-fn ascii_digit(c: char) -> Option<char> {
-    crate::domain::fields::ascii_digit(c)
 }
 
 /// Phone numbers written in `text` (7 to 15 digits, with the usual separators), as typed.

@@ -137,6 +137,15 @@ async fn outbox_of(app: &TestApp, request_id: &str) -> Vec<db::outbox::OutboxRow
     .await
 }
 
+/// The acknowledgments the app wrote for a request.
+async fn acknowledgments(app: &TestApp, request_id: &str) -> Vec<db::outbox::OutboxRow> {
+    outbox_of(app, request_id)
+        .await
+        .into_iter()
+        .filter(|m| m.kind.as_str() == "acknowledgment")
+        .collect()
+}
+
 async fn audit_actions(app: &TestApp, request_id: &str) -> Vec<(String, String)> {
     let id = request_id.to_string();
     app.db(move |c| {
@@ -182,11 +191,7 @@ async fn new_mail_becomes_a_request_in_its_language_with_its_files(backend: Back
     );
     assert_eq!(personal.applicant_full_name, "محمد کریمی");
     assert_eq!(personal.applicant_phone.as_deref(), Some("+93700123456"));
-    let acks: Vec<_> = outbox_of(&app, &row.id)
-        .await
-        .into_iter()
-        .filter(|m| m.kind.as_str() == "acknowledgment")
-        .collect();
+    let acks = acknowledgments(&app, &row.id).await;
     assert_eq!(acks.len(), 1);
     assert_eq!(acks[0].recipient, "m.karimi@example.af");
     assert!(
@@ -344,10 +349,10 @@ async fn filed_with_email(app: &TestApp, email: &str) -> (String, String) {
 
 /// The Message-ID (without <>) of the acknowledgment the app sent for a request.
 async fn acknowledgment_id(app: &TestApp, request_id: &str) -> String {
-    let ack = outbox_of(app, request_id)
+    let ack = acknowledgments(app, request_id)
         .await
         .into_iter()
-        .find(|m| m.kind.as_str() == "acknowledgment")
+        .next()
         .expect("an acknowledgment");
     format!("{}@taskforce.example", ack.id)
 }
@@ -418,11 +423,7 @@ async fn replies_thread_onto_their_case_and_strangers_do_not(backend: Backend) {
         .iter()
         .any(|(a, d)| a == "mail_mentions" && d.contains(&reference)));
     // Its acknowledgment tells the stranger nothing of the other case.
-    let ack = outbox_of(&app, &new_id)
-        .await
-        .into_iter()
-        .find(|m| m.kind.as_str() == "acknowledgment")
-        .unwrap();
+    let ack = acknowledgments(&app, &new_id).await.remove(0);
     assert_eq!(ack.recipient, "stranger@elsewhere.example");
     assert!(!ack.body_text.contains(&reference));
     assert!(!ack.subject.contains(&reference));
@@ -525,10 +526,7 @@ async fn automatic_mail_is_never_answered_and_bounces_are_matched(backend: Backe
     let list = deliver(&app, "list.eml", &corpus("mailing_list.eml", &[])).await;
     assert_eq!(list.outcome, "automatic");
     let list_id = list.request_id.unwrap();
-    assert!(outbox_of(&app, &list_id)
-        .await
-        .iter()
-        .all(|m| m.kind.as_str() != "acknowledgment"));
+    assert!(acknowledgments(&app, &list_id).await.is_empty());
 }
 
 async fn mail_that_cannot_be_read_is_kept_for_staff(backend: Backend) {
@@ -649,11 +647,9 @@ async fn the_same_mail_twice_is_taken_once_and_acknowledgments_are_limited(backe
             "From: Frequent Sender <frequent@example.org>\r\nSubject: note {i}\r\nMessage-ID: <frequent-{i}@example.org>\r\n\r\nAnother note.\r\n"
         );
         let got = deliver(&app, &format!("f{i}.eml"), mail.as_bytes()).await;
-        acks += outbox_of(&app, got.request_id.as_deref().unwrap())
+        acks += acknowledgments(&app, got.request_id.as_deref().unwrap())
             .await
-            .iter()
-            .filter(|m| m.kind.as_str() == "acknowledgment")
-            .count();
+            .len();
     }
     assert_eq!(acks, 2);
 }

@@ -344,18 +344,11 @@ pub struct AttachmentItem {
 
 impl AttachmentItem {
     fn of(a: &crate::db::mail_in::AttachmentInfo) -> Self {
-        let size = if a.size >= 1024 * 1024 {
-            format!("{:.1} MiB", a.size as f64 / (1024.0 * 1024.0))
-        } else if a.size >= 1024 {
-            format!("{:.0} KiB", a.size as f64 / 1024.0)
-        } else {
-            format!("{} bytes", a.size)
-        };
         AttachmentItem {
             id: a.id.clone(),
             filename: a.filename.clone(),
             content_type: a.content_type.clone(),
-            size,
+            size: super::file_size(a.size),
             sha256: a.sha256.clone(),
             refused: a.refused.clone().unwrap_or_default(),
             when: a.created_at.format("%Y-%m-%d %H:%M").to_string(),

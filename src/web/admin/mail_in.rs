@@ -19,11 +19,7 @@ struct UnreadablePage {
 
 impl UnreadablePage {
     fn size(&self, bytes: &i64) -> String {
-        if *bytes >= 1024 * 1024 {
-            format!("{:.1} MiB", *bytes as f64 / (1024.0 * 1024.0))
-        } else {
-            format!("{:.0} KiB", (*bytes as f64 / 1024.0).ceil())
-        }
+        super::file_size(*bytes)
     }
 }
 

@@ -315,6 +315,18 @@ pub fn page(t: impl Template) -> Result<HttpResponse, AdminError> {
 }
 
 /// Redirects after a successful form post.
+/// A file's size as staff pages show it: `512 bytes`, `12 KiB`, `3.4 MiB`.
+pub fn file_size(bytes: i64) -> String {
+    const MIB: i64 = 1024 * 1024;
+    if bytes >= MIB {
+        format!("{:.1} MiB", bytes as f64 / MIB as f64)
+    } else if bytes >= 1024 {
+        format!("{:.0} KiB", bytes as f64 / 1024.0)
+    } else {
+        format!("{bytes} bytes")
+    }
+}
+
 pub fn see_other(to: &str) -> HttpResponse {
     HttpResponse::SeeOther()
         .insert_header((header::LOCATION, to.to_string()))
