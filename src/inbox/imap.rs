@@ -240,14 +240,10 @@ impl ImapWorker {
                     return Ok(());
                 }
                 if let Some(raw) = fetch(session, uid).await? {
-                    let taken = mail_in::take(&self.app, raw, Origin::Imap)
+                    // `take` logs the ledger id, the outcome and the origin.
+                    mail_in::take(&self.app, raw, Origin::Imap)
                         .await
                         .map_err(ImapError::Take)?;
-                    tracing::info!(
-                        ledger_id = %taken.ledger_id,
-                        outcome = taken.outcome.as_str(),
-                        "mail taken in over IMAP"
-                    );
                     self.mark(session, uid).await?;
                 }
                 let key = account.clone();
